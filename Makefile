@@ -1,0 +1,49 @@
+# `make run` and `make test` do all the set-up on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The first Python on PATH that is 3.12 or newer (pyenv reads .python-version here).
+PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 python3 python; do \
+	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+	echo $$c; break; fi; done)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Local runs use the development settings unless the environment says otherwise.
+export DEBUG ?= true
+
+.PHONY: run test install migrate serve check lint benchmark clean
+
+run: install migrate
+	@$(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "This project needs Python 3.12 or newer, and none was found on PATH." >&2; \
+		echo "Install one (for example with pyenv or your package manager), or run: make PYTHON=/path/to/python3.12 ..." >&2; \
+		exit 1; fi
+	@if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "Creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv --clear $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+check: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts *.egg-info

@@ -1,0 +1,18 @@
+"""Sign-in helpers shared by the forms, django-axes and the session middleware."""
+
+from django.http import HttpRequest
+
+from portal.models import normalize_email_address
+
+
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
+    """
+    The username axes counts failures against: the folded email, so that
+    trying ALICE@example.com and alice@example.com counts as one account.
+    """
+    raw = ""
+    if credentials:
+        raw = credentials.get("username") or credentials.get("email") or ""
+    if not raw and request is not None:
+        raw = request.POST.get("username", "")
+    return normalize_email_address(raw)

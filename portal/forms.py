@@ -1,0 +1,76 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.forms.renderers import TemplatesSetting
+
+from portal.models import User
+from portal.timezones import is_time_zone_name, time_zone_names
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in time_zone_names()]
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    # Filled in by the page's script; used only to start a new account in the person's own zone.
+    browser_time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": (
+            "That email and password don't match an account. Check both, or reset your password."
+        ),
+        "inactive": "This account is switched off. Please contact your provider's office.",
+    }
+
+    def browser_zone(self) -> str | None:
+        value = (self.cleaned_data.get("browser_time_zone") or "").strip()
+        return value if is_time_zone_name(value) else None
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
+class AccountForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        help_text="Every date and time in the portal is shown in this zone.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "time_zone"]
+        labels = {"name": "Your name"}
+        widgets = {"name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("time_zone", self.instance.time_zone_name)
+        if not self.instance.time_zone:
+            self.initial["time_zone"] = self.instance.time_zone_name
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.CharField(max_length=64)
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        if not is_time_zone_name(value):
+            raise forms.ValidationError(f"{value} is not a time zone we know.")
+        return value
+
+
+class PortalFormRenderer(TemplatesSetting):
+    """Renders `{{ field.as_field_group }}` with the portal's own markup (label, help, errors)."""
+
+    field_template_name = "forms/field.html"

@@ -1,0 +1,106 @@
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+SESSION_STARTED_KEY = "portal_signed_in_at"
+SESSION_SEEN_KEY = "portal_last_active_at"
+# Writing the session on every request costs a database write each time; a few
+# seconds of slack on a 15-minute idle limit is not worth that.
+SEEN_WRITE_INTERVAL = 30
+
+
+def passive(view: Callable) -> Callable:
+    """Mark a view (a poll, say) whose requests must not count as the user being active."""
+    view.passive_session = True
+    return view
+
+
+def mark_session_started(request: HttpRequest) -> None:
+    now = time.time()
+    request.session[SESSION_STARTED_KEY] = now
+    request.session[SESSION_SEEN_KEY] = now
+
+
+class SessionTimeoutMiddleware:
+    """
+    Ends a signed-in session after SESSION_IDLE_TIMEOUT without activity, and after
+    SESSION_MAX_AGE whatever the activity.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+        if not request.user.is_authenticated:
+            return None
+        now = time.time()
+        session = request.session
+        started = session.get(SESSION_STARTED_KEY)
+        seen = session.get(SESSION_SEEN_KEY)
+        if started is None or seen is None:
+            mark_session_started(request)
+            return None
+        idle = now - seen > settings.SESSION_IDLE_TIMEOUT.total_seconds()
+        too_old = now - started > settings.SESSION_MAX_AGE.total_seconds()
+        if idle or too_old:
+            return self._sign_out(request, idle=idle)
+        if not getattr(view_func, "passive_session", False) and now - seen >= SEEN_WRITE_INTERVAL:
+            session[SESSION_SEEN_KEY] = now
+        return None
+
+    def _sign_out(self, request: HttpRequest, *, idle: bool) -> HttpResponse:
+        logout(request)
+        if idle:
+            minutes = int(settings.SESSION_IDLE_TIMEOUT.total_seconds() // 60)
+            text = f"You were signed out after {minutes} minutes without activity."
+        else:
+            text = "For your security, you are asked to sign in again every 12 hours."
+        messages.info(request, f"{text} Sign in again to continue.")
+        login = redirect_to_login(request.get_full_path())
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(login.url)
+        return login
+
+
+class UserTimeZoneMiddleware:
+    """Shows every time in the signed-in user's own zone (the site default otherwise)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            timezone.activate(user.zone)
+        else:
+            timezone.activate(settings.PORTAL_DEFAULT_TIME_ZONE)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+class NoStoreMiddleware:
+    """
+    Pages may hold health information, so no browser or proxy keeps a copy.
+    Static files are answered by WhiteNoise before this and stay cacheable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

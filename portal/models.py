@@ -1,0 +1,97 @@
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from portal.timezones import default_time_zone_name, validate_time_zone_name
+
+
+def normalize_email_address(email: str) -> str:
+    # The whole address is folded: people type their email in any case and expect
+    # Alice@Example.com and alice@example.com to be one account.
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email=normalize_email_address(username))
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("A user needs an email address.")
+        user = self.model(email=normalize_email_address(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser must have is_staff and is_superuser set.")
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Everyone who signs in: clients, providers, office staff and ops. The email is the username."""
+
+    email = models.EmailField("email address", max_length=254, unique=True)
+    name = models.CharField("name", max_length=150, blank=True)
+    # Blank until the person or their browser chooses; until then the site default applies.
+    time_zone = models.CharField(
+        "time zone", max_length=64, blank=True, validators=[validate_time_zone_name]
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        "staff status", default=False, help_text="Can sign in to the admin."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        constraints = [
+            # The backstop for the case-insensitive rule, whatever path a row comes in by.
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email_address(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email_address(self.email)
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return self.name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.name.split() or [self.email])[0]
+
+    @property
+    def time_zone_name(self) -> str:
+        return self.time_zone or default_time_zone_name()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone_name)

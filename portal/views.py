@@ -1,0 +1,115 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
+
+LOCKED_OUT_MESSAGE = (
+    "Too many unsuccessful attempts to sign in with this email. For your security, "
+    "sign-in is paused for 15 minutes. You can reset your password meanwhile."
+)
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "portal/sign_in.html"
+    form_class = SignInForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: SignInForm) -> HttpResponse:
+        user = form.get_user()
+        zone = form.browser_zone()
+        if not user.time_zone and zone:
+            user.time_zone = zone
+            user.save(update_fields=["time_zone"])
+        return super().form_valid(form)
+
+
+sign_in = SignInView.as_view()
+sign_out = auth_views.LogoutView.as_view()
+
+
+def sign_in_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes calls this instead of the view once an email is throttled."""
+    form = SignInForm(request, data=request.POST or None)
+    form.is_valid()  # binds the submitted email back into the field
+    form.errors.clear()
+    form.add_error(None, LOCKED_OUT_MESSAGE)
+    return render(request, "portal/sign_in.html", {"form": form}, status=429)
+
+
+password_reset = auth_views.PasswordResetView.as_view(
+    form_class=PortalPasswordResetForm,
+    template_name="portal/password_reset.html",
+    subject_template_name="emails/password-reset-subject.txt",
+    email_template_name="emails/password-reset-body.txt",
+    html_email_template_name="emails/password-reset-body.html",
+    success_url=reverse_lazy("password-reset-sent"),
+)
+password_reset_sent = auth_views.PasswordResetDoneView.as_view(
+    template_name="portal/password_reset_sent.html"
+)
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="portal/password_reset_confirm.html",
+    success_url=reverse_lazy("password-reset-complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="portal/password_reset_complete.html"
+)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "portal/password_change.html"
+    success_url = reverse_lazy("account:detail")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password was changed.")
+        return super().form_valid(form)
+
+
+password_change = PasswordChangeView.as_view()
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("appointments:list")
+
+
+@login_required
+def account_detail(request: HttpRequest) -> HttpResponse:
+    form = AccountForm(request.POST or None, instance=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your account was updated.")
+            return redirect("account:detail")
+        status = 400
+    else:
+        status = 200
+    return render(request, "portal/account.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def account_time_zone(request: HttpRequest) -> HttpResponse:
+    """The banner's one-click switch to the zone the browser reports."""
+    form = TimeZoneForm(request.POST)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("appointments:list")
+    if not form.is_valid():
+        messages.error(request, form.errors["time_zone"][0])
+        return redirect(next_url) if not request.htmx else HttpResponseClientRedirect(next_url)
+    request.user.time_zone = form.cleaned_data["time_zone"]
+    request.user.save(update_fields=["time_zone"])
+    messages.success(request, f"Times are now shown in {request.user.time_zone_name}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(next_url)
+    return redirect(next_url)

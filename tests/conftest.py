@@ -1,0 +1,34 @@
+import pytest
+from django.test import Client
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def client_user(db):
+    """A client of the practice: the person the portal is for."""
+    return UserFactory(email="jordan@example.com", name="Jordan Lee", time_zone="America/New_York")
+
+
+@pytest.fixture
+def provider_user(db):
+    return UserFactory(email="dr.okafor@example.com", name="Dr. Maya Okafor", is_staff=True)
+
+
+@pytest.fixture
+def stranger(db):
+    """Another client, who must never see the first one's data."""
+    return UserFactory(email="stranger@example.com", name="Sam Stranger")
+
+
+@pytest.fixture
+def signed_in(client_user) -> Client:
+    browser = Client()
+    browser.force_login(client_user)
+    return browser
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests hash hundreds of passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
