@@ -3,7 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.forms.renderers import TemplatesSetting
 
 from portal.models import User
-from portal.timezones import is_time_zone_name, time_zone_names
+from portal.timezones import canonical_time_zone, time_zone_names
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -28,8 +28,7 @@ class SignInForm(AuthenticationForm):
     }
 
     def browser_zone(self) -> str | None:
-        value = (self.cleaned_data.get("browser_time_zone") or "").strip()
-        return value if is_time_zone_name(value) else None
+        return canonical_time_zone(self.cleaned_data.get("browser_time_zone") or "")
 
 
 class PortalPasswordResetForm(PasswordResetForm):
@@ -55,19 +54,19 @@ class AccountForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.initial.setdefault("time_zone", self.instance.time_zone_name)
-        if not self.instance.time_zone:
-            self.initial["time_zone"] = self.instance.time_zone_name
+        # A user who never chose sees the zone they are actually shown.
+        self.initial["time_zone"] = self.instance.time_zone_name
 
 
 class TimeZoneForm(forms.Form):
     time_zone = forms.CharField(max_length=64)
 
     def clean_time_zone(self) -> str:
-        value = self.cleaned_data["time_zone"].strip()
-        if not is_time_zone_name(value):
-            raise forms.ValidationError(f"{value} is not a time zone we know.")
-        return value
+        value = self.cleaned_data["time_zone"]
+        zone = canonical_time_zone(value)
+        if zone is None:
+            raise forms.ValidationError(f"{value.strip()} is not a time zone we know.")
+        return zone
 
 
 class PortalFormRenderer(TemplatesSetting):

@@ -43,7 +43,7 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """Everyone who signs in: clients, providers, office staff and ops. The email is the username."""
+    """Everyone who signs in: clients, providers, staff and ops. The email is the username."""
 
     email = models.EmailField("email address", max_length=254, unique=True)
     name = models.CharField("name", max_length=150, blank=True)

@@ -182,6 +182,7 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+
 # --- Email ----------------------------------------------------------------------------------
 def mailer_from_url(url_setting: dict) -> dict:
     """One MAILERS entry from what django-environ reads out of EMAIL_URL."""

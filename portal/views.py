@@ -34,7 +34,9 @@ sign_in = SignInView.as_view()
 sign_out = auth_views.LogoutView.as_view()
 
 
-def sign_in_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+def sign_in_locked_out(
+    request: HttpRequest, original_response=None, credentials=None
+) -> HttpResponse:
     """django-axes calls this instead of the view once an email is throttled."""
     form = SignInForm(request, data=request.POST or None)
     form.is_valid()  # binds the submitted email back into the field

@@ -12,7 +12,8 @@
 
   function offerZoneSwitch(zone) {
     var banner = document.getElementById("tz-banner");
-    if (!banner || !zone || zone === banner.dataset.userZone) return;
+    if (!banner || !zone) return;
+    if ((banner.dataset.userZoneNames || "").split(" ").indexOf(zone) !== -1) return;
     var key = "portal-tz-kept:" + banner.dataset.userZone + ":" + zone;
     try {
       if (window.localStorage.getItem(key)) return;

@@ -82,7 +82,11 @@ def test_change_password_needs_the_old_one(signed_in, client_user):
     url = reverse("account:password")
     response = signed_in.post(
         url,
-        {"old_password": "wrong", "new_password1": "fresh-pass-91", "new_password2": "fresh-pass-91"},
+        {
+            "old_password": "wrong",
+            "new_password1": "fresh-pass-91",
+            "new_password2": "fresh-pass-91",
+        },
     )
     assert response.status_code == 200
     client_user.refresh_from_db()

@@ -48,3 +48,11 @@ def test_the_chat_page_has_its_empty_state(signed_in):
 def test_the_zone_banner_knows_the_saved_zone(signed_in):
     html = signed_in.get(reverse("appointments:list")).text
     assert 'id="tz-banner" hidden data-user-zone="America/New_York"' in html
+
+
+def test_the_zone_banner_knows_the_old_names_of_the_saved_zone(client, db):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(time_zone="Asia/Kolkata"))
+    html = client.get(reverse("appointments:list")).text
+    assert 'data-user-zone-names="Asia/Kolkata Asia/Calcutta"' in html

@@ -114,3 +114,10 @@ def test_a_bogus_browser_zone_falls_back_to_the_site_default(client, db, setting
     user.refresh_from_db()
     assert user.time_zone == ""
     assert user.time_zone_name == "America/Chicago"
+
+
+def test_an_old_browser_zone_name_is_stored_under_its_current_name(client, db):
+    user = UserFactory(email="new@example.com", time_zone="")
+    sign_in(client, user.email, browser_time_zone="Asia/Calcutta")
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Kolkata"

@@ -1,0 +1,135 @@
+"""
+Browser tests: Playwright for Python driving the system Chromium (Debian's `chromium`)
+against pytest-django's live server, at a desktop and a phone viewport.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls these tests make
+# from the same thread are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _chromium_or_fail() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    message = "No Chromium on PATH: install Debian's `chromium` package to run the browser tests."
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_or_fail()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def viewport(request) -> str:
+    return request.param
+
+
+class Visit:
+    """One browser tab with the checks every journey makes: console errors, axe, screenshots."""
+
+    def __init__(self, page, base_url: str, viewport: str, test_name: str):
+        self.page = page
+        self.base_url = base_url
+        self.viewport = viewport
+        self.test_name = re.sub(r"[^\w-]+", "-", test_name).strip("-")
+        self.console_errors: list[str] = []
+        self.shots = 0
+        page.on(
+            "console",
+            lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda error: self.console_errors.append(str(error)))
+
+    def goto(self, path: str):
+        return self.page.goto(self.base_url + path)
+
+    def screenshot(self, step: str) -> Path:
+        self.shots += 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.test_name}-{self.viewport}-{self.shots:02d}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def assert_accessible(self):
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(self.page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+        violations = results.response["violations"]
+        assert not violations, "axe found WCAG 2.1 A/AA violations on {}:\n{}".format(
+            self.page.url,
+            "\n".join(
+                f"- {v['id']}: {v['help']} ({len(v['nodes'])}x: {v['nodes'][0]['target']})"
+                for v in violations
+            ),
+        )
+
+    def check(self, step: str):
+        """Screenshot, axe, and no console errors (a CSP violation is one) so far."""
+        self.page.wait_for_load_state("load")
+        self.screenshot(step)
+        self.assert_accessible()
+        assert not self.console_errors, self.console_errors
+
+
+@pytest.fixture
+def visit(browser, live_server, viewport, request, transactional_db):
+    context = browser.new_context(**VIEWPORTS[viewport], timezone_id="America/New_York")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield Visit(page, live_server.url, viewport, request.node.name)
+    context.close()
+
+
+def sign_in(visit: Visit, email: str, password: str):
+    page = visit.page
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
