@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
             ],
+            "builtins": ["portal.templatetags.portal_tags"],
         },
     },
 ]
@@ -112,6 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # Tests run on a file, not in memory, so that concurrent writers really contend.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(BASE_DIR / ".test-db.sqlite3")
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -215,6 +220,11 @@ USE_I18N = True
 # The zone a user sees until they (or their browser) choose one.
 PORTAL_DEFAULT_TIME_ZONE = env.str("PORTAL_DEFAULT_TIME_ZONE", default="America/New_York")
 PORTAL_NAME = env.str("PORTAL_NAME", default="Client Portal")
+# Links in emails and calendar files point here.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Calendar entries are identified as appointment-<id>@<this>; never change it once in use.
+PORTAL_CALENDAR_DOMAIN = env.str("PORTAL_CALENDAR_DOMAIN", default="client-portal.invalid")
+PORTAL_ORGANIZER_EMAIL = env.str("PORTAL_ORGANIZER_EMAIL", default="appointments@example.com")
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import converters, views  # noqa: F401  (registers <id:...>)
 
 account_patterns = (
     [

@@ -32,3 +32,22 @@ def signed_in(client_user) -> Client:
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests hash hundreds of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def provider(db, client_user):
+    """A provider in Chicago, open 09:00-17:00 every day, with the client on the care team."""
+    from appointments.models import CareTeamMember
+    from tests.factories import ProviderFactory, give_hours
+
+    provider = ProviderFactory(display_name="Dr. Maya Okafor", time_zone="America/Chicago")
+    give_hours(provider)
+    CareTeamMember.objects.create(provider=provider, client=client_user)
+    return provider
+
+
+@pytest.fixture
+def session_type(provider):
+    from tests.factories import AppointmentTypeFactory
+
+    return AppointmentTypeFactory(provider=provider, name="Therapy session", duration_minutes=50)

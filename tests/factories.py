@@ -14,3 +14,65 @@ class UserFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     time_zone = "America/New_York"
     password = factory.django.Password(TEST_PASSWORD)
+
+
+class ProviderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "appointments.Provider"
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    display_name = factory.Faker("name")
+    title = "LMFT"
+    time_zone = "America/Chicago"
+    office_email = "office@practice.example"
+    office_phone = "+1 312 555 0100"
+
+
+class AppointmentTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "appointments.AppointmentType"
+
+    provider = factory.SubFactory(ProviderFactory)
+    name = "Therapy session"
+    duration_minutes = 50
+    modality = "video"
+    video_link = "https://video.example.com/room"
+
+
+def give_hours(provider, start="09:00", end="17:00", weekdays=range(7)) -> None:
+    from datetime import time
+
+    from appointments.models import WeeklyHours
+
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(
+            provider=provider,
+            weekday=day,
+            start=time.fromisoformat(start),
+            end=time.fromisoformat(end),
+        )
+        for day in weekdays
+    )
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    """An appointment written straight to the table (the booking service is tested apart)."""
+
+    class Meta:
+        model = "appointments.Appointment"
+
+    appointment_type = factory.SubFactory(AppointmentTypeFactory)
+    provider = factory.SelfAttribute("appointment_type.provider")
+    client = factory.SubFactory(UserFactory)
+    booked_by = factory.SelfAttribute("client")
+    start = factory.LazyFunction(lambda: _next_hour(days=3))
+    end = factory.LazyAttribute(lambda o: o.start + o.appointment_type.duration)
+
+
+def _next_hour(days: int = 0):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    return now + timedelta(days=days, hours=1)

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 from django import template
 
 register = template.Library()
@@ -7,3 +9,26 @@ register = template.Library()
 def zone_label(name: str) -> str:
     """America/New_York -> America/New York, as people write it."""
     return (name or "").replace("_", " ")
+
+
+@register.filter
+def minutes(value: timedelta) -> int:
+    return int(value.total_seconds() // 60)
+
+
+@register.filter
+def isoformat_utc(value: datetime) -> str:
+    """An instant as the forms read it back: 2026-12-03T14:30:00+00:00."""
+    return value.astimezone(UTC).isoformat()
+
+
+@register.filter
+def initials(name: str) -> str:
+    words = [w for w in (name or "").replace(".", " ").split() if w[:1].isalpha()]
+    significant = [w for w in words if w.lower() not in {"dr", "mr", "ms", "mrs", "mx"}]
+    return "".join(w[0].upper() for w in significant[:2]) or "?"
+
+
+@register.filter
+def split(value: str, separator: str) -> list[str]:
+    return value.split(separator)

@@ -1,6 +1,20 @@
+from datetime import time, timedelta
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
+from appointments import selectors
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentType,
+    CareTeamMember,
+    Modality,
+    Provider,
+    WeeklyHours,
+)
+from appointments.slots import local_instant
 from portal.models import User
 
 # Known, printed passwords: this command is for demos and local development only.
@@ -21,6 +35,14 @@ DEMO_ACCOUNTS = [
         "is_staff": True,
     },
     {
+        "role": "provider",
+        "email": "provider2@example.com",
+        "password": "demo-provider-2026",
+        "name": "Sam Rivera",
+        "time_zone": "Europe/London",
+        "is_staff": True,
+    },
+    {
         "role": "admin",
         "email": "admin@example.com",
         "password": "demo-admin-2026",
@@ -31,11 +53,52 @@ DEMO_ACCOUNTS = [
     },
 ]
 
+WEEKDAYS = range(0, 5)
+DEMO_PROVIDERS = [
+    {
+        "email": "provider@example.com",
+        "display_name": "Dr. Maya Okafor",
+        "title": "PsyD, Licensed Psychologist",
+        "time_zone": "America/Chicago",
+        "office_email": "office@okafor-practice.example",
+        "office_phone": "+1 312 555 0142",
+        "uses_chat": True,
+        "bio": "Cognitive behavioural therapy for anxiety, stress and sleep.",
+        "hours": {day: [(time(9), time(12)), (time(13), time(17))] for day in range(4)}
+        | {4: [(time(9), time(13))]},
+        "types": [
+            ("Therapy session", 50, Modality.VIDEO),
+            ("First consultation", 30, Modality.VIDEO),
+            ("In-person session", 50, Modality.IN_PERSON),
+        ],
+        "address": "Suite 400, 233 North Michigan Avenue, Chicago, IL 60601",
+        "video_link": "https://video.example.com/okafor",
+    },
+    {
+        "email": "provider2@example.com",
+        "display_name": "Sam Rivera",
+        "title": "RD, Registered Dietitian",
+        "time_zone": "Europe/London",
+        "office_email": "hello@rivera-nutrition.example",
+        "office_phone": "+44 20 7946 0958",
+        "uses_chat": False,
+        "bio": "Nutrition plans for busy lives, by video or phone.",
+        "hours": {day: [(time(8), time(12)), (time(13), time(16))] for day in (1, 2, 3)},
+        "types": [
+            ("Nutrition check-in", 30, Modality.VIDEO),
+            ("Nutrition consultation", 60, Modality.PHONE),
+        ],
+        "address": "",
+        "video_link": "https://video.example.com/rivera",
+    },
+]
+
 
 class Command(BaseCommand):
     help = (
-        "Create the demo client, provider and admin accounts with known passwords. "
-        "Safe to run again: existing accounts are left exactly as they are."
+        "Create demo accounts (a client, two providers in different time zones, an admin) with "
+        "known passwords, the providers' hours and appointment types, and the client's "
+        "upcoming and past appointments. Safe to run again: what exists is left as it is."
     )
 
     def add_arguments(self, parser):
@@ -44,20 +107,120 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool = False, **options):
-        created = 0
-        with transaction.atomic():
-            for account in DEMO_ACCOUNTS:
-                exists = User.objects.filter(email=account["email"]).exists()
-                if not exists and not dry_run:
-                    fields = {k: v for k, v in account.items() if k not in ("role", "password")}
-                    User.objects.create_user(password=account["password"], **fields)
-                created += not exists
+        created = sum(
+            not User.objects.filter(email=account["email"]).exists() for account in DEMO_ACCOUNTS
+        )
         verb = "would create" if dry_run else "created"
+        if not dry_run:
+            with transaction.atomic():
+                users = {account["email"]: self.account(account) for account in DEMO_ACCOUNTS}
+                client = users["client@example.com"]
+                providers = [self.provider(spec, users[spec["email"]]) for spec in DEMO_PROVIDERS]
+                appointments = self.appointments(client, providers)
+        else:
+            appointments = 0
         self.stdout.write(
-            f"Demo accounts: {created} {verb}, {len(DEMO_ACCOUNTS) - created} already there."
+            f"Demo accounts: {created} {verb}, {len(DEMO_ACCOUNTS) - created} already there; "
+            f"{appointments} demo appointments {verb}."
         )
         self.stdout.write("Demo sign-ins (password unchanged if the account already existed):")
         for account in DEMO_ACCOUNTS:
             self.stdout.write(
                 f"  {account['role']:<9} {account['email']:<24} {account['password']}"
+            )
+
+    def account(self, account: dict) -> User:
+        user = User.objects.filter(email=account["email"]).first()
+        if user is None:
+            fields = {k: v for k, v in account.items() if k not in ("role", "password")}
+            user = User.objects.create_user(password=account["password"], **fields)
+        return user
+
+    def provider(self, spec: dict, user: User) -> Provider:
+        provider, made = Provider.objects.get_or_create(
+            user=user,
+            defaults={
+                key: spec[key]
+                for key in (
+                    "display_name",
+                    "title",
+                    "time_zone",
+                    "office_email",
+                    "office_phone",
+                    "uses_chat",
+                    "bio",
+                )
+            },
+        )
+        if not made:
+            return provider
+        WeeklyHours.objects.bulk_create(
+            WeeklyHours(provider=provider, weekday=day, start=start, end=end)
+            for day, ranges in spec["hours"].items()
+            for start, end in ranges
+        )
+        for name, minutes, modality in spec["types"]:
+            AppointmentType.objects.create(
+                provider=provider,
+                name=name,
+                duration_minutes=minutes,
+                modality=modality,
+                address=spec["address"] if modality == Modality.IN_PERSON else "",
+                video_link=spec["video_link"] if modality == Modality.VIDEO else "",
+            )
+        return provider
+
+    def appointments(self, client: User, providers: list[Provider]) -> int:
+        for provider in providers:
+            CareTeamMember.objects.get_or_create(provider=provider, client=client)
+        if client.appointments.exists():
+            return 0
+        now = timezone.now()
+        made = 0
+        # Two upcoming appointments from real availability, two past ones already held.
+        for provider, days_ahead in zip(providers, (3, 9), strict=True):
+            kind = provider.appointment_types.order_by("pk").first()
+            slots = selectors.open_slots(
+                provider=provider,
+                appointment_type=kind,
+                client=client,
+                now=now,
+                window_start=now + timedelta(days=days_ahead),
+            )
+            if slots:
+                self.make(
+                    client, provider, kind, slots[len(slots) // 5], Appointment.Status.SCHEDULED
+                )
+                made += 1
+            past_day = (now - timedelta(days=days_ahead * 4)).astimezone(provider.zone).date()
+            past_day -= timedelta(days=max(0, past_day.weekday() - 3))  # a weekday it works
+            past = local_instant(past_day, time(10), provider.zone)
+            self.make(client, provider, kind, past, Appointment.Status.COMPLETED)
+            made += 1
+        return made
+
+    def make(self, client, provider, kind, start, status) -> None:
+        appointment = Appointment.objects.create(
+            provider=provider,
+            client=client,
+            appointment_type=kind,
+            start=start,
+            end=start + kind.duration,
+            status=status,
+            booked_by=provider.user,
+            created_at=min(start, timezone.now()) - timedelta(days=7),
+        )
+        AppointmentEvent.objects.create(
+            appointment=appointment,
+            kind=AppointmentEvent.Kind.BOOKED,
+            actor=provider.user,
+            at=appointment.created_at,
+            new_start=start,
+        )
+        if status == Appointment.Status.COMPLETED:
+            AppointmentEvent.objects.create(
+                appointment=appointment,
+                kind=AppointmentEvent.Kind.COMPLETED,
+                actor=provider.user,
+                at=appointment.end,
             )

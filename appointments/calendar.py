@@ -1,0 +1,54 @@
+"""Calendar files (.ics) for appointments: one stable UID per appointment, so that a later
+file with a higher SEQUENCE moves the same calendar entry and METHOD:CANCEL removes it."""
+
+from django.conf import settings
+from django.utils import timezone
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from appointments.models import Appointment, Modality
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    return f"appointment-{appointment.pk}@{settings.PORTAL_CALENDAR_DOMAIN}"
+
+
+def appointment_location(appointment: Appointment) -> str:
+    kind = appointment.appointment_type
+    if kind.modality == Modality.IN_PERSON:
+        return kind.address
+    if kind.modality == Modality.VIDEO:
+        return kind.video_link
+    return "By phone"
+
+
+def appointment_calendar(
+    appointment: Appointment, *, method: str = "PUBLISH", attendee: str | None = None
+) -> bytes:
+    """
+    PUBLISH for a download; REQUEST (with the recipient as attendee) or CANCEL in emails.
+    The summary names only the provider: no clinical detail leaves the portal.
+    """
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{settings.PORTAL_NAME}//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("sequence", appointment.ics_sequence)
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.start)
+    event.add("dtend", appointment.end)
+    event.add("summary", f"Appointment with {appointment.provider.display_name}")
+    event.add("location", appointment_location(appointment))
+    event.add("url", f"{settings.PORTAL_BASE_URL}/appointments/")
+    event.add("description", f"Details and changes: {settings.PORTAL_BASE_URL}/appointments/")
+    cancelled = method == "CANCEL" or appointment.status == Appointment.Status.CANCELLED
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if method != "PUBLISH":
+        organizer = vCalAddress(f"mailto:{settings.PORTAL_ORGANIZER_EMAIL}")
+        organizer.params["cn"] = vText(settings.PORTAL_NAME)
+        event.add("organizer", organizer)
+        if attendee:
+            event.add("attendee", vCalAddress(f"mailto:{attendee}"))
+    calendar.add_component(event)
+    return calendar.to_ical()

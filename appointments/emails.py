@@ -1,0 +1,60 @@
+"""
+Appointment emails. They say that something happened and link to the portal: no clinical
+content (no appointment type, no notes), and a calendar file for the recipient's calendar.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from appointments.calendar import appointment_calendar
+from appointments.models import Appointment
+
+# What each kind of email says, and the calendar method its attachment carries.
+KINDS = {
+    "booked": "REQUEST",
+    "rescheduled": "REQUEST",
+    "cancelled": "CANCEL",
+}
+
+
+def _send(appointment: Appointment, kind: str, *, recipient, audience: str, zone) -> None:
+    with timezone.override(zone):
+        context = {
+            "appointment": appointment,
+            "audience": audience,
+            "recipient": recipient,
+            "start": timezone.localtime(appointment.start),
+            "portal_url": settings.PORTAL_BASE_URL,
+            "portal_name": settings.PORTAL_NAME,
+        }
+        subject = render_to_string(f"emails/appointment-{kind}-subject.txt", context)
+        body = render_to_string(f"emails/appointment-{kind}-body.txt", context)
+        html = render_to_string(f"emails/appointment-{kind}-body.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=body, to=[recipient.email]
+    )
+    message.attach_alternative(html, "text/html")
+    method = KINDS[kind]
+    ics = appointment_calendar(appointment, method=method, attendee=recipient.email)
+    message.attach("appointment.ics", ics, f"text/calendar; charset=utf-8; method={method}")
+    message.send()
+
+
+def send_appointment_emails(appointment: Appointment, kind: str) -> None:
+    """One email to the client and one to the provider, each in their own time zone."""
+    _send(
+        appointment,
+        kind,
+        recipient=appointment.client,
+        audience="client",
+        zone=appointment.client.zone,
+    )
+    _send(
+        appointment,
+        kind,
+        recipient=appointment.provider.user,
+        audience="provider",
+        zone=appointment.provider.zone,
+    )

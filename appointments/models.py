@@ -1,0 +1,329 @@
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from appointments.slots import BookingRules
+from portal.timezones import validate_time_zone_name
+
+
+class Provider(models.Model):
+    """A practitioner clients book with. Their availability is in their own wall-clock time."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="provider_profile"
+    )
+    display_name = models.CharField(max_length=150)
+    title = models.CharField(
+        "title and credentials", max_length=150, blank=True, help_text="For example: LMFT, PhD."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        validators=[validate_time_zone_name],
+        help_text="Your weekly hours and date overrides are read in this zone.",
+    )
+    office_email = models.EmailField(blank=True)
+    office_phone = models.CharField(max_length=40, blank=True)
+    uses_chat = models.BooleanField(
+        "uses Chat", default=True, help_text="Clients can message you in the portal."
+    )
+    bio = models.TextField(blank=True, max_length=2000)
+
+    # Booking rules.
+    min_notice = models.DurationField(
+        "minimum notice",
+        default=timedelta(hours=2),
+        help_text="How soon before a start time clients can still book it (HH:MM:SS).",
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        "books how far ahead (days)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(730)],
+    )
+    buffer_before = models.DurationField(
+        default=timedelta(0), help_text="Kept free before each appointment (HH:MM:SS)."
+    )
+    buffer_after = models.DurationField(
+        default=timedelta(0), help_text="Kept free after each appointment (HH:MM:SS)."
+    )
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        "minutes between start times",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+
+    clients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="CareTeamMember",
+        related_name="care_team",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_notice__gte=timedelta(0))
+                & Q(buffer_before__gte=timedelta(0))
+                & Q(buffer_after__gte=timedelta(0)),
+                name="provider_durations_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.display_name}, {self.title}" if self.title else self.display_name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def booking_rules(self) -> BookingRules:
+        return BookingRules(
+            min_notice=self.min_notice,
+            horizon=timedelta(days=self.horizon_days),
+            buffer_before=self.buffer_before,
+            buffer_after=self.buffer_after,
+            step=timedelta(minutes=self.slot_step_minutes),
+        )
+
+
+class CareTeamMember(models.Model):
+    """A client may book with, and message, the providers on their care team."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE)
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_team_memberships"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "care team member"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "client"], name="care_team_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} with {self.provider}"
+
+
+class Modality(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    VIDEO = "video", "Video"
+    PHONE = "phone", "Phone"
+
+
+class AppointmentType(models.Model):
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="appointment_types"
+    )
+    name = models.CharField(max_length=120)
+    duration_minutes = models.PositiveSmallIntegerField(
+        "duration (minutes)", validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
+    )
+    modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.VIDEO)
+    address = models.TextField(blank=True, help_text="Where in-person sessions take place.")
+    video_link = models.URLField(blank=True, help_text="The link clients join video sessions by.")
+    bookable_online = models.BooleanField("clients may book online", default=True)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["provider", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5), name="appointment_type_duration_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.duration_minutes} min)"
+
+    def clean(self) -> None:
+        if self.modality == Modality.IN_PERSON and not self.address.strip():
+            raise ValidationError({"address": "In-person sessions need an address."})
+        if self.modality == Modality.VIDEO and not self.video_link:
+            raise ValidationError({"video_link": "Video sessions need a link."})
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WeeklyHours(models.Model):
+    """One stretch of working hours on a weekday; a day may have several."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="weekly_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        verbose_name = "weekly hours"
+        verbose_name_plural = "weekly hours"
+        ordering = ["weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="weekly_hours_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": "The end must be after the start, on the same day."})
+
+
+class DateOverride(models.Model):
+    """
+    Hours for one date that replace the weekly hours. A row without times makes the date a
+    day off; several rows with times give the hours of that date.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="overrides")
+    date = models.DateField()
+    start = models.TimeField(
+        null=True, blank=True, help_text="Leave both times empty for a day off."
+    )
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(start__isnull=True) & Q(end__isnull=True))
+                | (Q(start__isnull=False) & Q(end__isnull=False) & Q(end__gt=F("start"))),
+                name="date_override_times",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.start is None:
+            return f"{self.date:%Y-%m-%d} day off"
+        return f"{self.date:%Y-%m-%d} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if (self.start is None) != (self.end is None):
+            raise ValidationError("Give both a start and an end, or neither for a day off.")
+        if self.start is not None and self.end <= self.start:
+            raise ValidationError({"end": "The end must be after the start, on the same day."})
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Appointment.Status.SCHEDULED)
+
+    def overlapping(self, start, end):
+        return self.filter(start__lt=end, end__gt=start)
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="appointments")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="appointments"
+    )
+    # UTC instants; shown in each viewer's own zone.
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    created_at = models.DateTimeField(default=timezone.now)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Calendar files carry this so that a change replaces the same entry in the calendar.
+    ics_sequence = models.PositiveIntegerField(default=0)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["provider", "start"], name="appointment_provider_start"),
+            models.Index(fields=["client", "start"], name="appointment_client_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_order"),
+            # On PostgreSQL, migration 0002 adds exclusion constraints: no two scheduled
+            # appointments of one provider, or of one client, overlap in time.
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.appointment_type.name} with {self.provider} at {self.start:%Y-%m-%d %H:%M} UTC"
+        )
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.status == self.Status.SCHEDULED and self.end > timezone.now()
+
+
+class AppointmentEvent(models.Model):
+    """The append-only history of an appointment: what happened, when, and who did it."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        FEE_APPLIED = "fee_applied", "Fee applied"
+        FEE_WAIVED = "fee_waived", "Fee waived"
+        FEE_PAID = "fee_paid", "Fee marked paid"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    old_start = models.DateTimeField(null=True, blank=True)
+    new_start = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, max_length=1000)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = "history entry"
+        verbose_name_plural = "history"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("History entries are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("History entries are never deleted.")

@@ -1,0 +1,139 @@
+"""Reads: what a client may see and book. Each owned object is fetched through its owner."""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from appointments.models import Appointment, AppointmentType, DateOverride, Provider, WeeklyHours
+from appointments.slots import Hours, Interval, bookable_starts
+from portal.models import User
+
+
+def care_team_providers(client: User) -> QuerySet[Provider]:
+    return Provider.objects.filter(careteammember__client=client).order_by("display_name")
+
+
+def get_provider_for_client(client: User, provider_id: int) -> Provider:
+    """A provider on the client's care team; anyone else's is a 404."""
+    return get_object_or_404(care_team_providers(client), pk=provider_id)
+
+
+def bookable_types(provider: Provider) -> QuerySet[AppointmentType]:
+    return provider.appointment_types.filter(is_active=True, bookable_online=True).order_by("name")
+
+
+def get_bookable_type(provider: Provider, type_id: int) -> AppointmentType:
+    return get_object_or_404(bookable_types(provider), pk=type_id)
+
+
+def get_appointment_for_client(client: User, pk: int) -> Appointment:
+    """The client's own appointment; another client's is a 404, never a 403."""
+    queryset = Appointment.objects.select_related("provider", "appointment_type")
+    return get_object_or_404(queryset, pk=pk, client=client)
+
+
+def upcoming_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
+    return (
+        Appointment.objects.active()
+        .filter(client=client, end__gt=now)
+        .select_related("provider", "appointment_type")
+        .order_by("start")
+    )
+
+
+def past_appointments(client: User, now: datetime, limit: int = 20) -> QuerySet[Appointment]:
+    # Cancelled appointments are gone from the schedule; what happened stays in the past list.
+    return (
+        Appointment.objects.filter(client=client, end__lte=now)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("provider", "appointment_type")
+        .order_by("-start")[:limit]
+    )
+
+
+def provider_hours(
+    provider: Provider, first_day: date, last_day: date
+) -> tuple[dict[int, list[Hours]], dict[date, list[Hours]]]:
+    weekly: dict[int, list[Hours]] = defaultdict(list)
+    for row in WeeklyHours.objects.filter(provider=provider).order_by("weekday", "start"):
+        weekly[row.weekday].append(Hours(row.start, row.end))
+    overrides: dict[date, list[Hours]] = defaultdict(list)
+    rows = DateOverride.objects.filter(provider=provider, date__range=(first_day, last_day))
+    for row in rows.order_by("date", "start"):
+        overrides[row.date]  # a row without times still marks the date: a day off
+        if row.start is not None:
+            overrides[row.date].append(Hours(row.start, row.end))
+    return dict(weekly), dict(overrides)
+
+
+def busy_intervals(
+    queryset: QuerySet[Appointment], start: datetime, end: datetime, exclude_pk: int | None
+) -> list[Interval]:
+    rows = queryset.active().overlapping(start, end)
+    if exclude_pk is not None:
+        rows = rows.exclude(pk=exclude_pk)
+    return list(rows.values_list("start", "end"))
+
+
+def open_slots(
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    client: User,
+    now: datetime,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    exclude_appointment: Appointment | None = None,
+) -> list[datetime]:
+    """
+    The start times (UTC) this client can book now. `exclude_appointment` is the one being
+    moved: its own current time does not count as busy.
+    """
+    rules = provider.booking_rules
+    window_start = window_start or now
+    window_end = window_end or now + rules.horizon + timedelta(seconds=1)
+    zone = provider.zone
+    # Busy times that could touch a slot in the window, buffers and durations included.
+    reach = appointment_type.duration + rules.buffer_before + rules.buffer_after
+    busy_from, busy_to = window_start - reach, window_end + reach
+    weekly, overrides = provider_hours(
+        provider,
+        window_start.astimezone(zone).date() - timedelta(days=1),
+        window_end.astimezone(zone).date() + timedelta(days=1),
+    )
+    exclude_pk = exclude_appointment.pk if exclude_appointment else None
+    return bookable_starts(
+        rules=rules,
+        zone=zone,
+        weekly=weekly,
+        overrides=overrides,
+        busy=busy_intervals(provider.appointments.all(), busy_from, busy_to, exclude_pk),
+        client_busy=busy_intervals(client.appointments.all(), busy_from, busy_to, exclude_pk),
+        duration=appointment_type.duration,
+        now=now,
+        window_start=window_start,
+        window_end=window_end,
+    )
+
+
+def is_open_slot(
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    client: User,
+    start: datetime,
+    now: datetime,
+    exclude_appointment: Appointment | None = None,
+) -> bool:
+    slots = open_slots(
+        provider=provider,
+        appointment_type=appointment_type,
+        client=client,
+        now=now,
+        window_start=start,
+        window_end=start + timedelta(microseconds=1),
+        exclude_appointment=exclude_appointment,
+    )
+    return slots == [start]

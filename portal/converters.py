@@ -1,0 +1,19 @@
+from django.urls import register_converter
+
+
+class IdConverter:
+    """
+    A database id in a URL. At most 18 digits, so that an absurd id is a 404 rather than
+    an out-of-range integer error from the database.
+    """
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")

@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from appointments import selectors
+from appointments.models import Appointment, AppointmentEvent, CareTeamMember
+from appointments.services import NotBookable, SlotUnavailable, appointment_book
+from tests.factories import AppointmentFactory, AppointmentTypeFactory, ProviderFactory, give_hours
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+def first_slot(provider, kind, client, now, days=2):
+    slots = selectors.open_slots(
+        provider=provider,
+        appointment_type=kind,
+        client=client,
+        now=now,
+        window_start=now + timedelta(days=days),
+    )
+    return slots[0]
+
+
+def book(client_user, provider, kind, start, now):
+    return appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        booked_by=client_user,
+        now=now,
+    )
+
+
+def test_it_books_an_open_slot_and_records_who_and_when(
+    client_user, provider, session_type, now, django_capture_on_commit_callbacks
+):
+    start = first_slot(provider, session_type, client_user, now)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(client_user, provider, session_type, start, now)
+    assert (appointment.start, appointment.end) == (start, start + timedelta(minutes=50))
+    assert appointment.status == Appointment.Status.SCHEDULED
+    event = appointment.events.get()
+    assert (event.kind, event.actor, event.at, event.new_start) == (
+        "booked",
+        client_user,
+        now,
+        start,
+    )
+
+
+def test_it_emails_the_client_and_the_provider_after_commit(
+    client_user, provider, session_type, now, django_capture_on_commit_callbacks
+):
+    start = first_slot(provider, session_type, client_user, now)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        book(client_user, provider, session_type, start, now)
+    assert mail.outbox == [] and len(callbacks) == 1
+    callbacks[0]()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([client_user.email, provider.user.email])
+    for message in mail.outbox:
+        assert "Therapy session" not in message.subject + message.body  # no clinical detail
+        assert "/appointments/" in message.body
+        (name, content, mimetype) = message.attachments[0]
+        assert name == "appointment.ics" and mimetype.startswith("text/calendar")
+        assert "METHOD:REQUEST" in content
+
+
+def test_the_client_email_shows_the_time_in_the_clients_zone(
+    client_user, provider, session_type, now, django_capture_on_commit_callbacks
+):
+    start = first_slot(provider, session_type, client_user, now)
+    with django_capture_on_commit_callbacks(execute=True):
+        book(client_user, provider, session_type, start, now)
+    to_client = next(m for m in mail.outbox if m.to == [client_user.email])
+    to_provider = next(m for m in mail.outbox if m.to == [provider.user.email])
+    assert f"{start.astimezone(client_user.zone):%-I:%M %p} E" in to_client.body  # EST/EDT
+    assert f"{start.astimezone(provider.zone):%-I:%M %p} C" in to_provider.body  # CST/CDT
+
+
+def test_a_taken_time_is_refused(client_user, provider, session_type, now, stranger):
+    CareTeamMember.objects.create(provider=provider, client=stranger)
+    start = first_slot(provider, session_type, client_user, now)
+    book(stranger, provider, session_type, start, now)
+    with pytest.raises(SlotUnavailable, match="just taken"):
+        book(client_user, provider, session_type, start, now)
+    assert Appointment.objects.count() == 1
+
+
+def test_an_overlapping_time_is_refused(client_user, provider, session_type, now, stranger):
+    CareTeamMember.objects.create(provider=provider, client=stranger)
+    start = first_slot(provider, session_type, client_user, now)
+    book(stranger, provider, session_type, start, now)
+    with pytest.raises(SlotUnavailable):
+        book(client_user, provider, session_type, start + timedelta(minutes=30), now)
+
+
+def test_a_cancelled_appointment_frees_its_time(client_user, provider, session_type, now, stranger):
+    start = first_slot(provider, session_type, client_user, now)
+    AppointmentFactory(
+        appointment_type=session_type, client=stranger, start=start, status="cancelled"
+    )
+    assert book(client_user, provider, session_type, start, now).start == start
+
+
+def test_a_client_cannot_hold_two_overlapping_appointments(
+    client_user, provider, session_type, now
+):
+    other = ProviderFactory(time_zone="America/Chicago")
+    give_hours(other)
+    CareTeamMember.objects.create(provider=other, client=client_user)
+    other_type = AppointmentTypeFactory(provider=other)
+    start = first_slot(provider, session_type, client_user, now)
+    book(client_user, provider, session_type, start, now)
+    with pytest.raises(SlotUnavailable):
+        book(client_user, other, other_type, start + timedelta(minutes=10), now)
+
+
+def test_a_time_outside_the_hours_is_refused(client_user, provider, session_type, now):
+    start = first_slot(provider, session_type, client_user, now)
+    night = start.astimezone(provider.zone).replace(hour=22, minute=0)
+    with pytest.raises(SlotUnavailable):
+        book(client_user, provider, session_type, night, now)
+
+
+def test_a_time_off_the_grid_is_refused(client_user, provider, session_type, now):
+    start = first_slot(provider, session_type, client_user, now)
+    with pytest.raises(SlotUnavailable):
+        book(client_user, provider, session_type, start + timedelta(minutes=7), now)
+
+
+def test_a_time_inside_the_minimum_notice_is_refused(client_user, provider, session_type, now):
+    start = first_slot(provider, session_type, client_user, now)
+    with pytest.raises(SlotUnavailable):
+        book(client_user, provider, session_type, start, now=start - timedelta(hours=1))
+
+
+def test_a_provider_off_the_care_team_is_refused(client_user, provider, session_type, now):
+    start = first_slot(provider, session_type, client_user, now)
+    CareTeamMember.objects.all().delete()
+    with pytest.raises(NotBookable, match="care team"):
+        book(client_user, provider, session_type, start, now)
+
+
+@pytest.mark.parametrize("change", [{"is_active": False}, {"bookable_online": False}])
+def test_a_type_not_bookable_online_is_refused(client_user, provider, session_type, now, change):
+    start = first_slot(provider, session_type, client_user, now)
+    for field, value in change.items():
+        setattr(session_type, field, value)
+    session_type.save()
+    with pytest.raises(NotBookable):
+        book(client_user, provider, session_type, start, now)
+
+
+def test_another_providers_type_is_refused(client_user, provider, session_type, now):
+    foreign_type = AppointmentTypeFactory()
+    start = first_slot(provider, session_type, client_user, now)
+    with pytest.raises(NotBookable):
+        book(client_user, provider, foreign_type, start, now)
+
+
+def test_history_entries_can_be_neither_changed_nor_deleted(
+    client_user, provider, session_type, now
+):
+    appointment = book(
+        client_user,
+        provider,
+        session_type,
+        first_slot(provider, session_type, client_user, now),
+        now,
+    )
+    event = appointment.events.get()
+    event.reason = "rewritten"
+    with pytest.raises(ValueError):
+        event.save()
+    with pytest.raises(ValueError):
+        event.delete()
+    assert AppointmentEvent.objects.get().reason == ""
