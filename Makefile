@@ -47,3 +47,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts *.egg-info
+
+benchmark: install
+	$(PY) tests/benchmarks/slots.py

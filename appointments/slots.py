@@ -34,6 +34,7 @@ class Hours:
 
 
 Interval = tuple[datetime, datetime]
+ONE_DAY = timedelta(days=1)
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
@@ -111,26 +112,41 @@ def bookable_starts(
     widened = ((begin - rules.buffer_after, finish + rules.buffer_before) for begin, finish in busy)
     busy_starts, busy_ends = _merge([*widened, *client_busy])
 
-    found: set[datetime] = set()
+    found: list[datetime] = []
     # A local date can hold instants up to a day either side of the same UTC date.
     day = earliest.astimezone(zone).date() - timedelta(days=1)
     last_day = latest.astimezone(zone).date() + timedelta(days=1)
     while day <= last_day:
         ranges = overrides[day] if day in overrides else weekly.get(day.weekday(), ())
+        # Most days the clock does not change: then wall time minus one fixed offset is the
+        # instant, which is much cheaper than asking the zone database for every slot.
+        offset = datetime.combine(day, time.min, tzinfo=zone).utcoffset()
+        next_offset = datetime.combine(day + ONE_DAY, time.min, tzinfo=zone).utcoffset()
+        steady = offset == next_offset
         for hours in ranges:
             range_end = _day_end_instant(day, hours.end, zone)
+            last_start = range_end - duration
+            if steady:
+                start = (datetime.combine(day, hours.start) - offset).replace(tzinfo=UTC)
+                if start < earliest:
+                    start += -((start - earliest) // rules.step) * rules.step
+                while start <= last_start and start < latest:
+                    if not _overlaps(busy_starts, busy_ends, start, start + duration):
+                        found.append(start)
+                    start += rules.step
+                continue
             wall = datetime.combine(day, hours.start)
             wall_end = datetime.combine(day, hours.end)
             while wall < wall_end:
                 start = local_instant(day, wall.time(), zone)
                 if start is not None:
-                    finish = start + duration
-                    if finish > range_end:
+                    if start > last_start:
                         break
                     if earliest <= start < latest and not _overlaps(
-                        busy_starts, busy_ends, start, finish
+                        busy_starts, busy_ends, start, start + duration
                     ):
-                        found.add(start)
+                        found.append(start)
                 wall += rules.step
-        day += timedelta(days=1)
-    return sorted(found)
+        day += ONE_DAY
+    # Ranges of one day may overlap; a start time is still offered once.
+    return sorted(set(found))
