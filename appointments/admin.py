@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from appointments.models import (
@@ -9,6 +10,7 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
+from portal.forms import time_zone_choices
 
 
 class AppointmentTypeInline(admin.StackedInline):
@@ -42,8 +44,20 @@ class CareTeamInline(admin.TabularInline):
     verbose_name_plural = "care team (clients who may book)"
 
 
+class ProviderForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        help_text="Your weekly hours and date overrides are read in this zone.",
+    )
+
+    class Meta:
+        model = Provider
+        fields = "__all__"  # noqa: DJ007  (the admin's fieldsets choose what shows)
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
     list_display = ["display_name", "title", "time_zone", "uses_chat", "office_email"]
     search_fields = ["display_name", "user__email"]
     autocomplete_fields = ["user"]

@@ -1,11 +1,18 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
+from portal.forms import time_zone_choices
 from portal.models import User
 
 
 class PortalUserChangeForm(UserChangeForm):
+    time_zone = forms.TypedChoiceField(
+        choices=lambda: [("", "Not chosen yet (the site default)"), *time_zone_choices()],
+        required=False,
+    )
+
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"

@@ -28,4 +28,5 @@ urlpatterns = [
     path("appointments/", include("appointments.urls")),
     path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon),
 ]

@@ -4,14 +4,14 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
+from tests.factories import UserFactory
+
 # HYPOTHESIS_PROFILE=thorough runs the property tests much longer than the suite does.
 settings.register_profile(
     "default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=4000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-from tests.factories import UserFactory
 
 
 @pytest.fixture

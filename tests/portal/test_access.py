@@ -52,3 +52,9 @@ def test_an_unknown_url_gets_the_portals_own_404(signed_in):
     response = signed_in.get("/no-such-page/")
     assert response.status_code == 404
     assert "We couldn't find that page" in response.text
+
+
+def test_the_favicon_path_leads_to_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.url.endswith("portal/favicon.svg")
