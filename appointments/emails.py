@@ -19,13 +19,16 @@ KINDS = {
 }
 
 
-def _send(appointment: Appointment, kind: str, *, recipient, audience: str, zone) -> None:
+def _send(
+    appointment: Appointment, kind: str, *, recipient, audience: str, zone, old_start
+) -> None:
     with timezone.override(zone):
         context = {
             "appointment": appointment,
             "audience": audience,
             "recipient": recipient,
             "start": timezone.localtime(appointment.start),
+            "old_start": timezone.localtime(old_start) if old_start else None,
             "portal_url": settings.PORTAL_BASE_URL,
             "portal_name": settings.PORTAL_NAME,
         }
@@ -42,19 +45,17 @@ def _send(appointment: Appointment, kind: str, *, recipient, audience: str, zone
     message.send()
 
 
-def send_appointment_emails(appointment: Appointment, kind: str) -> None:
+def send_appointment_emails(appointment: Appointment, kind: str, old_start=None) -> None:
     """One email to the client and one to the provider, each in their own time zone."""
-    _send(
-        appointment,
-        kind,
-        recipient=appointment.client,
-        audience="client",
-        zone=appointment.client.zone,
-    )
-    _send(
-        appointment,
-        kind,
-        recipient=appointment.provider.user,
-        audience="provider",
-        zone=appointment.provider.zone,
-    )
+    for recipient, audience, zone in [
+        (appointment.client, "client", appointment.client.zone),
+        (appointment.provider.user, "provider", appointment.provider.zone),
+    ]:
+        _send(
+            appointment,
+            kind,
+            recipient=recipient,
+            audience=audience,
+            zone=zone,
+            old_start=old_start,
+        )

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from appointments.slots import BookingRules
+from policies.decisions import Action, AppointmentFacts, Decision, decide
+from policies.terms import Money, PolicyTerms
 from portal.timezones import validate_time_zone_name
 
 
@@ -259,6 +261,11 @@ class Appointment(models.Model):
     )
     # Calendar files carry this so that a change replaces the same entry in the calendar.
     ics_sequence = models.PositiveIntegerField(default=0)
+    # The policy terms in force when this was booked: later edits to the policy don't apply.
+    policy_terms = models.JSONField(default=dict, blank=True)
+    client_reschedules = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the client has moved this appointment online."
+    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -286,6 +293,63 @@ class Appointment(models.Model):
     @property
     def is_upcoming(self) -> bool:
         return self.status == self.Status.SCHEDULED and self.end > timezone.now()
+
+    @property
+    def terms(self) -> PolicyTerms:
+        return PolicyTerms.from_json(self.policy_terms)
+
+    @property
+    def facts(self) -> AppointmentFacts:
+        return AppointmentFacts(
+            start=self.start,
+            booked_at=self.created_at,
+            client_reschedules=self.client_reschedules,
+            is_scheduled=self.status == self.Status.SCHEDULED,
+        )
+
+    def decide(self, action: Action, now: datetime, zone: ZoneInfo | None = None) -> Decision:
+        """What the client may do with this appointment now, in words for `zone`."""
+        return decide(self.terms, action, self.facts, now, zone=zone or self.client.zone)
+
+
+class Fee(models.Model):
+    """A charge the policy allows; recorded only, never collected by the portal."""
+
+    class Kind(models.TextChoices):
+        LATE_CANCEL = "late_cancel", "Late cancellation"
+        LATE_RESCHEDULE = "late_reschedule", "Late reschedule"
+        NO_SHOW = "no_show", "No-show"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        WAIVED = "waived", "Waived"
+        PAID = "paid", "Paid"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="fees")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="fee_amount_positive"),
+            # One cancellation and one no-show per appointment, so at most one such fee each.
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=Q(kind__in=["late_cancel", "no_show"]),
+                name="fee_once_per_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.money} ({self.get_status_display()})"
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
 
 
 class AppointmentEvent(models.Model):

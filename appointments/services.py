@@ -7,7 +7,9 @@ from django.utils import timezone
 
 from appointments import selectors
 from appointments.emails import send_appointment_emails
-from appointments.models import Appointment, AppointmentEvent, AppointmentType, Provider
+from appointments.models import Appointment, AppointmentEvent, AppointmentType, Fee, Provider
+from policies.decisions import Action, Decision
+from policies.selectors import terms_for
 from portal.models import User
 
 
@@ -22,6 +24,20 @@ class SlotUnavailable(BookingError):
 
 class NotBookable(BookingError):
     pass
+
+
+class ChangeError(Exception):
+    """A cancel or reschedule that cannot be made; the message is written for the client."""
+
+
+class StaleAppointment(ChangeError):
+    """The page was out of date: the appointment was cancelled or moved meanwhile."""
+
+
+class PolicyRefused(ChangeError):
+    def __init__(self, decision: Decision):
+        super().__init__(decision.reason)
+        self.decision = decision
 
 
 def lock_schedules(*, client: User, provider: Provider) -> Provider:
@@ -74,6 +90,7 @@ def appointment_book(
                 end=start + appointment_type.duration,
                 booked_by=booked_by,
                 created_at=now,
+                policy_terms=terms_for(provider, appointment_type).as_json(),
             )
             AppointmentEvent.objects.create(
                 appointment=appointment,
@@ -85,5 +102,150 @@ def appointment_book(
             transaction.on_commit(lambda: send_appointment_emails(appointment, "booked"))
     except IntegrityError as error:
         # The exclusion constraint caught an overlap the lock should have prevented.
+        raise SlotUnavailable() from error
+    return appointment
+
+
+def _locked_appointment(appointment: Appointment, expected_start: datetime | None) -> Appointment:
+    """Lock the schedules, then re-read the appointment as it is now, not as the page saw it."""
+    lock_schedules(client=appointment.client, provider=appointment.provider)
+    current = Appointment.objects.select_related("provider", "client", "appointment_type").get(
+        pk=appointment.pk
+    )
+    if current.status != Appointment.Status.SCHEDULED:
+        raise StaleAppointment(
+            f"This appointment is already {current.get_status_display().lower()}; "
+            "nothing was changed."
+        )
+    if expected_start is not None and current.start != expected_start:
+        raise StaleAppointment(
+            "This appointment was moved in the meantime; nothing was changed. "
+            "Check its new time below."
+        )
+    return current
+
+
+def _client_decision(appointment: Appointment, action: Action, actor: User, now: datetime):
+    """
+    The policy binds the client acting for themselves. Office staff acting on a client's
+    behalf are not held to it (and charge no fee); who may act for whom is decided by the
+    views that call this.
+    """
+    if actor.pk != appointment.client_id:
+        return None
+    decision = appointment.decide(action, now)
+    if decision.refused:
+        raise PolicyRefused(decision)
+    return decision
+
+
+def _record_fee(appointment, decision, kind: str, actor: User, now: datetime) -> Fee | None:
+    if decision is None or decision.fee is None:
+        return None
+    fee = Fee.objects.create(
+        appointment=appointment,
+        kind=kind,
+        amount=decision.fee.amount,
+        currency=decision.fee.currency,
+        created_at=now,
+    )
+    AppointmentEvent.objects.create(
+        appointment=appointment,
+        kind=AppointmentEvent.Kind.FEE_APPLIED,
+        actor=actor,
+        at=now,
+        details={
+            "fee_id": fee.pk,
+            "kind": kind,
+            "amount": str(fee.amount),
+            "currency": fee.currency,
+        },
+    )
+    return fee
+
+
+def appointment_cancel(
+    *,
+    appointment: Appointment,
+    actor: User,
+    reason: str = "",
+    expected_start: datetime | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """
+    Cancel under the policy in force when it was booked. The row stays, with its history;
+    it only leaves the schedule. A second submit finds it cancelled and changes nothing.
+    """
+    with transaction.atomic():
+        now = now or timezone.now()
+        appointment = _locked_appointment(appointment, expected_start)
+        decision = _client_decision(appointment, Action.CANCEL, actor, now)
+        appointment.status = Appointment.Status.CANCELLED
+        appointment.ics_sequence += 1
+        appointment.save(update_fields=["status", "ics_sequence"])
+        fee = _record_fee(appointment, decision, Fee.Kind.LATE_CANCEL, actor, now)
+        AppointmentEvent.objects.create(
+            appointment=appointment,
+            kind=AppointmentEvent.Kind.CANCELLED,
+            actor=actor,
+            at=now,
+            old_start=appointment.start,
+            reason=reason.strip(),
+            details={"fee": str(fee.money) if fee else None},
+        )
+        transaction.on_commit(lambda: send_appointment_emails(appointment, "cancelled"))
+    return appointment
+
+
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    actor: User,
+    new_start: datetime,
+    expected_start: datetime | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Move to another open time, under the same locks and checks as a new booking."""
+    if timezone.is_naive(new_start):
+        raise ValueError("new_start must be an aware datetime")
+    try:
+        with transaction.atomic():
+            now = now or timezone.now()
+            appointment = _locked_appointment(appointment, expected_start)
+            decision = _client_decision(appointment, Action.RESCHEDULE, actor, now)
+            if new_start == appointment.start:
+                raise SlotUnavailable("That is the time it already has. Pick a different time.")
+            if not selectors.is_open_slot(
+                provider=appointment.provider,
+                appointment_type=appointment.appointment_type,
+                client=appointment.client,
+                start=new_start,
+                now=now,
+                exclude_appointment=appointment,
+            ):
+                raise SlotUnavailable()
+            old_start = appointment.start
+            appointment.start = new_start
+            appointment.end = new_start + (appointment.end - old_start)
+            appointment.ics_sequence += 1
+            if decision is not None:
+                appointment.client_reschedules += 1
+            appointment.save(update_fields=["start", "end", "ics_sequence", "client_reschedules"])
+            fee = _record_fee(appointment, decision, Fee.Kind.LATE_RESCHEDULE, actor, now)
+            AppointmentEvent.objects.create(
+                appointment=appointment,
+                kind=AppointmentEvent.Kind.RESCHEDULED,
+                actor=actor,
+                at=now,
+                old_start=old_start,
+                new_start=new_start,
+                reason=reason.strip(),
+                details={"fee": str(fee.money) if fee else None},
+            )
+            transaction.on_commit(
+                lambda: send_appointment_emails(appointment, "rescheduled", old_start=old_start)
+            )
+    except IntegrityError as error:
         raise SlotUnavailable() from error
     return appointment

@@ -76,3 +76,17 @@ def _next_hour(days: int = 0):
 
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     return now + timedelta(days=days, hours=1)
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "policies.Policy"
+
+    provider = factory.SubFactory(ProviderFactory)
+    cancel_notice = factory.LazyFunction(lambda: __import__("datetime").timedelta(hours=24))
+    late_cancel = "fee"
+    late_cancel_fee = 50
+    reschedule_notice = factory.LazyFunction(lambda: __import__("datetime").timedelta(hours=24))
+    late_reschedule = "refuse"
+    max_reschedules = 2
+    text = "Please cancel at least 24 hours ahead; later cancellations cost $50."

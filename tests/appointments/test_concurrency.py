@@ -183,3 +183,41 @@ def test_the_race_is_real_a_naive_check_then_insert_double_books_or_hits_the_con
         assert any(result == "stopped by the constraint" for _, result in outcomes), outcomes
     else:
         assert booked > 1, "without the service, overlapping appointments got in"
+
+
+def test_concurrent_reschedules_into_the_same_slot_give_it_to_exactly_one(
+    racers, provider, session_type
+):
+    now = timezone.now()
+    slots = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=racers[0],
+        now=now,
+        window_start=now + timedelta(days=3),
+    )
+    movers = racers[:10]
+    # Each client holds an appointment at a different time; all try to move onto `target`.
+    appointments = [
+        services.appointment_book(
+            client=client,
+            provider=provider,
+            appointment_type=session_type,
+            start=slots[2 + 2 * i],
+            booked_by=client,
+        )
+        for i, client in enumerate(movers)
+    ]
+    target = slots[0]
+
+    def attempt(i):
+        return services.appointment_reschedule(
+            appointment=appointments[i], actor=movers[i], new_start=target
+        ).pk
+
+    outcomes = race(attempt, n=len(movers))
+    kinds = [kind for kind, _ in outcomes]
+    assert kinds.count("error") == 0, outcomes
+    assert kinds.count("booked") == 1 and kinds.count("conflict") == len(movers) - 1
+    assert Appointment.objects.filter(start=target, status="scheduled").count() == 1
+    assert Appointment.objects.filter(status="scheduled").count() == len(movers)

@@ -1,0 +1,72 @@
+"""
+The terms of a cancellation and rescheduling policy as plain values. An appointment keeps
+a copy of the terms in force when it was booked, so later edits never change its rules.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£"}
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        amount = self.amount.quantize(Decimal("0.01"))
+        text = f"{amount:,.0f}" if amount == amount.to_integral() else f"{amount:,.2f}"
+        symbol = CURRENCY_SYMBOLS.get(self.currency)
+        return f"{symbol}{text}" if symbol else f"{text} {self.currency}"
+
+
+class Late:
+    """What happens when a client acts inside the notice window."""
+
+    REFUSE = "refuse"
+    FEE = "fee"
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    clients_may_cancel: bool = True
+    clients_may_reschedule: bool = True
+    cancel_notice: timedelta = timedelta(hours=24)
+    reschedule_notice: timedelta = timedelta(hours=24)
+    late_cancel: str = Late.REFUSE
+    late_cancel_fee: Decimal = Decimal("0")
+    late_reschedule: str = Late.REFUSE
+    late_reschedule_fee: Decimal = Decimal("0")
+    currency: str = "USD"
+    max_reschedules: int | None = None
+    grace_period: timedelta = timedelta(minutes=10)
+    no_show_fee: Decimal | None = None
+    text: str = field(default="", compare=False)
+
+    def as_json(self) -> dict:
+        """A JSON-safe copy, for saving with an appointment."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, timedelta):
+                data[key] = value.total_seconds()
+            elif isinstance(value, Decimal):
+                data[key] = str(value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "PolicyTerms":
+        if not data:
+            return cls()
+        values = {}
+        for name, kind in cls.__dataclass_fields__.items():
+            if name not in data:
+                continue
+            value = data[name]
+            if kind.type in (timedelta, "timedelta"):
+                value = timedelta(seconds=value)
+            elif kind.type in (Decimal, "Decimal") or (name == "no_show_fee" and value is not None):
+                value = Decimal(value)
+            values[name] = value
+        return cls(**values)

@@ -1,0 +1,353 @@
+"""Cancelling and rescheduling through the services, under the policy booked with."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from icalendar import Calendar
+
+from appointments import selectors
+from appointments.models import Appointment, AppointmentEvent, Fee
+from appointments.services import (
+    PolicyRefused,
+    SlotUnavailable,
+    StaleAppointment,
+    appointment_book,
+    appointment_cancel,
+    appointment_reschedule,
+)
+from tests.factories import PolicyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def policy(provider):
+    return PolicyFactory(provider=provider)
+
+
+@pytest.fixture
+def booked(client_user, provider, session_type, policy):
+    """An appointment about five days out, booked two days ago under the policy."""
+    now = timezone.now()
+    booked_at = now - timedelta(days=2)
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=now + timedelta(days=5),
+    )[0]
+    return appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+        now=booked_at,
+    )
+
+
+def later_slot(appointment, days=1):
+    now = timezone.now()
+    return selectors.open_slots(
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+        client=appointment.client,
+        now=now,
+        window_start=appointment.start + timedelta(days=days),
+        exclude_appointment=appointment,
+    )[0]
+
+
+def ics(message):
+    return Calendar.from_ical(message.attachments[0][1]).walk("VEVENT")[0], Calendar.from_ical(
+        message.attachments[0][1]
+    )
+
+
+# --- Cancel ---------------------------------------------------------------------------------
+
+
+def test_a_free_cancel_keeps_the_row_and_records_the_reason(booked, client_user):
+    appointment_cancel(appointment=booked, actor=client_user, reason="  Feeling better  ")
+    booked.refresh_from_db()
+    assert booked.status == "cancelled"
+    assert not Fee.objects.exists()
+    event = booked.events.get(kind="cancelled")
+    assert (event.actor, event.reason, event.old_start) == (
+        client_user,
+        "Feeling better",
+        booked.start,
+    )
+
+
+def test_a_late_cancel_records_a_pending_fee_and_says_so_in_history(booked, client_user):
+    now = booked.start - timedelta(hours=2)
+    appointment_cancel(appointment=booked, actor=client_user, now=now)
+    fee = Fee.objects.get()
+    assert (fee.kind, fee.amount, fee.currency, fee.status) == (
+        "late_cancel",
+        Decimal("50"),
+        "USD",
+        "pending",
+    )
+    kinds = list(booked.events.values_list("kind", flat=True))
+    assert kinds == ["booked", "fee_applied", "cancelled"]
+    assert booked.events.get(kind="cancelled").details == {"fee": "$50"}
+
+
+def test_a_later_policy_edit_does_not_apply_to_an_existing_booking(booked, client_user, policy):
+    policy.late_cancel = "refuse"
+    policy.save()
+    # The policy booked with still charges a fee: later edits do not apply to this booking.
+    appointment_cancel(appointment=booked, actor=client_user, now=booked.start - timedelta(hours=2))
+    assert Fee.objects.count() == 1
+
+
+def test_a_cancel_inside_a_refusing_window_is_refused_and_changes_nothing(
+    client_user, provider, session_type
+):
+    PolicyFactory(provider=provider, late_cancel="refuse")
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=now + timedelta(days=1),
+    )[0]
+    appointment = appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+        now=now - timedelta(days=1),
+    )
+    with pytest.raises(PolicyRefused, match="closed"):
+        appointment_cancel(
+            appointment=appointment, actor=client_user, now=start - timedelta(hours=3)
+        )
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+    assert appointment.events.count() == 1
+
+
+def test_a_double_submitted_cancel_cancels_once_and_charges_once(booked, client_user):
+    now = booked.start - timedelta(hours=2)
+    appointment_cancel(appointment=booked, actor=client_user, now=now, expected_start=booked.start)
+    with pytest.raises(StaleAppointment, match="already cancelled"):
+        appointment_cancel(
+            appointment=booked, actor=client_user, now=now, expected_start=booked.start
+        )
+    assert Fee.objects.count() == 1
+    assert booked.events.filter(kind="cancelled").count() == 1
+
+
+def test_a_cancel_from_a_page_that_predates_a_move_is_stale(booked, client_user, provider):
+    seen = booked.start
+    appointment_reschedule(appointment=booked, actor=provider.user, new_start=later_slot(booked))
+    with pytest.raises(StaleAppointment, match="moved"):
+        appointment_cancel(appointment=booked, actor=client_user, expected_start=seen)
+    booked.refresh_from_db()
+    assert booked.status == "scheduled"
+
+
+def test_a_started_appointment_cannot_be_cancelled_by_the_client(booked, client_user):
+    with pytest.raises(PolicyRefused, match="already started"):
+        appointment_cancel(appointment=booked, actor=client_user, now=booked.start)
+
+
+def test_office_staff_cancelling_for_the_client_charge_no_fee(booked, provider):
+    appointment_cancel(
+        appointment=booked, actor=provider.user, now=booked.start - timedelta(hours=1)
+    )
+    assert not Fee.objects.exists()
+    assert booked.events.get(kind="cancelled").actor == provider.user
+
+
+def test_cancel_emails_a_calendar_cancel_with_the_same_uid(
+    booked, client_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment=booked, actor=client_user)
+    assert len(mail.outbox) == 2
+    event, calendar = ics(mail.outbox[0])
+    assert calendar["METHOD"] == "CANCEL"
+    assert event["STATUS"] == "CANCELLED"
+    assert str(event["UID"]).startswith(f"appointment-{booked.pk}@")
+    assert event["SEQUENCE"] == 1
+    assert "cancelled" in mail.outbox[0].subject
+
+
+def test_a_cancelled_time_can_be_booked_again(
+    booked, client_user, stranger, provider, session_type
+):
+    from appointments.models import CareTeamMember
+
+    appointment_cancel(appointment=booked, actor=client_user)
+    CareTeamMember.objects.create(provider=provider, client=stranger)
+    again = appointment_book(
+        client=stranger,
+        provider=provider,
+        appointment_type=session_type,
+        start=booked.start,
+        booked_by=stranger,
+    )
+    assert again.start == booked.start
+
+
+# --- Reschedule -----------------------------------------------------------------------------
+
+
+def test_a_reschedule_moves_the_appointment_and_records_old_and_new(booked, client_user):
+    old = booked.start
+    new = later_slot(booked)
+    appointment_reschedule(appointment=booked, actor=client_user, new_start=new, expected_start=old)
+    booked.refresh_from_db()
+    assert (booked.start, booked.end) == (new, new + timedelta(minutes=50))
+    assert booked.client_reschedules == 1
+    assert booked.ics_sequence == 1
+    event = booked.events.get(kind="rescheduled")
+    assert (event.old_start, event.new_start, event.actor) == (old, new, client_user)
+
+
+def test_the_appointments_own_time_does_not_count_as_busy(booked, client_user):
+    # Half an hour later overlaps the current booking, which is the one being moved.
+    new = booked.start + timedelta(minutes=30)
+    appointment_reschedule(appointment=booked, actor=client_user, new_start=new)
+    booked.refresh_from_db()
+    assert booked.start == new
+
+
+def test_rescheduling_to_the_same_time_is_refused(booked, client_user):
+    with pytest.raises(SlotUnavailable, match="already has"):
+        appointment_reschedule(appointment=booked, actor=client_user, new_start=booked.start)
+
+
+def test_rescheduling_onto_someone_elses_time_is_refused(
+    booked, client_user, provider, session_type
+):
+    from appointments.models import CareTeamMember
+
+    rival = UserFactory()
+    CareTeamMember.objects.create(provider=provider, client=rival)
+    taken = later_slot(booked)
+    appointment_book(
+        client=rival, provider=provider, appointment_type=session_type, start=taken, booked_by=rival
+    )
+    with pytest.raises(SlotUnavailable):
+        appointment_reschedule(appointment=booked, actor=client_user, new_start=taken)
+    booked.refresh_from_db()
+    assert booked.start != taken and booked.events.count() == 1
+
+
+def test_the_reschedule_limit_is_enforced(booked, client_user):
+    for days in (1, 2):
+        appointment_reschedule(
+            appointment=booked, actor=client_user, new_start=later_slot(booked, days)
+        )
+    with pytest.raises(PolicyRefused, match="rescheduled 2 times"):
+        appointment_reschedule(
+            appointment=booked, actor=client_user, new_start=later_slot(booked, 1)
+        )
+
+
+def test_a_late_reschedule_with_a_fee_records_it(client_user, provider, session_type):
+    PolicyFactory(provider=provider, late_reschedule="fee", late_reschedule_fee=Decimal("30"))
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=now + timedelta(days=3),
+    )[0]
+    appointment = appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+        now=now - timedelta(days=1),
+    )
+    appointment_reschedule(
+        appointment=appointment,
+        actor=client_user,
+        new_start=later_slot(appointment),
+        now=start - timedelta(hours=5),
+    )
+    fee = Fee.objects.get()
+    assert (fee.kind, fee.amount) == ("late_reschedule", Decimal("30"))
+
+
+def test_a_reschedule_refused_in_the_window_changes_nothing(booked, client_user):
+    with pytest.raises(PolicyRefused, match="closed"):
+        appointment_reschedule(
+            appointment=booked,
+            actor=client_user,
+            new_start=later_slot(booked),
+            now=booked.start - timedelta(hours=3),
+        )
+    booked.refresh_from_db()
+    assert booked.client_reschedules == 0 and booked.events.count() == 1
+
+
+def test_a_double_submitted_reschedule_moves_once(booked, client_user):
+    seen = booked.start
+    new = later_slot(booked)
+    appointment_reschedule(
+        appointment=booked, actor=client_user, new_start=new, expected_start=seen
+    )
+    with pytest.raises(StaleAppointment):
+        appointment_reschedule(
+            appointment=booked, actor=client_user, new_start=new, expected_start=seen
+        )
+    assert AppointmentEvent.objects.filter(kind="rescheduled").count() == 1
+
+
+def test_reschedule_emails_move_the_same_calendar_entry(
+    booked, client_user, django_capture_on_commit_callbacks
+):
+    old = booked.start
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_reschedule(appointment=booked, actor=client_user, new_start=later_slot(booked))
+    event, calendar = ics(mail.outbox[0])
+    assert calendar["METHOD"] == "REQUEST"
+    assert str(event["UID"]) == f"appointment-{booked.pk}@client-portal.invalid"
+    assert event["SEQUENCE"] == 1  # higher than the booking's 0
+    assert event["DTSTART"].dt == Appointment.objects.get().start
+    local_old = old.astimezone(client_user.zone)
+    assert f"{local_old:%-d %B %Y}" in mail.outbox[0].body and "has moved" in mail.outbox[0].body
+
+
+def test_the_terms_are_saved_with_the_booking(booked, policy):
+    policy.cancel_notice = timedelta(hours=72)
+    policy.save()
+    booked.refresh_from_db()
+    assert booked.terms.cancel_notice == timedelta(hours=24)
+
+
+def test_a_type_policy_overrides_the_providers(client_user, provider, session_type, policy):
+    PolicyFactory(provider=provider, appointment_type=session_type, clients_may_cancel=False)
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=now + timedelta(days=5),
+    )[0]
+    appointment = appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+    )
+    assert appointment.terms.clients_may_cancel is False
+    with pytest.raises(PolicyRefused, match="isn't available"):
+        appointment_cancel(appointment=appointment, actor=client_user)

@@ -1,0 +1,190 @@
+"""The policy decision, as a pure function, tested at its edges."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from policies.decisions import Action, AppointmentFacts, Outcome, decide
+from policies.terms import Late, Money, PolicyTerms
+
+NEW_YORK = ZoneInfo("America/New_York")
+SECOND = timedelta(seconds=1)
+START = datetime(2026, 12, 2, 14, tzinfo=UTC)  # Wed 2 Dec, 9:00 AM EST
+BOOKED = START - timedelta(days=10)
+
+FEE_TERMS = PolicyTerms(
+    cancel_notice=timedelta(hours=24),
+    late_cancel=Late.FEE,
+    late_cancel_fee=Decimal("50"),
+    reschedule_notice=timedelta(hours=48),
+    late_reschedule=Late.REFUSE,
+    max_reschedules=2,
+    grace_period=timedelta(minutes=10),
+)
+
+
+def facts(start=START, booked=BOOKED, reschedules=0, scheduled=True):
+    return AppointmentFacts(start, booked, reschedules, scheduled)
+
+
+def cancel(now, terms=FEE_TERMS, **kw):
+    return decide(terms, Action.CANCEL, facts(**kw), now, zone=NEW_YORK)
+
+
+def reschedule(now, terms=FEE_TERMS, **kw):
+    return decide(terms, Action.RESCHEDULE, facts(**kw), now, zone=NEW_YORK)
+
+
+def test_before_the_window_it_is_free_and_says_until_when():
+    decision = cancel(START - timedelta(days=3))
+    assert decision.allowed and decision.fee is None and decision.outcome == Outcome.FREE
+    assert decision.deadline == START - timedelta(hours=24)
+    assert decision.reason == "Free to cancel until Tue 1 Dec, 9:00 AM (EST)"
+
+
+def test_exactly_at_the_deadline_is_still_free():
+    decision = cancel(START - timedelta(hours=24))
+    assert decision.allowed and decision.fee is None
+
+
+def test_one_second_before_the_deadline_is_free():
+    assert cancel(START - timedelta(hours=24) - SECOND).fee is None
+
+
+def test_one_second_after_the_deadline_costs_the_fee():
+    decision = cancel(START - timedelta(hours=24) + SECOND)
+    assert decision.allowed and decision.outcome == Outcome.FEE
+    assert decision.fee == Money(Decimal("50"), "USD")
+    assert decision.reason == "A $50 fee applies if you cancel now"
+
+
+def test_inside_a_refusing_window_it_is_refused_with_the_reason():
+    decision = reschedule(START - timedelta(hours=48) + SECOND)
+    assert decision.refused and decision.outcome == Outcome.WINDOW
+    assert decision.reason == (
+        "Online rescheduling closed Mon 30 Nov, 9:00 AM (EST), 2 days before the session "
+        "— message your provider."
+    )
+    assert reschedule(START - timedelta(hours=48)).allowed
+
+
+def test_a_window_across_a_clock_change_is_real_hours():
+    # Sunday 8 March 2026, 9:00 AM EDT; the clocks went forward at 2:00 that morning.
+    start = datetime(2026, 3, 8, 9, tzinfo=NEW_YORK).astimezone(UTC)
+    deadline = start - timedelta(hours=24)
+    assert deadline.astimezone(NEW_YORK).hour == 8  # 24 real hours is 25 on the clock
+    assert cancel(deadline, start=start, booked=start - timedelta(days=30)).fee is None
+    late = cancel(deadline + SECOND, start=start, booked=start - timedelta(days=30))
+    assert late.fee is not None
+    early = cancel(deadline - SECOND, start=start, booked=start - timedelta(days=30))
+    assert early.reason == "Free to cancel until Sat 7 Mar, 8:00 AM (EST)"
+
+
+def test_rescheduling_stops_at_the_limit():
+    early = START - timedelta(days=5)
+    assert reschedule(early, reschedules=1).allowed
+    decision = reschedule(early, reschedules=2)
+    assert decision.refused and decision.outcome == Outcome.LIMIT
+    assert "rescheduled 2 times" in decision.reason
+
+
+def test_no_limit_means_no_limit():
+    terms = PolicyTerms(max_reschedules=None)
+    assert reschedule(START - timedelta(days=5), terms=terms, reschedules=40).allowed
+
+
+def test_a_limit_of_zero_refuses_every_reschedule():
+    terms = PolicyTerms(max_reschedules=0)
+    assert reschedule(START - timedelta(days=5), terms=terms).outcome == Outcome.LIMIT
+
+
+def test_a_just_made_booking_can_be_cancelled_free_inside_the_window():
+    booked = START - timedelta(hours=3)
+    decision = cancel(booked + timedelta(minutes=5), booked=booked)
+    assert decision.allowed and decision.fee is None and decision.outcome == Outcome.GRACE
+    assert decision.deadline == booked + timedelta(minutes=10)
+
+
+def test_the_grace_period_ends_exactly_after_its_length():
+    booked = START - timedelta(hours=3)
+    assert cancel(booked + timedelta(minutes=10), booked=booked).fee is None
+    assert cancel(booked + timedelta(minutes=10) + SECOND, booked=booked).fee is not None
+
+
+def test_the_grace_period_also_frees_a_reschedule_inside_a_refusing_window():
+    booked = START - timedelta(hours=3)
+    assert reschedule(booked + timedelta(minutes=9), booked=booked).allowed
+    assert reschedule(booked + timedelta(minutes=11), booked=booked).refused
+
+
+def test_the_grace_period_never_reaches_past_the_start():
+    booked = START - timedelta(minutes=5)
+    assert cancel(START, booked=booked).outcome == Outcome.STARTED
+
+
+def test_grace_does_not_lift_the_reschedule_limit():
+    booked = START - timedelta(hours=3)
+    assert reschedule(booked, booked=booked, reschedules=2).outcome == Outcome.LIMIT
+
+
+@pytest.mark.parametrize("after", [timedelta(0), SECOND, timedelta(hours=3)])
+def test_a_started_or_past_appointment_is_never_changeable(after):
+    for decision in (cancel(START + after), reschedule(START + after)):
+        assert decision.refused and decision.outcome == Outcome.STARTED
+
+
+def test_a_cancelled_appointment_is_not_changeable():
+    assert cancel(START - timedelta(days=5), scheduled=False).outcome == Outcome.INACTIVE
+
+
+def test_an_action_not_offered_online_is_refused_whatever_the_time():
+    terms = PolicyTerms(clients_may_cancel=False, clients_may_reschedule=False)
+    decision = cancel(START - timedelta(days=30), terms=terms)
+    assert decision.refused
+    assert decision.reason == "Online cancellation isn't available — message your provider."
+    assert reschedule(START - timedelta(days=30), terms=terms).outcome == Outcome.NOT_ONLINE
+
+
+def test_a_fee_of_nothing_is_no_fee():
+    terms = PolicyTerms(late_cancel=Late.FEE, late_cancel_fee=Decimal("0"))
+    decision = cancel(START - timedelta(hours=1), terms=terms)
+    assert decision.allowed and decision.fee is None
+
+
+def test_the_zone_changes_only_the_words():
+    berlin = decide(
+        FEE_TERMS, Action.CANCEL, facts(), START - timedelta(days=3), zone=ZoneInfo("Europe/Berlin")
+    )
+    assert berlin.reason == "Free to cancel until Tue 1 Dec, 3:00 PM (CET)"
+    assert berlin.deadline == cancel(START - timedelta(days=3)).deadline
+
+
+@pytest.mark.parametrize(
+    ("money", "text"),
+    [
+        (Money(Decimal("50"), "USD"), "$50"),
+        (Money(Decimal("49.5"), "USD"), "$49.50"),
+        (Money(Decimal("1250"), "GBP"), "£1,250"),
+        (Money(Decimal("30"), "CHF"), "30 CHF"),
+    ],
+)
+def test_money_reads_naturally(money, text):
+    assert str(money) == text
+
+
+def test_terms_survive_a_trip_through_json():
+    terms = PolicyTerms(
+        cancel_notice=timedelta(hours=36),
+        late_cancel=Late.FEE,
+        late_cancel_fee=Decimal("75.50"),
+        max_reschedules=3,
+        no_show_fee=Decimal("100"),
+        text="Please give a day's notice.",
+    )
+    import json
+
+    again = PolicyTerms.from_json(json.loads(json.dumps(terms.as_json())))
+    assert again == terms and again.text == terms.text
+    assert PolicyTerms.from_json({}) == PolicyTerms()
