@@ -17,11 +17,44 @@ class SlotForm(forms.Form):
     start = forms.CharField(error_messages={"required": "Pick a time from the list."})
 
     def clean_start(self) -> datetime:
-        raw = self.cleaned_data["start"].strip()
         try:
-            value = datetime.fromisoformat(raw) if len(raw) <= 40 else None
-        except ValueError:
-            value = None
-        if value is None or timezone.is_naive(value):
-            raise forms.ValidationError("That time isn't valid. Pick a time from the list.")
-        return value.astimezone(UTC)
+            return parse_instant(self.cleaned_data["start"], required=True)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                "That time isn't valid. Pick a time from the list."
+            ) from None
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Your provider sees this. Please don't include medical details.",
+    )
+    # The time the page showed; if the appointment moved since, nothing is cancelled.
+    expected_start = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_expected_start(self) -> datetime | None:
+        return parse_instant(self.cleaned_data["expected_start"], required=False)
+
+
+class RescheduleForm(SlotForm):
+    expected_start = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_expected_start(self) -> datetime | None:
+        return parse_instant(self.cleaned_data["expected_start"], required=True)
+
+
+def parse_instant(raw: str, *, required: bool) -> datetime | None:
+    raw = (raw or "").strip()
+    if not raw and not required:
+        return None
+    try:
+        value = datetime.fromisoformat(raw) if 0 < len(raw) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None or timezone.is_naive(value):
+        raise forms.ValidationError("This page is out of date. Please reload it and try again.")
+    return value.astimezone(UTC)

@@ -6,8 +6,17 @@ from datetime import date, datetime, timedelta
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from appointments.models import Appointment, AppointmentType, DateOverride, Provider, WeeklyHours
+from appointments.models import (
+    Appointment,
+    AppointmentType,
+    DateOverride,
+    Fee,
+    Provider,
+    WeeklyHours,
+)
 from appointments.slots import Hours, Interval, bookable_starts
+from policies.selectors import terms_for
+from policies.terms import PolicyTerms
 from portal.models import User
 
 
@@ -137,3 +146,15 @@ def is_open_slot(
         exclude_appointment=exclude_appointment,
     )
     return slots == [start]
+
+
+def client_fees(client: User) -> QuerySet[Fee]:
+    return (
+        Fee.objects.filter(appointment__client=client)
+        .select_related("appointment__provider")
+        .order_by("-created_at")
+    )
+
+
+def policy_terms_for(provider: Provider, appointment_type: AppointmentType) -> PolicyTerms:
+    return terms_for(provider, appointment_type)

@@ -9,5 +9,13 @@ urlpatterns = [
     path("book/<id:provider_id>/", views.book_type, name="book-type"),
     path("book/<id:provider_id>/<id:type_id>/", views.book_time, name="book-time"),
     path("book/<id:provider_id>/<id:type_id>/review/", views.book_review, name="book-review"),
+    path("<id:pk>/cancel/", views.appointment_cancel, name="cancel"),
+    path("<id:pk>/reschedule/", views.appointment_reschedule, name="reschedule"),
+    path(
+        "<id:pk>/reschedule/review/",
+        views.appointment_reschedule_review,
+        name="reschedule-review",
+    ),
+    path("<id:pk>/contact/", views.appointment_contact, name="contact"),
     path("<id:pk>/calendar.ics", views.appointment_ics, name="calendar"),
 ]

@@ -5,22 +5,36 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments import selectors, services
 from appointments.calendar import appointment_calendar
-from appointments.forms import DayForm, SlotForm
-from appointments.models import AppointmentType, Provider
+from appointments.forms import CancelForm, DayForm, RescheduleForm, SlotForm
+from appointments.models import Appointment, AppointmentType, Provider
+from policies.decisions import Action, when
+
+
+def upcoming_context(request: HttpRequest) -> dict:
+    """The upcoming cards, each with what its policy allows right now."""
+    now = timezone.now()
+    zone = request.user.zone
+    upcoming = list(selectors.upcoming_appointments(request.user, now).prefetch_related("fees"))
+    for appointment in upcoming:
+        appointment.cancel_decision = appointment.decide(Action.CANCEL, now, zone)
+        appointment.reschedule_decision = appointment.decide(Action.RESCHEDULE, now, zone)
+    return {"upcoming": upcoming}
 
 
 @login_required
 @require_GET
 def appointment_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    context = {
-        "upcoming": list(selectors.upcoming_appointments(request.user, now)),
+    context = upcoming_context(request) | {
         "past": list(selectors.past_appointments(request.user, now)),
+        "fees": list(selectors.client_fees(request.user)),
         "can_book": selectors.care_team_providers(request.user).exists(),
     }
     return render(request, "appointments/list.html", context)
@@ -51,18 +65,24 @@ def slots_by_day(slots: list[datetime]) -> dict[date, list[datetime]]:
 
 def render_picker(
     request: HttpRequest,
+    *,
     provider: Provider,
     appointment_type: AppointmentType,
-    *,
+    review_url: str,
     day_param: str | None,
+    moving: Appointment | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The day and time picker; with htmx only its swappable region."""
+    """
+    The day and time picker for a booking, or for moving `moving`; with htmx only its
+    swappable region.
+    """
     slots = selectors.open_slots(
         provider=provider,
         appointment_type=appointment_type,
         client=request.user,
         now=timezone.now(),
+        exclude_appointment=moving,
     )
     days = slots_by_day(slots)
     chosen = next(iter(days), None)
@@ -82,6 +102,8 @@ def render_picker(
     context = {
         "provider": provider,
         "appointment_type": appointment_type,
+        "moving": moving,
+        "review_url": review_url,
         "days": days,
         "chosen_day": chosen,
         "times": days.get(chosen, []),
@@ -98,7 +120,13 @@ def render_picker(
 def book_time(request: HttpRequest, provider_id: int, type_id: int) -> HttpResponse:
     provider = selectors.get_provider_for_client(request.user, provider_id)
     appointment_type = selectors.get_bookable_type(provider, type_id)
-    return render_picker(request, provider, appointment_type, day_param=request.GET.get("day"))
+    return render_picker(
+        request,
+        provider=provider,
+        appointment_type=appointment_type,
+        review_url=reverse("appointments:book-review", args=[provider.pk, appointment_type.pk]),
+        day_param=request.GET.get("day"),
+    )
 
 
 @login_required
@@ -107,9 +135,21 @@ def book_review(request: HttpRequest, provider_id: int, type_id: int) -> HttpRes
     provider = selectors.get_provider_for_client(request.user, provider_id)
     appointment_type = selectors.get_bookable_type(provider, type_id)
     form = SlotForm(request.POST if request.method == "POST" else request.GET)
+
+    def picker(day: str | None, status: int = 200) -> HttpResponse:
+        review_url = reverse("appointments:book-review", args=[provider.pk, appointment_type.pk])
+        return render_picker(
+            request,
+            provider=provider,
+            appointment_type=appointment_type,
+            review_url=review_url,
+            day_param=day,
+            status=status,
+        )
+
     if not form.is_valid():
         messages.error(request, form.errors["start"][0])
-        return render_picker(request, provider, appointment_type, day_param=None, status=400)
+        return picker(None, status=400)
     start = form.cleaned_data["start"]
     day = timezone.localtime(start).date().isoformat()
     if request.method == "GET":
@@ -121,8 +161,13 @@ def book_review(request: HttpRequest, provider_id: int, type_id: int) -> HttpRes
             now=timezone.now(),
         ):
             messages.error(request, "That time isn't available. Please pick another.")
-            return render_picker(request, provider, appointment_type, day_param=day)
-        context = {"provider": provider, "appointment_type": appointment_type, "start": start}
+            return picker(day)
+        context = {
+            "provider": provider,
+            "appointment_type": appointment_type,
+            "start": start,
+            "policy": selectors.policy_terms_for(provider, appointment_type),
+        }
         return render(request, "appointments/book_review.html", context)
     try:
         appointment = services.appointment_book(
@@ -134,17 +179,165 @@ def book_review(request: HttpRequest, provider_id: int, type_id: int) -> HttpRes
         )
     except services.SlotUnavailable as error:
         messages.error(request, str(error))
-        return render_picker(request, provider, appointment_type, day_param=day, status=409)
+        return picker(day, status=409)
     except services.BookingError as error:
         messages.error(request, str(error))
-        return render_picker(request, provider, appointment_type, day_param=day, status=403)
-    local = timezone.localtime(appointment.start)
+        return picker(day, status=403)
     messages.success(
         request,
-        f"Booked: {local:%A %-d %B at %-I:%M %p} with {provider.display_name}. "
+        f"Booked: {when(appointment.start, request.user.zone)} with {provider.display_name}. "
         "A confirmation is on its way to your email.",
     )
     return redirect("appointments:list")
+
+
+def contact_link(appointment: Appointment) -> str:
+    return reverse("appointments:contact", args=[appointment.pk])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = selectors.get_appointment_for_client(request.user, pk)
+    decision = appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
+    form = CancelForm(
+        request.POST or None, initial={"expected_start": appointment.start.isoformat()}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.appointment_cancel(
+                    appointment=appointment,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    expected_start=form.cleaned_data["expected_start"],
+                )
+            except services.ChangeError as error:
+                return render_change_problem(request, appointment, str(error), error)
+            return cancelled(request, appointment)
+        status = 400
+    context = {"appointment": appointment, "decision": decision, "form": form}
+    return render_dialog(request, "appointments/cancel.html", context, status)
+
+
+def cancelled(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+    text = format_html(
+        'Your appointment on {} was cancelled. <a href="{}">Message your provider to verify</a>.',
+        when(appointment.start, request.user.zone),
+        contact_link(appointment),
+    )
+    if not request.htmx:
+        messages.success(request, text)
+        return redirect("appointments:list")
+    # In place: the dialog says it is done and the card leaves the upcoming list.
+    context = upcoming_context(request) | {"appointment": appointment, "text": text}
+    return render(request, "appointments/cancel.html#cancelled", context)
+
+
+def render_dialog(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+    """A page of its own without JavaScript; the contents of the pop-up with htmx."""
+    if request.htmx:
+        return render(request, f"{template}#dialog-content", context)
+    return render(request, template, context, status=status)
+
+
+def render_change_problem(request, appointment, text: str, error=None) -> HttpResponse:
+    """A refusal or a stale page: say why, change nothing, offer a way to the provider."""
+    status = 409 if isinstance(error, services.StaleAppointment | services.SlotUnavailable) else 403
+    appointment.refresh_from_db()
+    context = {"appointment": appointment, "problem": text}
+    return render_dialog(request, "appointments/problem.html", context, status)
+
+
+@login_required
+@require_GET
+def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = selectors.get_appointment_for_client(request.user, pk)
+    decision = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
+    if decision.refused:
+        return render_change_problem(request, appointment, decision.reason)
+    appointment.reschedule_decision = decision
+    return render_picker(
+        request,
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+        review_url=reverse("appointments:reschedule-review", args=[appointment.pk]),
+        day_param=request.GET.get("day"),
+        moving=appointment,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def appointment_reschedule_review(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = selectors.get_appointment_for_client(request.user, pk)
+    data = request.POST if request.method == "POST" else request.GET
+    form = RescheduleForm(data) if request.method == "POST" else SlotForm(data)
+
+    def picker(day, status=200):
+        appointment.reschedule_decision = appointment.decide(
+            Action.RESCHEDULE, timezone.now(), request.user.zone
+        )
+        return render_picker(
+            request,
+            provider=appointment.provider,
+            appointment_type=appointment.appointment_type,
+            review_url=reverse("appointments:reschedule-review", args=[appointment.pk]),
+            day_param=day,
+            moving=appointment,
+            status=status,
+        )
+
+    if not form.is_valid():
+        first_error = next(iter(form.errors.values()))[0]
+        messages.error(request, first_error)
+        return picker(None, status=400)
+    new_start = form.cleaned_data["start"]
+    day = timezone.localtime(new_start).date().isoformat()
+    decision = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
+    appointment.reschedule_decision = decision
+    if request.method == "GET":
+        if decision.refused:
+            return render_change_problem(request, appointment, decision.reason)
+        if not selectors.is_open_slot(
+            provider=appointment.provider,
+            appointment_type=appointment.appointment_type,
+            client=request.user,
+            start=new_start,
+            now=timezone.now(),
+            exclude_appointment=appointment,
+        ):
+            messages.error(request, "That time isn't available. Please pick another.")
+            return picker(day)
+        context = {"appointment": appointment, "new_start": new_start, "decision": decision}
+        return render(request, "appointments/reschedule_review.html", context)
+    try:
+        services.appointment_reschedule(
+            appointment=appointment,
+            actor=request.user,
+            new_start=new_start,
+            expected_start=form.cleaned_data["expected_start"],
+        )
+    except services.SlotUnavailable as error:
+        messages.error(request, str(error))
+        return picker(day, status=409)
+    except services.ChangeError as error:
+        return render_change_problem(request, appointment, str(error), error)
+    messages.success(
+        request,
+        f"Rescheduled: your appointment with {appointment.provider.display_name} is now "
+        f"{when(new_start, request.user.zone)}.",
+    )
+    return redirect("appointments:list")
+
+
+@login_required
+@require_GET
+def appointment_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """How to reach the provider about this appointment."""
+    appointment = selectors.get_appointment_for_client(request.user, pk)
+    return render(request, "appointments/contact.html", {"appointment": appointment})
 
 
 @login_required

@@ -91,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account_detail(request: HttpRequest) -> HttpResponse:
-    form = AccountForm(request.POST or None, instance=request.user)
+    form = AccountForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST":
         if form.is_valid():
             form.save()

@@ -27,7 +27,47 @@
     banner.hidden = false;
   }
 
+  // The pop-up: htmx loads its contents, this opens it. Without JavaScript the same
+  // links lead to pages of their own.
+  function wireDialog() {
+    var dialog = document.getElementById("dialog");
+    if (!dialog) return;
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target.id !== "dialog-body") return;
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        menu.open = false;
+      });
+      if (!dialog.open) dialog.showModal();
+      var focusable = dialog.querySelector("textarea, input:not([type=hidden]), button, a[href]");
+      if (focusable) focusable.focus();
+    });
+    dialog.addEventListener("close", function () {
+      document.getElementById("dialog-body").innerHTML = "";
+    });
+    dialog.addEventListener("click", function (event) {
+      if (event.target === dialog) dialog.close();  // a click on the backdrop
+    });
+  }
+
+  // Menus close when the person clicks elsewhere or presses Escape.
+  function wireMenus() {
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        if (!menu.contains(event.target)) menu.open = false;
+      });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    wireDialog();
+    wireMenus();
     var zone = browserZone();
     document.querySelectorAll("input[name=browser_time_zone]").forEach(function (input) {
       input.value = zone;

@@ -1,4 +1,5 @@
 from datetime import time, timedelta
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -15,6 +16,9 @@ from appointments.models import (
     WeeklyHours,
 )
 from appointments.slots import local_instant
+from policies.models import Policy
+from policies.selectors import terms_for
+from policies.terms import Late
 from portal.models import User
 
 # Known, printed passwords: this command is for demos and local development only.
@@ -73,6 +77,20 @@ DEMO_PROVIDERS = [
         ],
         "address": "Suite 400, 233 North Michigan Avenue, Chicago, IL 60601",
         "video_link": "https://video.example.com/okafor",
+        "policy": {
+            "cancel_notice": timedelta(hours=24),
+            "late_cancel": Late.FEE,
+            "late_cancel_fee": Decimal("75"),
+            "reschedule_notice": timedelta(hours=24),
+            "late_reschedule": Late.REFUSE,
+            "max_reschedules": 2,
+            "no_show_fee": Decimal("75"),
+            "text": (
+                "Please cancel or reschedule at least 24 hours before your session. Later "
+                "cancellations and missed sessions are charged $75. Sessions can be moved "
+                "online up to twice; after that, please message me."
+            ),
+        },
     },
     {
         "email": "provider2@example.com",
@@ -90,6 +108,15 @@ DEMO_PROVIDERS = [
         ],
         "address": "",
         "video_link": "https://video.example.com/rivera",
+        "policy": {
+            "cancel_notice": timedelta(hours=48),
+            "reschedule_notice": timedelta(hours=48),
+            "currency": "GBP",
+            "text": (
+                "Cancel or reschedule online up to 48 hours before your appointment. After "
+                "that, please phone the office."
+            ),
+        },
     },
 ]
 
@@ -168,6 +195,7 @@ class Command(BaseCommand):
                 address=spec["address"] if modality == Modality.IN_PERSON else "",
                 video_link=spec["video_link"] if modality == Modality.VIDEO else "",
             )
+        Policy.objects.create(provider=provider, **spec["policy"])
         return provider
 
     def appointments(self, client: User, providers: list[Provider]) -> int:
@@ -209,6 +237,7 @@ class Command(BaseCommand):
             status=status,
             booked_by=provider.user,
             created_at=min(start, timezone.now()) - timedelta(days=7),
+            policy_terms=terms_for(provider, kind).as_json(),
         )
         AppointmentEvent.objects.create(
             appointment=appointment,

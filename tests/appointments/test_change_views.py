@@ -1,0 +1,371 @@
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments import selectors
+from appointments.models import Fee
+from appointments.services import appointment_book
+from tests.factories import PolicyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def policy(provider):
+    return PolicyFactory(provider=provider)
+
+
+def book_at(client_user, provider, session_type, *, days, booked_days_ago=3):
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=now + timedelta(days=days),
+    )[0]
+    return appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+        now=now - timedelta(days=booked_days_ago),
+    )
+
+
+@pytest.fixture
+def appointment(client_user, provider, session_type, policy):
+    return book_at(client_user, provider, session_type, days=5)
+
+
+@pytest.fixture
+def soon(client_user, provider, session_type, policy):
+    """Inside the 24-hour window: cancelling costs the fee, rescheduling is refused."""
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+    )[0]
+    assert start - now < timedelta(hours=24) or pytest.fail("no slot inside the window")
+    return appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+        now=now - timedelta(days=3),
+    )
+
+
+def url(name, appointment):
+    return reverse(f"appointments:{name}", args=[appointment.pk])
+
+
+def new_slot(appointment):
+    now = timezone.now()
+    return selectors.open_slots(
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+        client=appointment.client,
+        now=now,
+        window_start=appointment.start + timedelta(days=1),
+        exclude_appointment=appointment,
+    )[0]
+
+
+ACTIONS = ["cancel", "reschedule", "reschedule-review", "contact", "calendar"]
+
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_anonymous_visitors_are_sent_to_sign_in(client, appointment, name):
+    response = client.get(url(name, appointment))
+    assert response.status_code == 302 and response.url.startswith(reverse("sign-in"))
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_another_clients_appointment_is_a_404_for_every_action(client, stranger, appointment, name):
+    client.force_login(stranger)
+    assert (
+        client.get(url(name, appointment), {"start": new_slot(appointment).isoformat()}).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize("name", ["cancel", "reschedule-review"])
+def test_another_clients_appointment_is_a_404_for_every_post(client, stranger, appointment, name):
+    client.force_login(stranger)
+    data = {
+        "start": new_slot(appointment).isoformat(),
+        "expected_start": appointment.start.isoformat(),
+    }
+    assert client.post(url(name, appointment), data).status_code == 404
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled" and appointment.events.count() == 1
+
+
+@pytest.mark.parametrize("name", ["cancel", "reschedule", "contact"])
+def test_the_owner_sees_each_action(signed_in, appointment, name):
+    assert signed_in.get(url(name, appointment)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [("reschedule", "post"), ("contact", "post"), ("cancel", "put"), ("cancel", "delete")],
+)
+def test_wrong_methods_are_405(signed_in, appointment, name, method):
+    assert getattr(signed_in, method)(url(name, appointment)).status_code == 405
+
+
+# --- The list -------------------------------------------------------------------------------
+
+
+def test_each_card_states_its_cancel_rule_and_offers_the_menu(signed_in, appointment, client_user):
+    html = signed_in.get(reverse("appointments:list")).text
+    deadline = (appointment.start - timedelta(hours=24)).astimezone(client_user.zone)
+    clock = f"{deadline.hour % 12 or 12}:{deadline:%M %p}"
+    assert f"Free to cancel until {deadline:%a} {deadline.day} {deadline:%b}, {clock}" in html
+    assert '<details class="menu">' in html
+    assert "Options for the appointment on" in html
+    assert "Cancel Appointment" in html and "Reschedule" in html
+
+
+def test_a_card_inside_the_window_shows_the_fee_and_the_refused_reschedule(signed_in, soon):
+    html = signed_in.get(reverse("appointments:list")).text
+    assert "A $50 fee applies if you cancel now" in html
+    assert "menu-item--unavailable" in html
+    assert "Unavailable: Online rescheduling closed" in html
+
+
+def test_online_cancellation_off_says_so_on_the_card(
+    signed_in, client_user, provider, session_type
+):
+    PolicyFactory(provider=provider, clients_may_cancel=False)
+    book_at(client_user, provider, session_type, days=5)
+    html = signed_in.get(reverse("appointments:list")).text
+    assert "Online cancellation isn&#x27;t available — message your provider" in html
+
+
+def test_the_list_stays_flat_in_queries_with_decisions_and_fees(
+    signed_in, client_user, provider, session_type, policy
+):
+    listing = reverse("appointments:list")
+    book_at(client_user, provider, session_type, days=3)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            signed_in.get(listing)
+        return len(queries)
+
+    baseline = count()
+    for days in range(4, 14):
+        appointment = book_at(client_user, provider, session_type, days=days)
+        Fee.objects.create(
+            appointment=appointment, kind="late_reschedule", amount=10, currency="USD"
+        )
+    assert count() == baseline
+
+
+# --- Cancel ---------------------------------------------------------------------------------
+
+
+def test_the_confirm_page_states_the_consequence_and_the_policy(signed_in, soon):
+    html = signed_in.get(url("cancel", soon)).text
+    assert "A $50 fee applies" in html
+    assert "Please cancel at least 24 hours ahead" in html
+    assert "Cancel and accept the $50 fee" in html
+
+
+def test_htmx_gets_only_the_dialog_contents(signed_in, appointment):
+    response = signed_in.get(url("cancel", appointment), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="dialog-title"' in response.text
+    assert '<form method="dialog"' in response.text
+
+
+def test_confirming_cancels_and_says_so_with_a_way_to_verify(signed_in, appointment, client_user):
+    response = signed_in.post(
+        url("cancel", appointment),
+        {"reason": "Travelling", "expected_start": appointment.start.isoformat()},
+    )
+    assert response.status_code == 302
+    page = signed_in.get(response.url).text
+    local = appointment.start.astimezone(client_user.zone)
+    assert f"Your appointment on {local:%a} {local.day} {local:%b}" in page
+    assert "was cancelled" in page
+    assert f'<a href="{url("contact", appointment)}">Message your provider to verify</a>' in page
+    assert f'id="appointment-{appointment.pk}"' not in page
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert appointment.events.get(kind="cancelled").reason == "Travelling"
+
+
+def test_an_htmx_cancel_removes_the_card_in_place(signed_in, appointment):
+    response = signed_in.post(
+        url("cancel", appointment),
+        {"expected_start": appointment.start.isoformat()},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "was cancelled" in response.text
+    assert (
+        '<section id="upcoming" aria-labelledby="upcoming-heading" hx-swap-oob="true">'
+        in response.text
+    )
+    assert f'id="appointment-{appointment.pk}"' not in response.text
+
+
+def test_a_late_cancel_charges_the_fee_shown(signed_in, soon):
+    signed_in.post(url("cancel", soon), {"expected_start": soon.start.isoformat()})
+    assert Fee.objects.get().amount == 50
+    assert "Late cancellation" in signed_in.get(reverse("appointments:list")).text
+
+
+def test_a_cancel_the_policy_refuses_changes_nothing_even_posted_by_hand(
+    signed_in, client_user, provider, session_type
+):
+    PolicyFactory(provider=provider, clients_may_cancel=False)
+    appointment = book_at(client_user, provider, session_type, days=5)
+    response = signed_in.post(
+        url("cancel", appointment), {"expected_start": appointment.start.isoformat()}
+    )
+    assert response.status_code == 403
+    assert "Online cancellation isn&#x27;t available" in response.text
+    assert "Message your provider" in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+
+
+def test_a_second_cancel_from_a_stale_page_gets_a_clear_409(signed_in, appointment):
+    data = {"expected_start": appointment.start.isoformat()}
+    signed_in.post(url("cancel", appointment), data)
+    response = signed_in.post(url("cancel", appointment), data)
+    assert response.status_code == 409
+    assert "already cancelled" in response.text
+    assert appointment.events.filter(kind="cancelled").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"reason": "x" * 501}, "at most 500 characters"),
+        ({"expected_start": "yesterday"}, "This page is out of date"),
+    ],
+)
+def test_bad_cancel_input_gets_a_message_and_changes_nothing(signed_in, appointment, data, message):
+    response = signed_in.post(url("cancel", appointment), data)
+    assert response.status_code == 400
+    assert message in response.text
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+
+
+# --- Reschedule -----------------------------------------------------------------------------
+
+
+def test_the_picker_offers_the_appointments_own_time_neighbours(
+    signed_in, appointment, client_user
+):
+    # Half an hour later overlaps the current booking, and is still offered: it is this one.
+    neighbour = appointment.start + timedelta(minutes=30)
+    local = neighbour.astimezone(client_user.zone)
+    html = signed_in.get(url("reschedule", appointment), {"day": f"{local:%Y-%m-%d}"}).text
+    assert quote(neighbour.isoformat(), safe="/") in html
+    assert url("reschedule-review", appointment) in html
+
+
+def test_the_review_shows_old_and_new(signed_in, appointment, client_user):
+    new = new_slot(appointment)
+    html = signed_in.get(url("reschedule-review", appointment), {"start": new.isoformat()}).text
+    old_local, new_local = (
+        appointment.start.astimezone(client_user.zone),
+        new.astimezone(client_user.zone),
+    )
+    assert f"<s>{old_local:%A} {old_local.day} {old_local:%B %Y}" in html
+    assert f"{new_local:%A} {new_local.day} {new_local:%B %Y}" in html
+    assert "Confirm new time" in html
+
+
+def test_confirming_moves_the_card(signed_in, appointment):
+    new = new_slot(appointment)
+    response = signed_in.post(
+        url("reschedule-review", appointment),
+        {"start": new.isoformat(), "expected_start": appointment.start.isoformat()},
+    )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.start == new
+    assert "Rescheduled:" in signed_in.get(response.url).text
+
+
+def test_a_refused_reschedule_says_why_and_changes_nothing(signed_in, soon):
+    page = signed_in.get(url("reschedule", soon))
+    assert page.status_code == 403
+    assert "Online rescheduling closed" in page.text
+    response = signed_in.post(
+        url("reschedule-review", soon),
+        {"start": new_slot(soon).isoformat(), "expected_start": soon.start.isoformat()},
+    )
+    assert response.status_code == 403
+    soon.refresh_from_db()
+    assert soon.events.count() == 1
+
+
+def test_a_reschedule_from_a_stale_page_gets_409(signed_in, appointment):
+    first, second = new_slot(appointment), new_slot(appointment) + timedelta(days=1)
+    seen = appointment.start.isoformat()
+    signed_in.post(
+        url("reschedule-review", appointment), {"start": first.isoformat(), "expected_start": seen}
+    )
+    response = signed_in.post(
+        url("reschedule-review", appointment), {"start": second.isoformat(), "expected_start": seen}
+    )
+    assert response.status_code == 409
+    assert "moved in the meantime" in response.text
+    appointment.refresh_from_db()
+    assert appointment.start == first
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"start": "soon"},
+        {"start": "2026-12-01T10:00:00+00:00"},
+        {"start": "2026-12-01T10:00:00+00:00", "expected_start": "nope"},
+    ],
+)
+def test_bad_reschedule_input_gets_a_message_and_changes_nothing(signed_in, appointment, data):
+    response = signed_in.post(url("reschedule-review", appointment), data)
+    assert response.status_code == 400
+    assert 'class="message message--error"' in response.text
+    appointment.refresh_from_db()
+    assert appointment.events.count() == 1
+
+
+def test_a_new_time_outside_the_hours_is_refused_with_409(signed_in, appointment):
+    night = appointment.start.astimezone(appointment.provider.zone).replace(hour=23)
+    response = signed_in.post(
+        url("reschedule-review", appointment),
+        {"start": night.isoformat(), "expected_start": appointment.start.isoformat()},
+    )
+    assert response.status_code == 409
+    appointment.refresh_from_db()
+    assert appointment.start != night
+
+
+def test_the_contact_page_shows_the_office(signed_in, appointment):
+    html = signed_in.get(url("contact", appointment)).text
+    assert "office@practice.example" in html and "+1 312 555 0100" in html
+    assert "mailto:office@practice.example?subject=About%20my%20appointment%20on" in html

@@ -1,0 +1,161 @@
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from appointments import selectors
+from appointments.models import Appointment, CareTeamMember, Fee
+from appointments.services import appointment_book
+from portal.models import User
+from tests.e2e.conftest import sign_in
+from tests.factories import AppointmentTypeFactory, PolicyFactory, ProviderFactory, give_hours
+
+
+@pytest.fixture
+def demo(visit):
+    call_command("seed_demo", verbosity=0)
+    visit.goto("/sign-in/")
+    sign_in(visit, "client@example.com", "demo-client-2026")
+    return User.objects.get(email="client@example.com")
+
+
+def soon_with(client, **policy):
+    """An appointment a few hours away with a provider whose policy is `policy`."""
+    provider = ProviderFactory(display_name="Dr. Lena Park", time_zone="America/Chicago")
+    give_hours(provider, "00:00", "23:30")
+    PolicyFactory(provider=provider, **policy)
+    CareTeamMember.objects.create(provider=provider, client=client)
+    kind = AppointmentTypeFactory(provider=provider, name="Follow-up", duration_minutes=30)
+    now = timezone.now()
+    start = selectors.open_slots(provider=provider, appointment_type=kind, client=client, now=now)[
+        2
+    ]
+    return appointment_book(
+        client=client,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        booked_by=client,
+        now=now - timedelta(days=2),
+    )
+
+
+def open_menu(visit, appointment):
+    card = visit.page.locator(f"#appointment-{appointment.pk}")
+    card.locator("summary").click()
+    expect(card.locator(".menu-items")).to_be_visible()
+    return card
+
+
+def test_reschedule_moves_the_card_to_the_new_time(visit, demo):
+    page = visit.page
+    appointment = (
+        Appointment.objects.filter(client=demo, status="scheduled").order_by("start").first()
+    )
+    card = open_menu(visit, appointment)
+    visit.check("menu-open")
+    card.get_by_role("link", name="Reschedule").click()
+    expect(page.get_by_role("heading", name="Reschedule", level=1)).to_be_visible()
+    visit.check("picker")
+    page.locator(".day-list a").nth(3).click()
+    expect(page).to_have_url(re.compile(r"\?day="))
+    chosen = page.locator(".time-grid a").nth(1)
+    label = chosen.get_attribute("aria-label")
+    chosen.click()
+    expect(page.locator(".review")).to_contain_text("From")
+    visit.check("review")
+    page.get_by_role("button", name="Confirm new time").click()
+    expect(page.get_by_role("status")).to_contain_text("Rescheduled:")
+    expect(page.locator(f"#appointment-{appointment.pk}")).to_contain_text(label)
+    visit.check("moved")
+    appointment.refresh_from_db()
+    assert appointment.client_reschedules == 1
+
+
+def test_cancel_asks_in_a_pop_up_then_removes_the_card_in_place(visit, demo):
+    page = visit.page
+    appointment = (
+        Appointment.objects.filter(client=demo, status="scheduled").order_by("start").first()
+    )
+    card = open_menu(visit, appointment)
+    card.get_by_role("link", name="Cancel Appointment").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", name="Cancel this appointment?")).to_be_visible()
+    expect(dialog).to_contain_text("No fee.")
+    expect(dialog).to_contain_text("Please cancel or reschedule at least 24 hours")
+    assert "/cancel/" not in page.url  # a pop-up, not a new page
+    visit.check("dialog")
+    dialog.get_by_label("Reason (optional)").fill("Travelling for work")
+    dialog.get_by_role("button", name="Cancel appointment").click()
+    expect(dialog).to_contain_text("was cancelled")
+    expect(dialog.get_by_role("link", name="Message your provider to verify")).to_be_visible()
+    expect(page.locator(f"#appointment-{appointment.pk}")).to_have_count(0)
+    visit.check("cancelled")
+    dialog.get_by_role("button", name="Done").click()
+    expect(dialog).to_be_hidden()
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+
+
+def test_a_cancel_inside_a_refusing_window_says_why_and_offers_the_provider(visit, demo):
+    page = visit.page
+    appointment = soon_with(demo, late_cancel="refuse")
+    visit.goto("/appointments/")
+    card = page.locator(f"#appointment-{appointment.pk}")
+    card.locator("summary").click()
+    expect(card).to_contain_text("Unavailable: Online cancellation closed")
+    visit.check("refused-menu")
+    card.get_by_role("link", name="Cancel Appointment").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog.get_by_role("alert")).to_contain_text("Online cancellation closed")
+    expect(dialog.get_by_role("link", name="Message your provider")).to_be_visible()
+    expect(dialog).to_contain_text("office@practice.example")
+    expect(dialog.get_by_role("button", name="Cancel appointment")).to_have_count(0)
+    visit.check("refused-dialog")
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled"
+
+
+def test_a_late_cancel_states_the_fee_and_records_it(visit, demo):
+    page = visit.page
+    appointment = soon_with(demo, late_cancel="fee", late_cancel_fee=Decimal("40"))
+    visit.goto("/appointments/")
+    card = page.locator(f"#appointment-{appointment.pk}")
+    expect(card).to_contain_text("A $40 fee applies if you cancel now")
+    card.locator("summary").click()
+    card.get_by_role("link", name="Cancel Appointment").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_contain_text("A $40 fee applies")
+    visit.check("fee-dialog")
+    dialog.get_by_role("button", name="Cancel and accept the $40 fee").click()
+    expect(dialog).to_contain_text("was cancelled")
+    dialog.get_by_role("button", name="Done").click()
+    visit.goto("/appointments/")
+    expect(page.get_by_role("heading", name="Fees")).to_be_visible()
+    expect(page.locator(".fee-list")).to_contain_text("$40")
+    visit.check("fees")
+    assert Fee.objects.get(appointment=appointment).status == "pending"
+
+
+def test_cancel_works_with_javascript_off(browser, live_server, transactional_db):
+    call_command("seed_demo", verbosity=0)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in/")
+    page.get_by_label("Email").fill("client@example.com")
+    page.get_by_label("Password").fill("demo-client-2026")
+    page.get_by_role("button", name="Sign in").click()
+    appointment = Appointment.objects.filter(status="scheduled").order_by("start").first()
+    card = page.locator(f"#appointment-{appointment.pk}")
+    card.locator("summary").click()  # <details> opens without JavaScript
+    card.get_by_role("link", name="Cancel Appointment").click()
+    expect(page).to_have_url(re.compile(rf"/appointments/{appointment.pk}/cancel/$"))
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.get_by_role("status")).to_contain_text("was cancelled")
+    expect(page.locator(f"#appointment-{appointment.pk}")).to_have_count(0)
+    context.close()
