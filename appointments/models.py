@@ -88,6 +88,10 @@ class Provider(models.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    def is_worked_by(self, user) -> bool:
+        """The provider themselves, or someone on their office staff."""
+        return user.pk == self.user_id or self.office_staff.filter(user_id=user.pk).exists()
+
     @property
     def booking_rules(self) -> BookingRules:
         return BookingRules(
@@ -97,6 +101,24 @@ class Provider(models.Model):
             buffer_after=self.buffer_after,
             step=timedelta(minutes=self.slot_step_minutes),
         )
+
+
+class OfficeStaff(models.Model):
+    """Someone who works in a provider's office and may act and reply on the provider's behalf."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="office_staff")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
+    )
+
+    class Meta:
+        verbose_name = "office staff member"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "user"], name="office_staff_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.provider}"
 
 
 class CareTeamMember(models.Model):

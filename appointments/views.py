@@ -335,8 +335,11 @@ def appointment_reschedule_review(request: HttpRequest, pk: int) -> HttpResponse
 @login_required
 @require_GET
 def appointment_contact(request: HttpRequest, pk: int) -> HttpResponse:
-    """How to reach the provider about this appointment."""
+    """How to reach the provider about this appointment: Chat if they use it, else the office."""
     appointment = selectors.get_appointment_for_client(request.user, pk)
+    if appointment.provider.uses_chat:
+        url = reverse("chat:new-with", args=[appointment.provider_id])
+        return redirect(f"{url}?appointment={appointment.pk}")
     return render(request, "appointments/contact.html", {"appointment": appointment})
 
 

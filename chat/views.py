@@ -1,8 +1,163 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from appointments.models import Appointment
+from chat import selectors, services
+from chat.forms import MessageForm
+from policies.decisions import when
+from portal.middleware import passive
 
 
 @login_required
+@require_GET
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "chat/list.html", {"conversations": []})
+    conversations = selectors.client_conversations(request.user)
+    return render(request, "chat/list.html", {"conversations": conversations})
+
+
+@login_required
+@require_GET
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    """New Chat Message: pick one of the care-team providers."""
+    providers = selectors.chattable_providers(request.user)
+    return render(request, "chat/new.html", {"providers": providers})
+
+
+def appointment_for_draft(request: HttpRequest, provider) -> Appointment | None:
+    """The client's own appointment with this provider named in ?appointment=, if any."""
+    raw = request.GET.get("appointment") or request.POST.get("appointment") or ""
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    return Appointment.objects.filter(pk=int(raw), client=request.user, provider=provider).first()
+
+
+def draft_for(request: HttpRequest, appointment: Appointment | None) -> str:
+    if appointment is None:
+        return ""
+    return f"About my appointment on {when(appointment.start, request.user.zone)}: "
+
+
+def message_form(request, appointment=None, data=None) -> MessageForm:
+    return MessageForm(
+        data,
+        draft=draft_for(request, appointment),
+        appointment_id=appointment.pk if appointment else None,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpResponse:
+    provider = get_object_or_404(selectors.chattable_providers(request.user), pk=provider_id)
+    appointment = appointment_for_draft(request, provider)
+    existing = selectors.conversation_for(request.user, provider)
+    if existing is not None and request.method == "GET":
+        url = reverse("chat:detail", args=[existing.pk])
+        return redirect(f"{url}?appointment={appointment.pk}" if appointment else url)
+    if not provider.uses_chat:
+        context = {"provider": provider, "appointment": appointment}
+        return render(
+            request, "chat/no_chat.html", context, status=200 if request.method == "GET" else 403
+        )
+    form = message_form(request, appointment, request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                conversation = services.conversation_start(client=request.user, provider=provider)
+                services.message_send(
+                    conversation=conversation,
+                    sender=request.user,
+                    body=form.cleaned_data["body"],
+                    client_key=form.cleaned_data["client_key"],
+                    appointment=appointment,
+                )
+            except services.ChatError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("chat:detail", conversation.pk)
+        status = 400
+    context = {"provider": provider, "form": form, "appointment": appointment}
+    return render(request, "chat/compose.html", context, status=status)
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = selectors.get_conversation_for_client(request.user, pk)
+    appointment = appointment_for_draft(request, conversation.provider)
+    status = 200
+    if request.method == "POST":
+        form = message_form(request, appointment, request.POST)
+        if form.is_valid():
+            try:
+                message = services.message_send(
+                    conversation=conversation,
+                    sender=request.user,
+                    body=form.cleaned_data["body"],
+                    client_key=form.cleaned_data["client_key"],
+                    appointment=appointment,
+                )
+            except services.ChatError as error:
+                form.add_error(None, str(error))
+            else:
+                if request.htmx:
+                    context = {
+                        "conversation": conversation,
+                        "form": message_form(request),
+                        "sent": [message],
+                    }
+                    return render(request, "chat/conversation.html#sent", context)
+                return redirect("chat:detail", conversation.pk)
+        status = 200 if request.htmx else 400
+        if request.htmx:
+            return render(
+                request,
+                "chat/conversation.html#compose",
+                {"conversation": conversation, "form": form},
+            )
+    else:
+        form = message_form(request, appointment)
+    before = _int_param(request, "before")
+    page, older = selectors.message_page(conversation, before=before)
+    if request.htmx and before is not None:
+        context = {"conversation": conversation, "messages_page": page, "older": older}
+        return render(request, "chat/conversation.html#older", context)
+    if before is None:
+        services.mark_read(conversation=conversation, user=request.user)
+    context = {
+        "conversation": conversation,
+        "messages_page": page,
+        "older": older,
+        "before": before,
+        "form": form,
+        "last_id": page[-1].pk if page else 0,
+    }
+    return render(request, "chat/conversation.html", context, status=status)
+
+
+@passive
+@login_required
+@require_GET
+def conversation_poll(request: HttpRequest, pk: int) -> HttpResponse:
+    """New messages after ?after=; 204 with no body when there are none (htmx leaves the page)."""
+    conversation = selectors.get_conversation_for_client(request.user, pk)
+    after = _int_param(request, "after")
+    if after is None:
+        return HttpResponse(
+            "A message id is needed in ?after=", status=400, content_type="text/plain"
+        )
+    if not selectors.has_newer(conversation, after):
+        return HttpResponse(status=204)
+    page, _ = selectors.message_page(conversation, after=after)
+    services.mark_read(conversation=conversation, user=request.user)
+    context = {"conversation": conversation, "sent": page}
+    return render(request, "chat/conversation.html#sent", context)

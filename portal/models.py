@@ -15,6 +15,9 @@ def normalize_email_address(email: str) -> str:
     return (email or "").strip().lower()
 
 
+HONORIFICS = {"dr", "mr", "mrs", "ms", "mx", "prof"}
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -86,7 +89,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.name or self.email
 
     def get_short_name(self) -> str:
-        return (self.name.split() or [self.email])[0]
+        """The first name, for greetings: "Maya" from "Dr. Maya Okafor"."""
+        words = [w for w in self.name.split() if w.lower().rstrip(".") not in HONORIFICS]
+        return (words or self.name.split() or [self.email])[0]
 
     @property
     def time_zone_name(self) -> str:

@@ -32,3 +32,13 @@ def initials(name: str) -> str:
 @register.filter
 def split(value: str, separator: str) -> list[str]:
     return value.split(separator)
+
+
+@register.filter
+def equals(value, other) -> bool:
+    return value == other
+
+
+@register.filter
+def last_pk(items) -> int:
+    return items[-1].pk if items else 0

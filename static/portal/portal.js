@@ -65,7 +65,22 @@
     });
   }
 
+  // Chat: a message can arrive twice (the send answer and a poll crossing it); show it once.
+  function tidyThread() {
+    var list = document.getElementById("message-list");
+    if (!list) return;
+    var seen = {};
+    list.querySelectorAll("li[id^='message-']").forEach(function (item) {
+      if (seen[item.id]) item.remove();
+      seen[item.id] = true;
+    });
+    var empty = document.getElementById("no-messages");
+    if (empty && list.children.length) empty.remove();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:afterSettle", tidyThread);
+    document.body.addEventListener("htmx:oobAfterSwap", tidyThread);
     wireDialog();
     wireMenus();
     var zone = browserZone();

@@ -114,7 +114,7 @@ def test_another_clients_appointment_is_a_404_for_every_post(client, stranger, a
     assert appointment.status == "scheduled" and appointment.events.count() == 1
 
 
-@pytest.mark.parametrize("name", ["cancel", "reschedule", "contact"])
+@pytest.mark.parametrize("name", ["cancel", "reschedule"])
 def test_the_owner_sees_each_action(signed_in, appointment, name):
     assert signed_in.get(url(name, appointment)).status_code == 200
 
@@ -365,7 +365,17 @@ def test_a_new_time_outside_the_hours_is_refused_with_409(signed_in, appointment
     assert appointment.start != night
 
 
-def test_the_contact_page_shows_the_office(signed_in, appointment):
-    html = signed_in.get(url("contact", appointment)).text
+def test_message_your_provider_opens_chat_with_the_appointment(signed_in, appointment, provider):
+    response = signed_in.get(url("contact", appointment))
+    assert response.status_code == 302
+    assert response.url == f"/chat/new/{provider.pk}/?appointment={appointment.pk}"
+
+
+def test_a_provider_without_chat_shows_the_office_instead(signed_in, appointment, provider):
+    provider.uses_chat = False
+    provider.save()
+    response = signed_in.get(url("contact", appointment))
+    assert response.status_code == 200
+    html = response.text
     assert "office@practice.example" in html and "+1 312 555 0100" in html
     assert "mailto:office@practice.example?subject=About%20my%20appointment%20on" in html

@@ -90,11 +90,12 @@ class Visit:
     def goto(self, path: str):
         return self.page.goto(self.base_url + path)
 
-    def screenshot(self, step: str) -> Path:
+    def screenshot(self, step: str, page=None) -> Path:
+        """Save a full-page screenshot of this tab, or of another `page` of the same test."""
         self.shots += 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{self.test_name}-{self.viewport}-{self.shots:02d}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        path = ARTIFACTS / f"{self.test_name}-{self.shots:02d}-{step}.png"
+        (page or self.page).screenshot(path=str(path), full_page=True)
         return path
 
     def assert_accessible(self):

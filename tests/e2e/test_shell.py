@@ -47,7 +47,7 @@ def test_the_demo_client_signs_in_moves_between_tabs_and_signs_out(visit, viewpo
     expect(page).to_have_url(re.compile(r"/chat/$"))
     menu = visible_menu(page, viewport)
     expect(menu.get_by_role("link", name="Chat")).to_have_attribute("aria-current", "page")
-    expect(page.get_by_text("You have no conversations yet")).to_be_visible()
+    expect(page.get_by_role("link", name="New Chat Message")).to_be_visible()
     visit.check("chat")
 
     menu.get_by_role("link", name="Account").click()

@@ -17,7 +17,7 @@ def run(*args) -> str:
 
 def test_seed_demo_creates_the_demo_accounts_and_prints_their_sign_ins():
     output = run("seed_demo")
-    assert "4 created" in output
+    assert "5 created" in output
     for account in DEMO_ACCOUNTS:
         user = User.objects.get(email=account["email"])
         assert user.check_password(account["password"])
@@ -29,7 +29,7 @@ def test_seed_demo_twice_changes_nothing():
     run("seed_demo")
     before = list(User.objects.order_by("pk").values())
     output = run("seed_demo")
-    assert "0 created, 4 already there" in output
+    assert "0 created, 5 already there" in output
     assert list(User.objects.order_by("pk").values()) == before
 
 
@@ -45,7 +45,7 @@ def test_seed_demo_leaves_a_changed_password_alone():
 
 def test_seed_demo_dry_run_creates_nothing():
     output = run("seed_demo", "--dry-run")
-    assert "4 would create" in output
+    assert "5 would create" in output
     assert not User.objects.exists()
 
 

@@ -1,3 +1,4 @@
+import uuid
 from datetime import time, timedelta
 from decimal import Decimal
 
@@ -12,10 +13,12 @@ from appointments.models import (
     AppointmentType,
     CareTeamMember,
     Modality,
+    OfficeStaff,
     Provider,
     WeeklyHours,
 )
 from appointments.slots import local_instant
+from chat.models import Conversation, Message
 from policies.models import Policy
 from policies.selectors import terms_for
 from policies.terms import Late
@@ -44,6 +47,14 @@ DEMO_ACCOUNTS = [
         "password": "demo-provider-2026",
         "name": "Sam Rivera",
         "time_zone": "Europe/London",
+        "is_staff": True,
+    },
+    {
+        "role": "staff",
+        "email": "office@example.com",
+        "password": "demo-office-2026",
+        "name": "Alex Kim",
+        "time_zone": "America/Chicago",
         "is_staff": True,
     },
     {
@@ -143,7 +154,11 @@ class Command(BaseCommand):
                 users = {account["email"]: self.account(account) for account in DEMO_ACCOUNTS}
                 client = users["client@example.com"]
                 providers = [self.provider(spec, users[spec["email"]]) for spec in DEMO_PROVIDERS]
+                OfficeStaff.objects.get_or_create(
+                    provider=providers[0], user=users["office@example.com"]
+                )
                 appointments = self.appointments(client, providers)
+                self.conversation(client, providers[0])
         else:
             appointments = 0
         self.stdout.write(
@@ -226,6 +241,29 @@ class Command(BaseCommand):
             self.make(client, provider, kind, past, Appointment.Status.COMPLETED)
             made += 1
         return made
+
+    def conversation(self, client: User, provider: Provider) -> None:
+        conversation, made = Conversation.objects.get_or_create(provider=provider, client=client)
+        if not made:
+            return
+        now = timezone.now()
+        for minutes_ago, sender, body in [
+            (60 * 26, client, "Hi Dr. Okafor, is it fine to join the video session from my phone?"),
+            (
+                60 * 25,
+                provider.user,
+                "Yes, a phone works well. Find a quiet spot and use headphones.",
+            ),
+        ]:
+            Message.objects.create(
+                conversation=conversation,
+                sender=sender,
+                body=body,
+                client_key=uuid.uuid4(),
+                created_at=now - timedelta(minutes=minutes_ago),
+            )
+        conversation.last_message_at = now - timedelta(minutes=60 * 25)
+        conversation.save(update_fields=["last_message_at"])
 
     def make(self, client, provider, kind, start, status) -> None:
         appointment = Appointment.objects.create(

@@ -1,0 +1,94 @@
+import uuid
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from chat import selectors, services
+from chat.models import Conversation
+
+
+def works_for_a_provider(user) -> bool:
+    return hasattr(user, "provider_profile") or user.staff_roles.exists()
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    """The provider's inbox: their own conversations, unread first, each with a reply box."""
+
+    list_display = ["client", "provider", "last_message_at", "unread_count"]
+    list_display_links = ["client"]
+    list_select_related = ["client", "provider"]
+    search_fields = ["client__name", "client__email"]
+    change_form_template = "admin/chat/conversation/thread.html"
+
+    def get_queryset(self, request):
+        conversations = super().get_queryset(request)
+        if not request.user.is_superuser:
+            conversations = conversations.filter(
+                Q(provider__user=request.user) | Q(provider__office_staff__user=request.user)
+            ).distinct()
+        conversations = selectors.with_unread(conversations, request.user, client_side=False)
+        return conversations.order_by("-unread", "-last_message_at")
+
+    @admin.display(description="unread", ordering="unread")
+    def unread_count(self, conversation):
+        return conversation.unread
+
+    def has_module_permission(self, request):
+        return request.user.is_active and (
+            request.user.is_superuser or works_for_a_provider(request.user)
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False  # clients start conversations; providers answer them
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        conversation = self.get_object(request, object_id)
+        if conversation is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST":
+            try:
+                key = uuid.UUID(request.POST.get("client_key", ""))
+            except ValueError:
+                key = None
+            if key is None:
+                messages.error(request, "This page is out of date. Please reload it and try again.")
+            else:
+                try:
+                    services.message_send(
+                        conversation=conversation,
+                        sender=request.user,
+                        body=request.POST.get("body", ""),
+                        client_key=key,
+                    )
+                except services.ChatError as error:
+                    messages.error(request, str(error))
+                else:
+                    messages.success(request, "Reply sent.")
+            return redirect(reverse("admin:chat_conversation_change", args=[conversation.pk]))
+        services.mark_read(conversation=conversation, user=request.user)
+        page, older = selectors.message_page(conversation)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Conversation with {conversation.client.get_full_name()}",
+            "conversation": conversation,
+            "messages_page": page,
+            "older": older,
+            "client_key": uuid.uuid4(),
+            "original": conversation,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, self.change_form_template, context)

@@ -1,0 +1,100 @@
+"""Reads for chat. Every conversation is fetched through a participant; others get a 404."""
+
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from appointments.models import Provider
+from chat.models import Conversation, Message, ReadState
+from portal.models import User
+
+PAGE_SIZE = 50
+
+
+def _last_read(user: User, conversation_ref="pk"):
+    return Coalesce(
+        Subquery(
+            ReadState.objects.filter(conversation=OuterRef(conversation_ref), user=user).values(
+                "last_read_id"
+            )[:1]
+        ),
+        Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def with_unread(conversations: QuerySet[Conversation], viewer: User, *, client_side: bool):
+    """
+    Annotate `unread`: messages from the other side after the viewer's read marker. For the
+    provider's side the other side is the client, whoever in the office read along.
+    """
+    counted = Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read"))
+    if client_side:
+        counted = counted.exclude(sender=viewer)
+    else:
+        counted = counted.filter(sender=OuterRef("client"))
+    counted = counted.order_by().values("conversation").annotate(n=Count("id")).values("n")
+    return conversations.annotate(viewer_read=_last_read(viewer)).annotate(
+        unread=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    )
+
+
+def client_conversations(client: User) -> QuerySet[Conversation]:
+    """The client's conversations, newest activity first, each with a preview and unread count."""
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
+    conversations = (
+        Conversation.objects.filter(client=client)
+        .select_related("provider")
+        .annotate(
+            last_body=Subquery(last.values("body")[:1]),
+            last_sender=Subquery(last.values("sender")[:1]),
+        )
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at")
+    )
+    return with_unread(conversations, client, client_side=True)
+
+
+def unread_total(client: User) -> int:
+    """Unread messages in all the client's conversations, in one query."""
+    return (
+        Message.objects.filter(conversation__client=client)
+        .exclude(sender=client)
+        .filter(id__gt=_last_read(client, "conversation"))
+        .count()
+    )
+
+
+def get_conversation_for_client(client: User, pk: int) -> Conversation:
+    return get_object_or_404(
+        Conversation.objects.select_related("provider", "client"), pk=pk, client=client
+    )
+
+
+def conversation_for(client: User, provider: Provider) -> Conversation | None:
+    return Conversation.objects.filter(client=client, provider=provider).first()
+
+
+def message_page(
+    conversation: Conversation, *, before: int | None = None, after: int | None = None
+) -> tuple[list[Message], bool]:
+    """
+    Up to PAGE_SIZE messages, oldest first: the newest ones, or those before/after an id.
+    Also says whether older ones remain.
+    """
+    messages = conversation.messages.select_related("sender", "appointment")
+    if after is not None:
+        page = list(messages.filter(id__gt=after).order_by("id")[:PAGE_SIZE])
+        return page, False
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    newest_first = list(messages.order_by("-id")[: PAGE_SIZE + 1])
+    more = len(newest_first) > PAGE_SIZE
+    return list(reversed(newest_first[:PAGE_SIZE])), more
+
+
+def has_newer(conversation: Conversation, after: int) -> bool:
+    return conversation.messages.filter(id__gt=after).exists()
+
+
+def chattable_providers(client: User) -> QuerySet[Provider]:
+    return Provider.objects.filter(careteammember__client=client).order_by("display_name")

@@ -1,0 +1,167 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from appointments.models import OfficeStaff
+from chat import selectors
+from chat.models import Conversation, Message, ReadState
+from chat.services import (
+    ChatError,
+    ChatUnavailable,
+    RateLimited,
+    conversation_start,
+    mark_read,
+    message_send,
+)
+from tests.factories import AppointmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conversation(client_user, provider):
+    return conversation_start(client=client_user, provider=provider)
+
+
+def send(conversation, sender, body="Hello", key=None, **kw):
+    return message_send(
+        conversation=conversation, sender=sender, body=body, client_key=key or uuid.uuid4(), **kw
+    )
+
+
+def test_starting_twice_opens_the_same_conversation(client_user, provider):
+    assert conversation_start(client=client_user, provider=provider) == conversation_start(
+        client=client_user, provider=provider
+    )
+    assert Conversation.objects.count() == 1
+
+
+def test_only_care_team_providers_can_be_messaged(stranger, provider):
+    with pytest.raises(ChatUnavailable, match="care team"):
+        conversation_start(client=stranger, provider=provider)
+
+
+def test_a_provider_without_chat_cannot_be_messaged(client_user, provider):
+    provider.uses_chat = False
+    provider.save()
+    with pytest.raises(ChatUnavailable, match="doesn't use Chat"):
+        conversation_start(client=client_user, provider=provider)
+
+
+def test_a_message_is_trimmed_and_stamped(conversation, client_user):
+    message = send(conversation, client_user, "  Can we talk?\n ")
+    assert message.body == "Can we talk?"
+    conversation.refresh_from_db()
+    assert conversation.last_message_at == message.created_at
+
+
+@pytest.mark.parametrize("body", ["", "   ", "\n\t"])
+def test_an_empty_message_is_refused(conversation, client_user, body):
+    with pytest.raises(ChatError, match="Write a message"):
+        send(conversation, client_user, body)
+    assert not Message.objects.exists()
+
+
+def test_a_message_over_2000_characters_is_refused(conversation, client_user):
+    send(conversation, client_user, "x" * 2000)
+    with pytest.raises(ChatError, match="at most 2,000 characters; this one has 2,001"):
+        send(conversation, client_user, "x" * 2001)
+    assert Message.objects.count() == 1
+
+
+def test_the_same_key_sends_once(conversation, client_user):
+    key = uuid.uuid4()
+    first = send(conversation, client_user, "Hello", key)
+    again = send(conversation, client_user, "Hello", key)
+    assert first == again and Message.objects.count() == 1
+
+
+def test_a_stranger_cannot_write_into_a_conversation(conversation, stranger):
+    with pytest.raises(ChatUnavailable):
+        send(conversation, stranger)
+
+
+def test_the_provider_and_their_office_staff_can_reply(conversation, provider):
+    send(conversation, provider.user, "Yes, of course.")
+    staff = UserFactory(name="Alex Kim", is_staff=True)
+    OfficeStaff.objects.create(provider=provider, user=staff)
+    assert send(conversation, staff, "Booked you in.").sender == staff
+
+
+def test_a_switched_off_chat_makes_the_conversation_read_only(conversation, client_user, provider):
+    send(conversation, client_user)
+    provider.uses_chat = False
+    provider.save()
+    conversation.refresh_from_db()
+    with pytest.raises(ChatUnavailable, match="read-only"):
+        send(conversation, client_user)
+
+
+def test_sending_is_rate_limited_with_a_clear_message(conversation, client_user):
+    now = timezone.now()
+    for i in range(30):
+        send(conversation, client_user, f"message {i}", now=now)
+    with pytest.raises(RateLimited, match="wait a minute"):
+        send(conversation, client_user, now=now + timedelta(seconds=30))
+    assert send(conversation, client_user, now=now + timedelta(seconds=61))
+
+
+def test_an_appointment_link_must_be_one_of_theirs(
+    conversation, client_user, stranger, session_type
+):
+    mine = AppointmentFactory(appointment_type=session_type, client=client_user)
+    theirs = AppointmentFactory(appointment_type=session_type, client=stranger)
+    assert send(conversation, client_user, appointment=mine).appointment == mine
+    assert send(conversation, client_user, appointment=theirs).appointment is None
+
+
+def test_unread_counts_follow_the_read_marker(conversation, client_user, provider):
+    send(conversation, client_user, "Hi")
+    assert selectors.unread_total(client_user) == 0  # your own messages are read
+    send(conversation, provider.user, "Hello!")
+    send(conversation, provider.user, "How can I help?")
+    assert selectors.unread_total(client_user) == 2
+    assert selectors.client_conversations(client_user).get().unread == 2
+    mark_read(conversation=conversation, user=client_user)
+    assert selectors.unread_total(client_user) == 0
+
+
+def test_the_read_marker_never_moves_back(conversation, client_user, provider):
+    send(conversation, provider.user)
+    mark_read(conversation=conversation, user=client_user)
+    state = ReadState.objects.get(user=client_user)
+    ReadState.objects.filter(pk=state.pk).update(last_read_id=state.last_read_id + 100)
+    mark_read(conversation=conversation, user=client_user)
+    state.refresh_from_db()
+    assert state.last_read_id == Message.objects.last().pk + 100
+
+
+def test_the_recipient_is_emailed_without_the_text(
+    conversation, client_user, provider, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send(conversation, client_user, "My private worry about my medication")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [provider.user.email]
+    assert "You have a new message" in message.body
+    assert "medication" not in message.subject + message.body + message.alternatives[0][0]
+    assert f"/admin/chat/conversation/{conversation.pk}/change/" in message.body
+
+
+def test_at_most_one_email_per_conversation_per_15_minutes(
+    conversation, client_user, provider, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        send(conversation, provider.user, "one", now=now)
+        send(conversation, provider.user, "two", now=now + timedelta(minutes=14))
+    assert len(mail.outbox) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        send(conversation, provider.user, "three", now=now + timedelta(minutes=15))
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].to == [client_user.email]
+    assert f"/chat/{conversation.pk}/" in mail.outbox[1].body
