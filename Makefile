@@ -13,6 +13,8 @@ export DEBUG ?= true
 
 .PHONY: run test install migrate serve check lint benchmark clean
 
+# The local demo lets the demo staff into the admin without an authenticator app.
+run: export ADMIN_REQUIRE_2FA ?= false
 run: install migrate
 	@$(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"

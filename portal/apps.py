@@ -1,9 +1,18 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
+    default = True
     name = "portal"
     verbose_name = "Portal and accounts"
 
     def ready(self) -> None:
         from portal import signals  # noqa: F401  (connects the receivers)
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with the practice workspace's own site (second factor included)."""
+
+    default = False
+    default_site = "portal.admin_site.PortalAdminSite"

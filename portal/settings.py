@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "appointments",
     "chat",
     "policies",
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "axes",
 ]
 
@@ -68,6 +71,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "portal.middleware.SessionTimeoutMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
     "portal.middleware.NoStoreMiddleware",
@@ -151,6 +155,10 @@ AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_LOCKOUT_CALLABLE = "portal.views.sign_in_locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+
+# Everyone who reaches the admin confirms a second factor (TOTP). Switch off only for demos.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=True)
+OTP_TOTP_ISSUER = env.str("PORTAL_NAME", default="Client Portal")
 
 # --- Sessions: 15 minutes idle, 12 hours at most ---------------------------------------------
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env.int("SESSION_IDLE_MINUTES", default=15))

@@ -43,15 +43,17 @@ def other_conversation(stranger):
 
 
 def test_the_provider_sees_only_their_own_conversations(
-    client, provider, conversation, other_conversation
+    client, staff_browser, provider, conversation, other_conversation
 ):
-    client.force_login(provider.user)
+    staff_browser(provider.user)
     html = client.get(INBOX).text
     assert "Jordan Lee" in html and "Sam Stranger" not in html
 
 
-def test_another_providers_conversation_is_out_of_reach(client, provider, other_conversation):
-    client.force_login(provider.user)
+def test_another_providers_conversation_is_out_of_reach(
+    client, staff_browser, provider, other_conversation
+):
+    staff_browser(provider.user)
     response = client.get(thread(other_conversation))
     assert response.status_code == 302  # the admin's answer for an object it can't find
     assert "Secret of another practice" not in client.get(response.url).text
@@ -59,30 +61,34 @@ def test_another_providers_conversation_is_out_of_reach(client, provider, other_
     assert not Message.objects.filter(body="intrusion").exists()
 
 
-def test_a_superuser_sees_all(client, conversation, other_conversation):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+def test_a_superuser_sees_all(client, staff_browser, conversation, other_conversation):
+    staff_browser(UserFactory(is_staff=True, is_superuser=True))
     html = client.get(INBOX).text
     assert "Jordan Lee" in html and "Sam Stranger" in html
 
 
-def test_a_client_cannot_open_the_inbox(client, client_user, conversation):
+def test_a_client_cannot_open_the_inbox(client, staff_browser, client_user, conversation):
     client.force_login(client_user)
     assert client.get(INBOX).status_code == 302
 
 
-def test_the_thread_shows_the_messages_and_marks_them_read(client, provider, conversation):
-    client.force_login(provider.user)
+def test_the_thread_shows_the_messages_and_marks_them_read(
+    client, staff_browser, provider, conversation
+):
+    staff_browser(provider.user)
     html = client.get(thread(conversation)).text
     assert "Is Tuesday OK?" in html and "Send reply" in html
     assert '<td class="field-unread_count">0</td>' in client.get(INBOX).text
 
 
-def test_unread_conversations_come_first(client, provider, conversation, client_user):
+def test_unread_conversations_come_first(
+    client, staff_browser, provider, conversation, client_user
+):
     quiet = UserFactory(name="Quiet Client")
     CareTeamMember.objects.create(provider=provider, client=quiet)
     other = conversation_start(client=quiet, provider=provider)
     message_send(conversation=other, sender=quiet, body="hello", client_key=uuid.uuid4())
-    client.force_login(provider.user)
+    staff_browser(provider.user)
     client.get(thread(other))  # read
     message_send(
         conversation=conversation, sender=client_user, body="again", client_key=uuid.uuid4()
@@ -91,8 +97,8 @@ def test_unread_conversations_come_first(client, provider, conversation, client_
     assert html.index("Jordan Lee") < html.index("Quiet Client")
 
 
-def test_the_provider_replies_from_the_admin(client, provider, conversation):
-    client.force_login(provider.user)
+def test_the_provider_replies_from_the_admin(client, staff_browser, provider, conversation):
+    staff_browser(provider.user)
     response = client.post(
         thread(conversation), {"body": "Tuesday works.", "client_key": str(uuid.uuid4())}
     )
@@ -101,10 +107,10 @@ def test_the_provider_replies_from_the_admin(client, provider, conversation):
     assert conversation.messages.last().sender == provider.user
 
 
-def test_office_staff_reply_on_the_providers_behalf(client, provider, conversation):
+def test_office_staff_reply_on_the_providers_behalf(client, staff_browser, provider, conversation):
     staff = UserFactory(name="Alex Kim", is_staff=True)
     OfficeStaff.objects.create(provider=provider, user=staff)
-    client.force_login(staff)
+    staff_browser(staff)
     assert "Jordan Lee" in client.get(INBOX).text
     client.post(thread(conversation), {"body": "From the office.", "client_key": str(uuid.uuid4())})
     assert conversation.messages.last().sender == staff
@@ -114,8 +120,10 @@ def test_office_staff_reply_on_the_providers_behalf(client, provider, conversati
     ("data", "text"),
     [({"body": " "}, "Write a message first"), ({"body": "hi", "client_key": "x"}, "out of date")],
 )
-def test_a_bad_reply_gets_a_message_and_sends_nothing(client, provider, conversation, data, text):
-    client.force_login(provider.user)
+def test_a_bad_reply_gets_a_message_and_sends_nothing(
+    client, staff_browser, provider, conversation, data, text
+):
+    staff_browser(provider.user)
     payload = {"client_key": str(uuid.uuid4())} | data
     response = client.post(thread(conversation), payload, follow=True)
     assert text in response.text

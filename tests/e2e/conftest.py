@@ -134,3 +134,30 @@ def sign_in(visit: Visit, email: str, password: str):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("load")
+
+
+def totp_code(device) -> str:
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return f"{totp.token():0{device.digits}d}"
+
+
+def admin_sign_in(page, base_url: str, email: str, password: str) -> None:
+    """Password, then the authenticator code, as a provider does at the admin's door."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from portal.models import User
+
+    user = User.objects.get(email=email)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    page.goto(base_url + "/admin/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+    page.get_by_label("Code").fill(totp_code(device))
+    page.get_by_role("button", name="Verify").click()

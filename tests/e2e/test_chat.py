@@ -4,7 +4,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from chat.models import Message
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import admin_sign_in, sign_in
 
 
 def test_a_reply_from_the_admin_appears_in_the_clients_open_page(
@@ -34,10 +34,7 @@ def test_a_reply_from_the_admin_appears_in_the_clients_open_page(
     # The provider answers from the admin, in another browser.
     admin = browser.new_context(viewport={"width": 1280, "height": 800})
     office = admin.new_page()
-    office.goto(live_server.url + "/admin/login/")
-    office.locator("#id_username").fill("provider@example.com")
-    office.locator("#id_password").fill("demo-provider-2026")
-    office.locator("input[type=submit]").click()
+    admin_sign_in(office, live_server.url, "provider@example.com", "demo-provider-2026")
     office.goto(live_server.url + "/admin/chat/conversation/")
     office.get_by_role("link", name="Jordan Lee").click()
     expect(office.get_by_text("Could we talk about moving")).to_be_visible()
