@@ -113,7 +113,9 @@ def test_an_appointment_link_must_be_one_of_theirs(
     conversation, client_user, stranger, session_type
 ):
     mine = AppointmentFactory(appointment_type=session_type, client=client_user)
-    theirs = AppointmentFactory(appointment_type=session_type, client=stranger)
+    theirs = AppointmentFactory(
+        appointment_type=session_type, client=stranger, start=mine.start + timedelta(days=1)
+    )
     assert send(conversation, client_user, appointment=mine).appointment == mine
     assert send(conversation, client_user, appointment=theirs).appointment is None
 
