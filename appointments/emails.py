@@ -4,12 +4,11 @@ content (no appointment type, no notes), and a calendar file for the recipient's
 """
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from appointments.calendar import appointment_calendar
 from appointments.models import Appointment
+from portal.mail import send_templated
 
 # What each kind of email says, and the calendar method its attachment carries.
 KINDS = {
@@ -32,17 +31,16 @@ def _send(
             "portal_url": settings.PORTAL_BASE_URL,
             "portal_name": settings.PORTAL_NAME,
         }
-        subject = render_to_string(f"emails/appointment-{kind}-subject.txt", context)
-        body = render_to_string(f"emails/appointment-{kind}-body.txt", context)
-        html = render_to_string(f"emails/appointment-{kind}-body.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=body, to=[recipient.email]
-    )
-    message.attach_alternative(html, "text/html")
-    method = KINDS[kind]
-    ics = appointment_calendar(appointment, method=method, attendee=recipient.email)
-    message.attach("appointment.ics", ics, f"text/calendar; charset=utf-8; method={method}")
-    message.send()
+        method = KINDS[kind]
+        ics = appointment_calendar(appointment, method=method, attendee=recipient.email)
+        send_templated(
+            f"appointment-{kind}",
+            context,
+            to=[recipient.email],
+            attachments=[
+                ("appointment.ics", ics, f"text/calendar; charset=utf-8; method={method}")
+            ],
+        )
 
 
 def send_appointment_emails(appointment: Appointment, kind: str, old_start=None) -> None:

@@ -249,3 +249,93 @@ def appointment_reschedule(
     except IntegrityError as error:
         raise SlotUnavailable() from error
     return appointment
+
+
+def _close(appointment: Appointment, status: str, kind: str, actor: User | None, now, details=None):
+    """
+    Move a scheduled appointment that has started to `status`, once: a conditional update, so
+    a command running twice, or a click racing a command, changes it only one time.
+    """
+    if appointment.start > now:
+        raise ChangeError("This appointment hasn't started yet.")
+    changed = Appointment.objects.filter(
+        pk=appointment.pk, status=Appointment.Status.SCHEDULED
+    ).update(status=status)
+    if not changed:
+        raise StaleAppointment("This appointment is no longer scheduled; nothing was changed.")
+    appointment.status = status
+    AppointmentEvent.objects.create(
+        appointment=appointment, kind=kind, actor=actor, at=now, details=details or {}
+    )
+    return appointment
+
+
+def appointment_complete(
+    *, appointment: Appointment, actor: User | None, now: datetime | None = None, details=None
+) -> Appointment:
+    with transaction.atomic():
+        return _close(
+            appointment,
+            Appointment.Status.COMPLETED,
+            AppointmentEvent.Kind.COMPLETED,
+            actor,
+            now or timezone.now(),
+            details,
+        )
+
+
+def appointment_mark_no_show(
+    *, appointment: Appointment, actor: User, now: datetime | None = None
+) -> Appointment:
+    """A missed session; the no-show fee of the policy booked with applies, if it has one."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        _close(appointment, Appointment.Status.NO_SHOW, AppointmentEvent.Kind.NO_SHOW, actor, now)
+        terms = appointment.terms
+        if terms.no_show_fee:
+            fee = Fee.objects.create(
+                appointment=appointment,
+                kind=Fee.Kind.NO_SHOW,
+                amount=terms.no_show_fee,
+                currency=terms.currency,
+                created_at=now,
+            )
+            AppointmentEvent.objects.create(
+                appointment=appointment,
+                kind=AppointmentEvent.Kind.FEE_APPLIED,
+                actor=actor,
+                at=now,
+                details={
+                    "fee_id": fee.pk,
+                    "kind": fee.kind,
+                    "amount": str(fee.amount),
+                    "currency": fee.currency,
+                },
+            )
+    return appointment
+
+
+def _settle_fee(fee: Fee, status: str, kind: str, actor: User, now: datetime | None) -> Fee:
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Only a pending fee can be waived or paid, and only once.
+        if not Fee.objects.filter(pk=fee.pk, status=Fee.Status.PENDING).update(status=status):
+            fee.refresh_from_db()
+            raise StaleAppointment(f"This fee is already {fee.get_status_display().lower()}.")
+        fee.status = status
+        AppointmentEvent.objects.create(
+            appointment_id=fee.appointment_id,
+            kind=kind,
+            actor=actor,
+            at=now,
+            details={"fee_id": fee.pk, "amount": str(fee.amount), "currency": fee.currency},
+        )
+    return fee
+
+
+def fee_waive(*, fee: Fee, actor: User, now: datetime | None = None) -> Fee:
+    return _settle_fee(fee, Fee.Status.WAIVED, AppointmentEvent.Kind.FEE_WAIVED, actor, now)
+
+
+def fee_mark_paid(*, fee: Fee, actor: User, now: datetime | None = None) -> Fee:
+    return _settle_fee(fee, Fee.Status.PAID, AppointmentEvent.Kind.FEE_PAID, actor, now)

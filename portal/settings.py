@@ -138,6 +138,8 @@ LOGIN_URL = "sign-in"
 LOGIN_REDIRECT_URL = "appointments:list"
 LOGOUT_REDIRECT_URL = "sign-in"
 PASSWORD_RESET_TIMEOUT = 60 * 60  # a reset link expires after one hour
+# Invitations to set a first password (new clients, new providers).
+INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_DAYS", default=3))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

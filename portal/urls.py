@@ -24,6 +24,7 @@ urlpatterns = [
         name="password-reset-confirm",
     ),
     path("password-reset/done/", views.password_reset_complete, name="password-reset-complete"),
+    path("welcome/<str:token>/", views.welcome, name="welcome"),
     path("account/", include(account_patterns)),
     path("appointments/", include("appointments.urls")),
     path("chat/", include("chat.urls")),

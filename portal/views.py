@@ -1,15 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
+from portal.invitations import user_for_token
 
 LOCKED_OUT_MESSAGE = (
     "Too many unsuccessful attempts to sign in with this email. For your security, "
@@ -122,3 +124,18 @@ def account_time_zone(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(next_url)
     return redirect(next_url)
+
+
+@require_http_methods(["GET", "POST"])
+def welcome(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation: set the first password, once."""
+    invited = user_for_token(token)
+    if invited is None:
+        return render(request, "portal/welcome.html", {"form": None}, status=410)
+    form = SetPasswordForm(invited, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your password is set. Sign in with your email address.")
+        return redirect("sign-in")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/welcome.html", {"form": form, "invited": invited}, status=status)
