@@ -1,47 +1,30 @@
-from django import forms
-from django.contrib import admin
+"""The provider's workspace: their profile, hours, types, clients, schedule and fees."""
 
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from appointments import selectors, services
 from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
     CareTeamMember,
     DateOverride,
+    Fee,
+    OfficeStaff,
     Provider,
     WeeklyHours,
 )
+from portal.admin_scoping import PracticeScopedMixin, practice_providers
 from portal.forms import time_zone_choices
-
-
-class AppointmentTypeInline(admin.StackedInline):
-    model = AppointmentType
-    extra = 0
-    fields = [
-        ("name", "duration_minutes"),
-        "modality",
-        "address",
-        "video_link",
-        ("bookable_online", "is_active"),
-    ]
-
-
-class WeeklyHoursInline(admin.TabularInline):
-    model = WeeklyHours
-    extra = 0
-
-
-class DateOverrideInline(admin.TabularInline):
-    model = DateOverride
-    extra = 0
-
-
-class CareTeamInline(admin.TabularInline):
-    model = CareTeamMember
-    extra = 0
-    autocomplete_fields = ["client"]
-    readonly_fields = ["added_at"]
-    verbose_name = "client on the care team"
-    verbose_name_plural = "care team (clients who may book)"
 
 
 class ProviderForm(forms.ModelForm):
@@ -55,12 +38,57 @@ class ProviderForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007  (the admin's fieldsets choose what shows)
 
 
+class AppointmentTypeInline(PracticeScopedMixin, admin.StackedInline):
+    model = AppointmentType
+    extra = 0
+    fields = [
+        ("name", "duration_minutes"),
+        "modality",
+        "address",
+        "video_link",
+        ("bookable_online", "is_active"),
+    ]
+
+
+class WeeklyHoursInline(PracticeScopedMixin, admin.TabularInline):
+    model = WeeklyHours
+    extra = 0
+
+
+class DateOverrideInline(PracticeScopedMixin, admin.TabularInline):
+    model = DateOverride
+    extra = 0
+
+
+class CareTeamInline(PracticeScopedMixin, admin.TabularInline):
+    model = CareTeamMember
+    extra = 0
+    fields = ["client", "added_at"]
+    readonly_fields = ["client", "added_at"]
+    verbose_name = "client on the care team"
+    verbose_name_plural = "care team (clients who may book and message you)"
+
+    def has_add_permission(self, request, obj=None):
+        return False  # clients are added by email under Clients, which invites them
+
+
+class OfficeStaffInline(admin.TabularInline):
+    model = OfficeStaff
+    extra = 0
+    autocomplete_fields = ["user"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    provider_lookup = ""
     form = ProviderForm
     list_display = ["display_name", "title", "time_zone", "uses_chat", "office_email"]
     search_fields = ["display_name", "user__email"]
-    autocomplete_fields = ["user"]
     fieldsets = [
         (None, {"fields": ["user", ("display_name", "title"), "time_zone", "bio"]}),
         ("Office contact", {"fields": [("office_email", "office_phone"), "uses_chat"]}),
@@ -75,7 +103,95 @@ class ProviderAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [AppointmentTypeInline, WeeklyHoursInline, DateOverrideInline, CareTeamInline]
+    inlines = [
+        AppointmentTypeInline,
+        WeeklyHoursInline,
+        DateOverrideInline,
+        CareTeamInline,
+        OfficeStaffInline,
+    ]
+
+    def get_autocomplete_fields(self, request):
+        return ["user"] if request.user.is_superuser else []
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["user"]
+
+    def has_add_permission(self, request):
+        # Providers are made with `manage.py create_provider`, which also invites them.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class ClientInviteForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none())
+    email = forms.EmailField(label="Client's email", max_length=254)
+    name = forms.CharField(label="Client's name", max_length=150, required=False)
+
+    def __init__(self, *args, providers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+        only = list(providers[:2])
+        if len(only) == 1:
+            self.fields["provider"].initial = only[0].pk
+
+
+@admin.register(CareTeamMember)
+class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    """The practice's clients. Adding one by email invites them if they are new."""
+
+    list_display = ["client_name", "client_email", "provider", "added_at"]
+    list_select_related = ["client", "provider"]
+    search_fields = ["client__name", "client__email"]
+    readonly_fields = ["provider", "client", "added_at"]
+
+    @admin.display(description="client", ordering="client__name")
+    def client_name(self, member):
+        return member.client.get_full_name()
+
+    @admin.display(description="email", ordering="client__email")
+    def client_email(self, member):
+        return member.client.email
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            return redirect("admin:index")
+        providers = practice_providers(request.user)
+        form = ClientInviteForm(
+            request.POST if request.method == "POST" else None, providers=providers
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = services.care_team_add(
+                    provider=form.cleaned_data["provider"],
+                    email=form.cleaned_data["email"],
+                    name=form.cleaned_data["name"],
+                    actor=request.user,
+                )
+            except services.ChangeError as error:
+                form.add_error("email", str(error))
+            else:
+                client = result.member.client
+                if result.invited:
+                    text = f"{client.email} was invited to set a password and join your care team."
+                elif result.added:
+                    text = f"{client.get_full_name()} is now on your care team."
+                else:
+                    text = f"{client.get_full_name()} was already on your care team."
+                messages.success(request, text)
+                return redirect("admin:appointments_careteammember_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Add a client",
+            "opts": self.opts,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/appointments/add_client.html", context)
 
 
 class AppointmentEventInline(admin.TabularInline):
@@ -83,6 +199,21 @@ class AppointmentEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "kind", "actor", "old_start", "new_start", "reason", "details"]
+    readonly_fields = fields
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class FeeInline(admin.TabularInline):
+    model = Fee
+    extra = 0
+    can_delete = False
+    fields = ["kind", "amount", "currency", "status", "created_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -92,12 +223,78 @@ class AppointmentEventInline(admin.TabularInline):
         return False
 
 
+class WhenFilter(admin.SimpleListFilter):
+    """Today, this week, from today on (the default) or past, in the viewer's own zone."""
+
+    title = "when"
+    parameter_name = "when"
+    default = "upcoming"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("week", "This week"),
+            ("upcoming", "From today on"),
+            ("past", "Past"),
+            ("all", "All"),
+        ]
+
+    def choices(self, changelist):
+        current = self.value() or self.default
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        day_start = datetime.combine(today, time.min, tzinfo=timezone.get_current_timezone())
+        choice = self.value() or self.default
+        if choice == "today":
+            return queryset.filter(start__gte=day_start, start__lt=day_start + timedelta(days=1))
+        if choice == "week":
+            monday = day_start - timedelta(days=today.weekday())
+            return queryset.filter(start__gte=monday, start__lt=monday + timedelta(days=7))
+        if choice == "upcoming":
+            return queryset.filter(end__gt=day_start)
+        if choice == "past":
+            return queryset.filter(start__lt=day_start).order_by("-start")
+        return queryset
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60})
+    )
+
+
+class RescheduleForm(forms.Form):
+    new_start = forms.ChoiceField(label="New time")
+
+    def __init__(self, *args, slots, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups: dict[str, list] = {}
+        for slot in slots:
+            local = timezone.localtime(slot)
+            groups.setdefault(f"{local:%A %-d %B %Y}", []).append(
+                (slot.isoformat(), f"{local:%-I:%M %p %Z}")
+            )
+        self.fields["new_start"].choices = list(groups.items())
+
+    def clean_new_start(self) -> datetime:
+        return datetime.fromisoformat(self.cleaned_data["new_start"])
+
+
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    """The schedule. Changes go through the same services as the client's, with history."""
+
     list_display = ["start", "end", "client", "provider", "appointment_type", "status"]
-    list_filter = ["status", "provider"]
-    date_hierarchy = "start"
-    search_fields = ["client__email", "client__name", "provider__display_name"]
+    list_filter = [WhenFilter, "status"]
+    ordering = ["start"]
+    search_fields = ["client__email", "client__name"]
     list_select_related = ["client", "provider", "appointment_type"]
     readonly_fields = [
         "provider",
@@ -108,13 +305,169 @@ class AppointmentAdmin(admin.ModelAdmin):
         "status",
         "created_at",
         "booked_by",
-        "ics_sequence",
+        "client_reschedules",
     ]
-    inlines = [AppointmentEventInline]
+    exclude = ["policy_terms", "ics_sequence"]
+    inlines = [FeeInline, AppointmentEventInline]
+    change_form_template = "admin/appointments/appointment/change_form.html"
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return [*self.list_filter, "provider"]
+        return self.list_filter
 
     def has_add_permission(self, request):
-        # Appointments are made through the booking service, which guards the schedule.
+        return False  # bookings are made through the booking service, which guards the schedule
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # appointments are cancelled, never deleted
+
+    def get_urls(self):
+        def view(action):
+            return self.admin_site.admin_view(
+                lambda request, object_id: self.act(request, object_id, action)
+            )
+
+        return [
+            path("<path:object_id>/cancel/", view("cancel"), name="appointment-cancel"),
+            path("<path:object_id>/reschedule/", view("reschedule"), name="appointment-reschedule"),
+            path("<path:object_id>/complete/", view("complete"), name="appointment-complete"),
+            path("<path:object_id>/no-show/", view("no-show"), name="appointment-no-show"),
+            *super().get_urls(),
+        ]
+
+    def act(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """One page per action: what will happen, then the change, recorded with who did it."""
+        appointment = self.get_object(request, object_id)
+        if appointment is None or not self.has_change_permission(request, appointment):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        back = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+        form = self.action_form(request, appointment, action)
+        if request.method == "POST" and (form is None or form.is_valid()):
+            data = form.cleaned_data if form is not None else {}
+            try:
+                done = self.perform(request, appointment, action, data)
+            except (services.ChangeError, services.BookingError) as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, done)
+                return redirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": {
+                "cancel": "Cancel on the client's behalf",
+                "reschedule": "Move to another time",
+                "complete": "Mark completed",
+                "no-show": "Mark no-show",
+            }[action],
+            "appointment": appointment,
+            "action": action,
+            "form": form,
+            "back": back,
+            "no_show_fee": appointment.terms.no_show_fee,
+            "currency": appointment.terms.currency,
+        }
+        return TemplateResponse(request, "admin/appointments/appointment/action.html", context)
+
+    def action_form(self, request, appointment, action):
+        data = request.POST if request.method == "POST" else None
+        if action == "cancel":
+            return CancelForm(data)
+        if action == "reschedule":
+            slots = selectors.open_slots(
+                provider=appointment.provider,
+                appointment_type=appointment.appointment_type,
+                client=appointment.client,
+                now=timezone.now(),
+                exclude_appointment=appointment,
+            )
+            return RescheduleForm(data, slots=slots)
+        return None
+
+    def perform(self, request, appointment, action, data) -> str:
+        actor = request.user
+        if action == "cancel":
+            services.appointment_cancel(
+                appointment=appointment, actor=actor, reason=data.get("reason", "")
+            )
+            return "Cancelled. The client has been emailed."
+        if action == "reschedule":
+            services.appointment_reschedule(
+                appointment=appointment, actor=actor, new_start=data["new_start"]
+            )
+            return "Moved. The client has been emailed the new time."
+        if action == "complete":
+            services.appointment_complete(appointment=appointment, actor=actor)
+            return "Marked completed."
+        services.appointment_mark_no_show(appointment=appointment, actor=actor)
+        return "Marked as a no-show."
+
+
+@admin.register(Fee)
+class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    provider_lookup = "appointment__provider"
+    list_display = ["created_at", "client", "kind", "amount", "currency", "status"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["appointment__client"]
+    readonly_fields = ["appointment", "kind", "amount", "currency", "status", "created_at"]
+    actions = ["waive", "mark_paid"]
+
+    @admin.display(description="client")
+    def client(self, fee):
+        return fee.appointment.client
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def _settle(self, request, fees, service, verb):
+        done = skipped = 0
+        for fee in fees:
+            try:
+                service(fee=fee, actor=request.user)
+                done += 1
+            except services.ChangeError:
+                skipped += 1
+        messages.success(
+            request,
+            f"{done} fee{'s' if done != 1 else ''} {verb}"
+            + (f"; {skipped} already settled and left as they were." if skipped else "."),
+        )
+
+    @admin.action(description="Waive the selected fees", permissions=["change"])
+    def waive(self, request, queryset):
+        self._settle(request, queryset, services.fee_waive, "waived")
+
+    @admin.action(description="Mark the selected fees paid", permissions=["change"])
+    def mark_paid(self, request, queryset):
+        self._settle(request, queryset, services.fee_mark_paid, "marked paid")
+
+
+def policy_preview(policy) -> str:
+    """What clients would read, for an example session next week at 10:00 the provider's time."""
+    from appointments.slots import local_instant
+    from policies.decisions import Action, AppointmentFacts, decide
+
+    zone = policy.provider.zone
+    now = timezone.now()
+    day = (now + timedelta(days=7)).astimezone(zone).date()
+    start = local_instant(day, time(10), zone) or now + timedelta(days=7)
+    facts = AppointmentFacts(start=start, booked_at=now - timedelta(days=7))
+    terms = policy.terms()
+    lines = [
+        decide(terms, Action.CANCEL, facts, now, zone=zone).reason,
+        decide(terms, Action.RESCHEDULE, facts, now, zone=zone).reason,
+    ]
+    late = start - max(terms.cancel_notice, timedelta(hours=1)) + timedelta(minutes=30)
+    lines.append(decide(terms, Action.CANCEL, facts, min(late, start), zone=zone).reason)
+    return format_html(
+        "<p>For a session on <strong>{}</strong>, booked a week earlier:</p>"
+        "<ul><li>today: {}</li><li>today: {}</li><li>shortly before the session: {}</li></ul>"
+        "<p>Policy text clients read:</p><blockquote>{}</blockquote>",
+        f"{start.astimezone(zone):%A %-d %B, %-I:%M %p %Z}",
+        *lines,
+        terms.text or "(none yet: add it above)",
+    )

@@ -1,16 +1,27 @@
 """Writes to appointments. Each is one transaction; every write to the schedule locks first."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments import selectors
 from appointments.emails import send_appointment_emails
-from appointments.models import Appointment, AppointmentEvent, AppointmentType, Fee, Provider
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    AppointmentType,
+    CareTeamMember,
+    Fee,
+    Provider,
+)
 from policies.decisions import Action, Decision
 from policies.selectors import terms_for
-from portal.models import User
+from portal.invitations import send_invitation
+from portal.models import User, normalize_email_address
 
 
 class BookingError(Exception):
@@ -339,3 +350,33 @@ def fee_waive(*, fee: Fee, actor: User, now: datetime | None = None) -> Fee:
 
 def fee_mark_paid(*, fee: Fee, actor: User, now: datetime | None = None) -> Fee:
     return _settle_fee(fee, Fee.Status.PAID, AppointmentEvent.Kind.FEE_PAID, actor, now)
+
+
+@dataclass(frozen=True)
+class CareTeamResult:
+    member: CareTeamMember
+    invited: bool  # a new account was made and sent an invitation
+    added: bool  # the client was not on this care team before
+
+
+def care_team_add(*, provider: Provider, email: str, name: str = "", actor: User) -> CareTeamResult:
+    """
+    Put a client on the provider's care team by email. A new address gets an account and an
+    invitation to set a password; an existing client simply gains the provider.
+    """
+    email = normalize_email_address(email)
+    try:
+        if len(email) > 254:
+            raise ValidationError("too long")
+        validate_email(email)
+    except ValidationError:
+        raise ChangeError("Enter a valid email address.") from None
+    with transaction.atomic():
+        client = User.objects.filter(email=email).first()
+        invited = client is None
+        if invited:
+            client = User.objects.create_user(email=email, password=None, name=name.strip()[:150])
+        member, added = CareTeamMember.objects.get_or_create(provider=provider, client=client)
+        if invited:
+            transaction.on_commit(lambda: send_invitation(client, invited_by=provider.display_name))
+    return CareTeamResult(member=member, invited=invited, added=added)

@@ -1,21 +1,17 @@
 import uuid
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from chat import selectors, services
 from chat.models import Conversation
-
-
-def works_for_a_provider(user) -> bool:
-    return hasattr(user, "provider_profile") or user.staff_roles.exists()
+from portal.admin_scoping import PracticeScopedMixin, works_for_a_practice
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """The provider's inbox: their own conversations, unread first, each with a reply box."""
 
     list_display = ["client", "provider", "last_message_at", "unread_count"]
@@ -26,10 +22,6 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         conversations = super().get_queryset(request)
-        if not request.user.is_superuser:
-            conversations = conversations.filter(
-                Q(provider__user=request.user) | Q(provider__office_staff__user=request.user)
-            ).distinct()
         conversations = selectors.with_unread(conversations, request.user, client_side=False)
         return conversations.order_by("-unread", "-last_message_at")
 
@@ -38,9 +30,7 @@ class ConversationAdmin(admin.ModelAdmin):
         return conversation.unread
 
     def has_module_permission(self, request):
-        return request.user.is_active and (
-            request.user.is_superuser or works_for_a_provider(request.user)
-        )
+        return request.user.is_active and works_for_a_practice(request.user)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)

@@ -1,12 +1,14 @@
 from django.contrib import admin
 
+from appointments.admin import policy_preview
 from policies.models import Policy
+from portal.admin_scoping import PracticeScopedMixin
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(PracticeScopedMixin, admin.ModelAdmin):
     list_display = ["provider", "appointment_type", "clients_may_cancel", "clients_may_reschedule"]
-    list_filter = ["provider"]
+    readonly_fields = ["what_clients_read"]
     fieldsets = [
         (None, {"fields": ["provider", "appointment_type", "text"]}),
         (
@@ -25,4 +27,14 @@ class PolicyAdmin(admin.ModelAdmin):
             },
         ),
         ("Both", {"fields": ["grace_period", "currency", "no_show_fee"]}),
+        ("What clients read", {"fields": ["what_clients_read"]}),
     ]
+
+    @admin.display(description="example")
+    def what_clients_read(self, policy):
+        if policy is None or policy.pk is None:
+            return "Save the policy to see what clients read, with an example deadline."
+        return policy_preview(policy)
+
+    def get_list_filter(self, request):
+        return ["provider"] if request.user.is_superuser else []

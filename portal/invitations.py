@@ -18,7 +18,9 @@ SALT = "portal.invitation"
 
 def _fingerprint(user: User) -> str:
     login = "" if user.last_login is None else user.last_login.replace(microsecond=0).isoformat()
-    return salted_hmac(SALT, f"{user.pk}|{user.password}|{login}").hexdigest()[:32]
+    return salted_hmac(SALT, f"{user.pk}|{user.password}|{login}", algorithm="sha256").hexdigest()[
+        :32
+    ]
 
 
 def make_token(user: User) -> str:

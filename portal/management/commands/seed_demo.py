@@ -23,6 +23,7 @@ from policies.models import Policy
 from policies.selectors import terms_for
 from policies.terms import Late
 from portal.models import User
+from portal.practice import join_practice_staff
 
 # Known, printed passwords: this command is for demos and local development only.
 DEMO_ACCOUNTS = [
@@ -157,6 +158,9 @@ class Command(BaseCommand):
                 OfficeStaff.objects.get_or_create(
                     provider=providers[0], user=users["office@example.com"]
                 )
+                for account in DEMO_ACCOUNTS:
+                    if account["role"] in ("provider", "staff"):
+                        join_practice_staff(users[account["email"]])
                 appointments = self.appointments(client, providers)
                 self.conversation(client, providers[0])
         else:

@@ -1,0 +1,49 @@
+"""
+What a provider or their office staff may see in the admin: their own practice only.
+A superuser sees everything.
+"""
+
+from django.db.models import Q, QuerySet
+
+
+def practice_providers(user) -> QuerySet:
+    from appointments.models import Provider
+
+    if user.is_superuser:
+        return Provider.objects.all()
+    return Provider.objects.filter(Q(user=user) | Q(office_staff__user=user)).distinct()
+
+
+def works_for_a_practice(user) -> bool:
+    return user.is_superuser or practice_providers(user).exists()
+
+
+class PracticeScopedMixin:
+    """
+    For ModelAdmin and inlines: rows, and the choices of every foreign key to a provider or
+    an appointment type, are limited to the practices the signed-in user works for. A URL
+    of another practice's object then finds nothing, as the admin does for a missing object.
+    """
+
+    # The lookup from this model to its Provider; "" when the model is Provider itself.
+    provider_lookup = "provider"
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        field = f"{self.provider_lookup}__in" if self.provider_lookup else "pk__in"
+        return rows.filter(**{field: practice_providers(request.user)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        from appointments.models import Appointment, AppointmentType, Provider
+
+        if not request.user.is_superuser:
+            providers = practice_providers(request.user)
+            if db_field.related_model is Provider:
+                kwargs["queryset"] = providers
+            elif db_field.related_model is AppointmentType:
+                kwargs["queryset"] = AppointmentType.objects.filter(provider__in=providers)
+            elif db_field.related_model is Appointment:
+                kwargs["queryset"] = Appointment.objects.filter(provider__in=providers)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,443 @@
+"""The provider's workspace in the admin: scoping to one practice, and the actions."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments import selectors
+from appointments.models import (
+    CareTeamMember,
+    DateOverride,
+    Fee,
+    OfficeStaff,
+)
+from appointments.services import appointment_book
+from chat.services import conversation_start
+from portal.models import User
+from portal.practice import join_practice_staff
+from tests.factories import (
+    AppointmentFactory,
+    AppointmentTypeFactory,
+    PolicyFactory,
+    ProviderFactory,
+    UserFactory,
+    give_hours,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def practice(name, client):
+    """A provider with every kind of object the admin shows."""
+    provider = ProviderFactory(display_name=name)
+    join_practice_staff(provider.user)
+    give_hours(provider)
+    CareTeamMember.objects.create(provider=provider, client=client)
+    kind = AppointmentTypeFactory(provider=provider)
+    policy = PolicyFactory(provider=provider, no_show_fee=Decimal("60"))
+    now = timezone.now()
+    start = selectors.open_slots(
+        provider=provider,
+        appointment_type=kind,
+        client=client,
+        now=now,
+        window_start=now + timedelta(days=3),
+    )[0]
+    appointment = appointment_book(
+        client=client,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        booked_by=client,
+        now=now - timedelta(days=2),
+    )
+    past = AppointmentFactory(
+        appointment_type=kind,
+        client=client,
+        start=now - timedelta(hours=3),
+        policy_terms=policy.terms().as_json(),
+    )
+    fee = Fee.objects.create(
+        appointment=appointment, kind="late_reschedule", amount=20, currency="USD"
+    )
+    DateOverride.objects.create(provider=provider, date=(now + timedelta(days=20)).date())
+    conversation = conversation_start(client=client, provider=provider)
+    return {
+        "provider": provider,
+        "policy": policy,
+        "appointment": appointment,
+        "past": past,
+        "fee": fee,
+        "member": CareTeamMember.objects.get(provider=provider, client=client),
+        "conversation": conversation,
+    }
+
+
+@pytest.fixture
+def ours(client_user):
+    return practice("Dr. Ours", client_user)
+
+
+@pytest.fixture
+def theirs(stranger):
+    return practice("Dr. Theirs", stranger)
+
+
+OBJECT_PAGES = [
+    ("provider", "appointments_provider", ["change", "history", "delete"]),
+    ("policy", "policies_policy", ["change", "history", "delete"]),
+    ("appointment", "appointments_appointment", ["change", "history", "delete"]),
+    ("fee", "appointments_fee", ["change", "history"]),
+    ("member", "appointments_careteammember", ["change", "history", "delete"]),
+    ("conversation", "chat_conversation", ["change", "history"]),
+]
+
+
+# Deleting a provider or an appointment is never offered to a practice (403 on its own too).
+NEVER_DELETED = {"provider", "appointment"}
+
+
+def object_urls(objects, *, allowed_only=False):
+    for key, prefix, pages in OBJECT_PAGES:
+        for page in pages:
+            if allowed_only and page == "delete" and key in NEVER_DELETED:
+                continue
+            yield reverse(f"admin:{prefix}_{page}", args=[objects[key].pk])
+    for action in ["cancel", "reschedule", "complete", "no-show"]:
+        yield reverse(f"admin:appointment-{action}", args=[objects["appointment"].pk])
+
+
+def test_a_provider_reaches_every_page_of_their_own_practice(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    for url in object_urls(ours, allowed_only=True):
+        assert browser.get(url).status_code == 200, url
+
+
+def test_another_practices_objects_are_not_found_on_any_page(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    for url in object_urls(theirs):
+        response = browser.get(url)
+        if response.status_code == 302:
+            # The admin's answer for an object it can't find: back to the index, with a note.
+            assert response.url == reverse("admin:index"), url
+            assert "Dr. Theirs" not in browser.get(response.url).text
+        else:
+            assert response.status_code == 403, url
+            assert "Dr. Theirs" not in response.text
+
+
+def test_posts_to_another_practices_objects_change_nothing(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    appointment = theirs["appointment"]
+    for action in ["cancel", "complete", "no-show"]:
+        browser.post(reverse(f"admin:appointment-{action}", args=[appointment.pk]), {"reason": "x"})
+    browser.post(
+        reverse("admin:appointments_provider_change", args=[theirs["provider"].pk]),
+        {"display_name": "Hijacked"},
+    )
+    browser.post(
+        reverse("admin:appointments_careteammember_delete", args=[theirs["member"].pk]),
+        {"post": "yes"},
+    )
+    appointment.refresh_from_db()
+    theirs["provider"].refresh_from_db()
+    assert appointment.status == "scheduled" and appointment.events.count() == 1
+    assert theirs["provider"].display_name == "Dr. Theirs"
+    assert CareTeamMember.objects.filter(pk=theirs["member"].pk).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "appointments_provider",
+        "policies_policy",
+        "appointments_appointment",
+        "appointments_fee",
+        "appointments_careteammember",
+        "chat_conversation",
+    ],
+)
+def test_lists_show_only_the_practices_own_rows(staff_browser, ours, theirs, name):
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(reverse(f"admin:{name}_changelist") + "?when=all").text
+    assert "Sam Stranger" not in html and "Dr. Theirs" not in html
+
+
+def test_office_staff_see_their_providers_practice(staff_browser, ours, theirs):
+    staff = UserFactory(name="Alex Kim")
+    OfficeStaff.objects.create(provider=ours["provider"], user=staff)
+    join_practice_staff(staff)
+    browser = staff_browser(staff)
+    assert (
+        browser.get(
+            reverse("admin:appointments_appointment_change", args=[ours["appointment"].pk])
+        ).status_code
+        == 200
+    )
+    assert (
+        browser.get(
+            reverse("admin:appointments_appointment_change", args=[theirs["appointment"].pk])
+        ).status_code
+        == 302
+    )
+
+
+def test_a_superuser_sees_both_practices(staff_browser, ours, theirs):
+    browser = staff_browser(UserFactory(is_superuser=True, is_staff=True))
+    html = browser.get(reverse("admin:appointments_appointment_changelist") + "?when=all").text
+    assert "Jordan Lee" in html and "Sam Stranger" in html
+
+
+def test_autocompletes_never_list_other_people(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    url = reverse("admin:autocomplete")
+    for params in [
+        {
+            "app_label": "appointments",
+            "model_name": "officestaff",
+            "field_name": "user",
+            "term": "s",
+        },
+        {"app_label": "appointments", "model_name": "provider", "field_name": "user", "term": "s"},
+    ]:
+        response = browser.get(url, params)
+        assert response.status_code == 403
+        assert "stranger" not in response.text
+
+
+def test_foreign_key_choices_are_the_practices_own(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(reverse("admin:policies_policy_add")).text
+    assert "Dr. Ours" in html and "Dr. Theirs" not in html
+
+
+def test_a_client_cannot_use_the_admin(staff_browser, client_user, ours):
+    browser = staff_browser(client_user)
+    assert browser.get(reverse("admin:appointments_appointment_changelist")).status_code == 302
+
+
+def test_users_are_managed_by_superusers_only(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    assert browser.get(reverse("admin:portal_user_changelist")).status_code == 403
+
+
+# --- The schedule and its actions -----------------------------------------------------------
+
+
+def test_the_schedule_starts_with_today_and_hides_the_past(staff_browser, ours, client_user):
+    old = AppointmentFactory(
+        appointment_type=ours["appointment"].appointment_type,
+        client=client_user,
+        start=timezone.now() - timedelta(days=10),
+        status="completed",
+    )
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(reverse("admin:appointments_appointment_changelist")).text
+    assert f"/{ours['appointment'].pk}/change/" in html
+    assert f"/{old.pk}/change/" not in html
+    past = browser.get(reverse("admin:appointments_appointment_changelist") + "?when=past").text
+    assert f"/{old.pk}/change/" in past
+
+
+def test_the_change_page_shows_history_and_the_actions(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(
+        reverse("admin:appointments_appointment_change", args=[ours["appointment"].pk])
+    ).text
+    assert "History" in html or "history" in html
+    assert "Cancel for the client" in html and "Move to another time" in html
+
+
+def test_cancelling_for_the_client_charges_nothing_and_emails_them(
+    staff_browser, ours, django_capture_on_commit_callbacks
+):
+    provider = ours["provider"]
+    appointment = ours["appointment"]
+    browser = staff_browser(provider.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(
+            reverse("admin:appointment-cancel", args=[appointment.pk]), {"reason": "Provider ill"}
+        )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    event = appointment.events.get(kind="cancelled")
+    assert (event.actor, event.reason) == (provider.user, "Provider ill")
+    assert not Fee.objects.filter(appointment=appointment, kind="late_cancel").exists()
+    assert appointment.client.email in [m.to[0] for m in mail.outbox]
+
+
+def test_moving_to_another_free_time(staff_browser, ours):
+    appointment = ours["appointment"]
+    browser = staff_browser(ours["provider"].user)
+    page = browser.get(reverse("admin:appointment-reschedule", args=[appointment.pk])).text
+    choices = re.findall(r'<option value="([^"]+)"', page)
+    assert choices
+    new = choices[5]
+    browser.post(reverse("admin:appointment-reschedule", args=[appointment.pk]), {"new_start": new})
+    appointment.refresh_from_db()
+    assert appointment.start.isoformat() == new
+    assert appointment.events.get(kind="rescheduled").actor == ours["provider"].user
+
+
+def test_moving_onto_a_taken_time_is_refused(staff_browser, ours, stranger):
+    appointment = ours["appointment"]
+    browser = staff_browser(ours["provider"].user)
+    page = browser.get(reverse("admin:appointment-reschedule", args=[appointment.pk])).text
+    taken = re.findall(r'<option value="([^"]+)"', page)[3]
+    from datetime import datetime
+
+    CareTeamMember.objects.create(provider=ours["provider"], client=stranger)
+    appointment_book(
+        client=stranger,
+        provider=ours["provider"],
+        appointment_type=appointment.appointment_type,
+        start=datetime.fromisoformat(taken),
+        booked_by=stranger,
+    )
+    response = browser.post(
+        reverse("admin:appointment-reschedule", args=[appointment.pk]), {"new_start": taken}
+    )
+    assert response.status_code == 200
+    appointment.refresh_from_db()
+    assert appointment.start.isoformat() != taken
+
+
+def test_a_bogus_new_time_is_refused(staff_browser, ours):
+    appointment = ours["appointment"]
+    browser = staff_browser(ours["provider"].user)
+    response = browser.post(
+        reverse("admin:appointment-reschedule", args=[appointment.pk]), {"new_start": "tomorrow"}
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+    before = appointment.start
+    appointment.refresh_from_db()
+    assert appointment.start == before
+
+
+def test_a_future_appointment_cannot_be_marked_completed(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    response = browser.post(
+        reverse("admin:appointment-complete", args=[ours["appointment"].pk]), follow=True
+    )
+    assert "hasn&#x27;t started yet" in response.text
+    ours["appointment"].refresh_from_db()
+    assert ours["appointment"].status == "scheduled"
+
+
+def test_marking_completed_records_who(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    browser.post(reverse("admin:appointment-complete", args=[ours["past"].pk]))
+    ours["past"].refresh_from_db()
+    assert ours["past"].status == "completed"
+    assert ours["past"].events.get(kind="completed").actor == ours["provider"].user
+
+
+def test_a_no_show_applies_the_policys_fee_once(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    url = reverse("admin:appointment-no-show", args=[ours["past"].pk])
+    assert "60" in browser.get(url).text
+    browser.post(url)
+    browser.post(url)
+    fee = Fee.objects.get(appointment=ours["past"])
+    assert (fee.kind, fee.amount, fee.status) == ("no_show", Decimal("60"), "pending")
+    assert ours["past"].events.filter(kind="no_show").count() == 1
+
+
+def test_fees_can_be_waived_or_marked_paid_once(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    changelist = reverse("admin:appointments_fee_changelist")
+    fee = ours["fee"]
+    browser.post(changelist, {"action": "waive", "_selected_action": [fee.pk]})
+    fee.refresh_from_db()
+    assert fee.status == "waived"
+    response = browser.post(
+        changelist, {"action": "mark_paid", "_selected_action": [fee.pk]}, follow=True
+    )
+    assert "already settled" in response.text
+    fee.refresh_from_db()
+    assert fee.status == "waived"
+    event = fee.appointment.events.get(kind="fee_waived")
+    assert event.actor == ours["provider"].user
+
+
+def test_a_fee_of_another_practice_cannot_be_waived(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    browser.post(
+        reverse("admin:appointments_fee_changelist"),
+        {"action": "waive", "_selected_action": [theirs["fee"].pk]},
+    )
+    theirs["fee"].refresh_from_db()
+    assert theirs["fee"].status == "pending"
+
+
+def test_the_policy_page_shows_what_clients_read_with_an_example_deadline(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(reverse("admin:policies_policy_change", args=[ours["policy"].pk])).text
+    assert "Free to cancel until" in html
+    assert "A $50 fee applies if you cancel now" in html
+    assert "Please cancel at least 24 hours ahead" in html
+
+
+# --- Clients come in through their provider -------------------------------------------------
+
+
+def test_adding_a_new_client_creates_the_account_and_invites_them(
+    staff_browser, ours, django_capture_on_commit_callbacks
+):
+    browser = staff_browser(ours["provider"].user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post(
+            reverse("admin:appointments_careteammember_add"),
+            {
+                "provider": ours["provider"].pk,
+                "email": "New.Client@Example.com",
+                "name": "Nia Brooks",
+            },
+        )
+    assert response.status_code == 302
+    client = User.objects.get(email="new.client@example.com")
+    assert not client.has_usable_password()
+    assert CareTeamMember.objects.filter(provider=ours["provider"], client=client).exists()
+    invitation = mail.outbox[-1]
+    assert invitation.to == ["new.client@example.com"]
+    assert "Dr. Ours invited you" in invitation.subject
+    assert "/welcome/" in invitation.body
+
+
+def test_adding_an_existing_client_just_adds_the_provider(staff_browser, ours, stranger):
+    browser = staff_browser(ours["provider"].user)
+    browser.post(
+        reverse("admin:appointments_careteammember_add"),
+        {"provider": ours["provider"].pk, "email": stranger.email},
+    )
+    assert CareTeamMember.objects.filter(provider=ours["provider"], client=stranger).exists()
+    assert not [m for m in mail.outbox if m.to == [stranger.email]]
+    assert stranger.has_usable_password()
+
+
+@pytest.mark.parametrize("email", ["not an email", "", "x" * 300 + "@example.com"])
+def test_a_bad_email_gets_a_message_and_adds_nothing(staff_browser, ours, email):
+    browser = staff_browser(ours["provider"].user)
+    before = User.objects.count()
+    response = browser.post(
+        reverse("admin:appointments_careteammember_add"),
+        {"provider": ours["provider"].pk, "email": email},
+    )
+    assert response.status_code == 200 and "errorlist" in response.text
+    assert User.objects.count() == before
+
+
+def test_a_provider_cannot_add_clients_to_another_practice(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    response = browser.post(
+        reverse("admin:appointments_careteammember_add"),
+        {"provider": theirs["provider"].pk, "email": "sneaky@example.com"},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(email="sneaky@example.com").exists()
