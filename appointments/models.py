@@ -413,3 +413,20 @@ class AppointmentEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("History entries are never deleted.")
+
+
+class Reminder(models.Model):
+    """That a reminder of one kind went out for an appointment: each is sent once."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16, help_text="For example 24h: sent a day ahead.")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # The claim two copies of send_reminders race for: only one insert can win.
+            models.UniqueConstraint(fields=["appointment", "kind"], name="reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder for {self.appointment_id}"

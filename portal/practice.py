@@ -1,6 +1,61 @@
-from django.contrib.auth.models import Group
+"""
+The "Practice staff" group: what providers and their office staff may do in the admin. Which
+rows they see is limited in code to their own practice; the group grants the kinds of change.
+Migration appointments 0005 creates it; `ensure_practice_group` is the same step, callable
+again wherever a database may have lost it (a flushed test database, a restore).
+"""
 
-PRACTICE_STAFF_GROUP = "Practice staff"  # made by appointments migration 0005
+from django.apps import apps as global_apps
+
+PRACTICE_STAFF_GROUP = "Practice staff"
+PERMISSIONS = {
+    "appointments": [
+        "view_provider",
+        "change_provider",
+        *(
+            f"{verb}_{model}"
+            for verb in ("add", "change", "delete", "view")
+            for model in ("appointmenttype", "weeklyhours", "dateoverride")
+        ),
+        "view_careteammember",
+        "add_careteammember",
+        "delete_careteammember",
+        "view_appointment",
+        "change_appointment",
+        "view_appointmentevent",
+        "view_fee",
+        "change_fee",
+    ],
+    "policies": ["add_policy", "change_policy", "view_policy", "delete_policy"],
+    "chat": ["view_conversation"],
+}
+
+
+def ensure_practice_group(apps=global_apps):
+    """The group with exactly its permissions; `apps` is the migration's during migrations."""
+    from django.contrib.auth.management import create_permissions
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=PRACTICE_STAFF_GROUP)
+    codenames = {code for codes in PERMISSIONS.values() for code in codes}
+    if group.permissions.filter(codename__in=codenames).count() == len(codenames):
+        return group
+    # Permissions are normally made after migrating; the group needs them now.
+    for app_config in apps.get_app_configs():
+        if app_config.label in PERMISSIONS:
+            # Migration stubs have no models_module; create_permissions skips apps without one.
+            had_models = getattr(app_config, "models_module", None)
+            app_config.models_module = had_models or True
+            create_permissions(app_config, apps=apps, verbosity=0)
+            app_config.models_module = had_models
+    for app_label, wanted in PERMISSIONS.items():
+        found = Permission.objects.filter(content_type__app_label=app_label, codename__in=wanted)
+        missing = set(wanted) - set(found.values_list("codename", flat=True))
+        if missing:
+            raise RuntimeError(f"Permissions not found: {sorted(missing)}")
+        group.permissions.add(*found)
+    return group
 
 
 def join_practice_staff(user) -> None:
@@ -8,4 +63,4 @@ def join_practice_staff(user) -> None:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get(name=PRACTICE_STAFF_GROUP))
+    user.groups.add(ensure_practice_group())
