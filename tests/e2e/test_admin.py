@@ -1,0 +1,102 @@
+import re
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from appointments import selectors
+from appointments.models import Appointment, Provider
+from appointments.services import appointment_book
+from portal.models import User
+from tests.e2e.conftest import admin_sign_in, totp_code
+
+
+def today_for_demo_client() -> Appointment:
+    """An appointment later today (in the provider's day) with Dr. Okafor."""
+    from tests.factories import give_hours
+
+    client = User.objects.get(email="client@example.com")
+    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    provider.weekly_hours.all().delete()
+    give_hours(provider, "00:00", "23:30")
+    provider.min_notice = timedelta(minutes=30)
+    provider.save()
+    kind = provider.appointment_types.get(name="Therapy session")
+    now = timezone.now()
+    start = selectors.open_slots(provider=provider, appointment_type=kind, client=client, now=now)[
+        0
+    ]
+    return appointment_book(
+        client=client,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        booked_by=client,
+        now=now - timedelta(days=3),
+    )
+
+
+def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, browser, live_server):
+    call_command("seed_demo", verbosity=0)
+    appointment = today_for_demo_client()
+    page = visit.page
+
+    # First visit: password, then the authenticator app is set up with a QR code.
+    page.goto(live_server.url + "/admin/")
+    page.locator("#id_username").fill("provider@example.com")
+    page.locator("#id_password").fill("demo-provider-2026")
+    page.locator("input[type=submit]").click()
+    expect(
+        page.get_by_alt_text("QR code to add this account to an authenticator app")
+    ).to_be_visible()
+    visit.screenshot("enrol")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user__email="provider@example.com", confirmed=False)
+    page.get_by_label("Code").fill(totp_code(device))
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
+    visit.screenshot("recovery-codes")
+    page.get_by_role("link", name=re.compile("I have saved them")).click()
+
+    # Today's schedule, then the appointment, then cancel on the client's behalf.
+    page.goto(live_server.url + "/admin/appointments/appointment/?when=today")
+    expect(page.locator("#result_list")).to_contain_text("Jordan Lee")
+    visit.screenshot("schedule-today")
+    page.locator(f"#result_list a[href*='/{appointment.pk}/change/']").click()
+    expect(page.get_by_role("link", name="Cancel for the client")).to_be_visible()
+    visit.screenshot("appointment")
+    page.get_by_role("link", name="Cancel for the client").click()
+    page.get_by_label("Reason").fill("Dr. Okafor is unwell today")
+    page.get_by_role("button", name="Cancel on the client's behalf").click()
+    expect(page.get_by_text("Cancelled. The client has been emailed.")).to_be_visible()
+    expect(page.locator("#appointmentevent_set-group, .inline-group").last).to_contain_text(
+        "Cancelled"
+    )
+    visit.screenshot("cancelled")
+
+    # The client's portal no longer lists it.
+    client_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    portal = client_context.new_page()
+    portal.goto(live_server.url + "/sign-in/")
+    portal.get_by_label("Email").fill("client@example.com")
+    portal.get_by_label("Password").fill("demo-client-2026")
+    portal.get_by_role("button", name="Sign in").click()
+    expect(portal.get_by_role("heading", name="Upcoming")).to_be_visible()
+    expect(portal.locator(f"#appointment-{appointment.pk}")).to_have_count(0)
+    client_context.close()
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert appointment.events.get(kind="cancelled").actor.email == "provider@example.com"
+
+
+def test_a_second_visit_asks_for_the_code(visit, live_server):
+    call_command("seed_demo", verbosity=0)
+    admin_sign_in(visit.page, live_server.url, "office@example.com", "demo-office-2026")
+    expect(visit.page.get_by_role("heading", name="Your practice")).to_be_visible()
+    visit.screenshot("practice-index")
+    visit.page.goto(live_server.url + "/admin/policies/policy/")
+    visit.page.get_by_role("link", name=re.compile("Dr. Maya Okafor")).first.click()
+    expect(visit.page.get_by_text("Free to cancel until")).to_be_visible()
+    visit.screenshot("policy-preview")
