@@ -20,6 +20,7 @@ from appointments.models import (
 )
 from policies.decisions import Action, Decision
 from policies.selectors import terms_for
+from policies.terms import Money
 from portal.invitations import send_invitation
 from portal.models import User, normalize_email_address
 
@@ -150,14 +151,15 @@ def _client_decision(appointment: Appointment, action: Action, actor: User, now:
     return decision
 
 
-def _record_fee(appointment, decision, kind: str, actor: User, now: datetime) -> Fee | None:
-    if decision is None or decision.fee is None:
+def _record_fee(appointment, money: Money | None, kind: str, actor, now: datetime) -> Fee | None:
+    """A pending fee and its history entry; nothing when there is no fee to charge."""
+    if money is None or money.amount <= 0:
         return None
     fee = Fee.objects.create(
         appointment=appointment,
         kind=kind,
-        amount=decision.fee.amount,
-        currency=decision.fee.currency,
+        amount=money.amount,
+        currency=money.currency,
         created_at=now,
     )
     AppointmentEvent.objects.create(
@@ -194,7 +196,7 @@ def appointment_cancel(
         appointment.status = Appointment.Status.CANCELLED
         appointment.ics_sequence += 1
         appointment.save(update_fields=["status", "ics_sequence"])
-        fee = _record_fee(appointment, decision, Fee.Kind.LATE_CANCEL, actor, now)
+        fee = _record_fee(appointment, decision and decision.fee, Fee.Kind.LATE_CANCEL, actor, now)
         AppointmentEvent.objects.create(
             appointment=appointment,
             kind=AppointmentEvent.Kind.CANCELLED,
@@ -243,7 +245,9 @@ def appointment_reschedule(
             if decision is not None:
                 appointment.client_reschedules += 1
             appointment.save(update_fields=["start", "end", "ics_sequence", "client_reschedules"])
-            fee = _record_fee(appointment, decision, Fee.Kind.LATE_RESCHEDULE, actor, now)
+            fee = _record_fee(
+                appointment, decision and decision.fee, Fee.Kind.LATE_RESCHEDULE, actor, now
+            )
             AppointmentEvent.objects.create(
                 appointment=appointment,
                 kind=AppointmentEvent.Kind.RESCHEDULED,
@@ -303,26 +307,8 @@ def appointment_mark_no_show(
     with transaction.atomic():
         _close(appointment, Appointment.Status.NO_SHOW, AppointmentEvent.Kind.NO_SHOW, actor, now)
         terms = appointment.terms
-        if terms.no_show_fee:
-            fee = Fee.objects.create(
-                appointment=appointment,
-                kind=Fee.Kind.NO_SHOW,
-                amount=terms.no_show_fee,
-                currency=terms.currency,
-                created_at=now,
-            )
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                kind=AppointmentEvent.Kind.FEE_APPLIED,
-                actor=actor,
-                at=now,
-                details={
-                    "fee_id": fee.pk,
-                    "kind": fee.kind,
-                    "amount": str(fee.amount),
-                    "currency": fee.currency,
-                },
-            )
+        fee = Money(terms.no_show_fee, terms.currency) if terms.no_show_fee else None
+        _record_fee(appointment, fee, Fee.Kind.NO_SHOW, actor, now)
     return appointment
 
 

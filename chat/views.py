@@ -48,6 +48,23 @@ def message_form(request, appointment=None, data=None) -> MessageForm:
     )
 
 
+def send_from(request: HttpRequest, form: MessageForm, get_conversation, appointment):
+    """Validate the form, then send; a refusal becomes a message on the form (None returned)."""
+    if not form.is_valid():
+        return None
+    try:
+        return services.message_send(
+            conversation=get_conversation(),
+            sender=request.user,
+            body=form.cleaned_data["body"],
+            client_key=form.cleaned_data["client_key"],
+            appointment=appointment,
+        )
+    except services.ChatError as error:
+        form.add_error(None, str(error))
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpResponse:
@@ -65,20 +82,14 @@ def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpRespons
     form = message_form(request, appointment, request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                conversation = services.conversation_start(client=request.user, provider=provider)
-                services.message_send(
-                    conversation=conversation,
-                    sender=request.user,
-                    body=form.cleaned_data["body"],
-                    client_key=form.cleaned_data["client_key"],
-                    appointment=appointment,
-                )
-            except services.ChatError as error:
-                form.add_error(None, str(error))
-            else:
-                return redirect("chat:detail", conversation.pk)
+        message = send_from(
+            request,
+            form,
+            lambda: services.conversation_start(client=request.user, provider=provider),
+            appointment,
+        )
+        if message is not None:
+            return redirect("chat:detail", message.conversation_id)
         status = 400
     context = {"provider": provider, "form": form, "appointment": appointment}
     return render(request, "chat/compose.html", context, status=status)
@@ -94,38 +105,8 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
 def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = selectors.get_conversation_for_client(request.user, pk)
     appointment = appointment_for_draft(request, conversation.provider)
-    status = 200
     if request.method == "POST":
-        form = message_form(request, appointment, request.POST)
-        if form.is_valid():
-            try:
-                message = services.message_send(
-                    conversation=conversation,
-                    sender=request.user,
-                    body=form.cleaned_data["body"],
-                    client_key=form.cleaned_data["client_key"],
-                    appointment=appointment,
-                )
-            except services.ChatError as error:
-                form.add_error(None, str(error))
-            else:
-                if request.htmx:
-                    context = {
-                        "conversation": conversation,
-                        "form": message_form(request),
-                        "sent": [message],
-                    }
-                    return render(request, "chat/conversation.html#sent", context)
-                return redirect("chat:detail", conversation.pk)
-        status = 200 if request.htmx else 400
-        if request.htmx:
-            return render(
-                request,
-                "chat/conversation.html#compose",
-                {"conversation": conversation, "form": form},
-            )
-    else:
-        form = message_form(request, appointment)
+        return post_message(request, conversation, appointment)
     before = _int_param(request, "before")
     page, older = selectors.message_page(conversation, before=before)
     if request.htmx and before is not None:
@@ -133,6 +114,12 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "chat/conversation.html#older", context)
     if before is None:
         services.mark_read(conversation=conversation, user=request.user)
+    return render_conversation(
+        request, conversation, page, older, before, message_form(request, appointment)
+    )
+
+
+def render_conversation(request, conversation, page, older, before, form, status=200):
     context = {
         "conversation": conversation,
         "messages_page": page,
@@ -142,6 +129,22 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "last_id": page[-1].pk if page else 0,
     }
     return render(request, "chat/conversation.html", context, status=status)
+
+
+def post_message(request: HttpRequest, conversation, appointment) -> HttpResponse:
+    """Send; with htmx answer with a fresh form and the message, else redirect (or 400)."""
+    form = message_form(request, appointment, request.POST)
+    message = send_from(request, form, lambda: conversation, appointment)
+    if request.htmx:
+        if message is None:
+            context = {"conversation": conversation, "form": form}
+            return render(request, "chat/conversation.html#compose", context)
+        context = {"conversation": conversation, "form": message_form(request), "sent": [message]}
+        return render(request, "chat/conversation.html#sent", context)
+    if message is not None:
+        return redirect("chat:detail", conversation.pk)
+    page, older = selectors.message_page(conversation)
+    return render_conversation(request, conversation, page, older, None, form, status=400)
 
 
 @passive
