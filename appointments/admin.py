@@ -293,6 +293,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     list_display = ["start", "end", "client", "provider", "appointment_type", "status"]
     list_filter = [WhenFilter, "status"]
+    date_hierarchy = "start"
     ordering = ["start"]
     search_fields = ["client__email", "client__name"]
     list_select_related = ["client", "provider", "appointment_type"]

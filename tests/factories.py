@@ -90,3 +90,41 @@ class PolicyFactory(factory.django.DjangoModelFactory):
     late_reschedule = "refuse"
     max_reschedules = 2
     text = "Please cancel at least 24 hours ahead; later cancellations cost $50."
+
+
+def open_slots_after(client, provider, kind, *, days=0, exclude=None):
+    """The times `client` could book with `provider` now, from `days` ahead on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments import selectors
+
+    now = timezone.now()
+    return selectors.open_slots(
+        provider=provider,
+        appointment_type=kind,
+        client=client,
+        now=now,
+        window_start=now + timedelta(days=days),
+        exclude_appointment=exclude,
+    )
+
+
+def book(client, provider, kind, *, days=0, booked_days_ago=0, pick=0):
+    """Book a real open slot through the booking service, as if `booked_days_ago` days ago."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments.services import appointment_book
+
+    start = open_slots_after(client, provider, kind, days=days)[pick]
+    return appointment_book(
+        client=client,
+        provider=provider,
+        appointment_type=kind,
+        start=start,
+        booked_by=client,
+        now=timezone.now() - timedelta(days=booked_days_ago),
+    )

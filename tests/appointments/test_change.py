@@ -8,7 +8,6 @@ from django.core import mail
 from django.utils import timezone
 from icalendar import Calendar
 
-from appointments import selectors
 from appointments.models import Appointment, AppointmentEvent, Fee
 from appointments.services import (
     PolicyRefused,
@@ -18,7 +17,7 @@ from appointments.services import (
     appointment_cancel,
     appointment_reschedule,
 )
-from tests.factories import PolicyFactory, UserFactory
+from tests.factories import PolicyFactory, UserFactory, book, open_slots_after
 
 pytestmark = pytest.mark.django_db
 
@@ -31,34 +30,16 @@ def policy(provider):
 @pytest.fixture
 def booked(client_user, provider, session_type, policy):
     """An appointment about five days out, booked two days ago under the policy."""
-    now = timezone.now()
-    booked_at = now - timedelta(days=2)
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=now + timedelta(days=5),
-    )[0]
-    return appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-        now=booked_at,
-    )
+    return book(client_user, provider, session_type, days=5, booked_days_ago=2)
 
 
 def later_slot(appointment, days=1):
-    now = timezone.now()
-    return selectors.open_slots(
-        provider=appointment.provider,
-        appointment_type=appointment.appointment_type,
-        client=appointment.client,
-        now=now,
-        window_start=appointment.start + timedelta(days=days),
-        exclude_appointment=appointment,
+    return open_slots_after(
+        appointment.client,
+        appointment.provider,
+        appointment.appointment_type,
+        days=(appointment.start - timezone.now()).days + days,
+        exclude=appointment,
     )[0]
 
 
@@ -111,22 +92,8 @@ def test_a_cancel_inside_a_refusing_window_is_refused_and_changes_nothing(
     client_user, provider, session_type
 ):
     PolicyFactory(provider=provider, late_cancel="refuse")
-    now = timezone.now()
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=now + timedelta(days=1),
-    )[0]
-    appointment = appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-        now=now - timedelta(days=1),
-    )
+    appointment = book(client_user, provider, session_type, days=1, booked_days_ago=1)
+    start = appointment.start
     with pytest.raises(PolicyRefused, match="closed"):
         appointment_cancel(
             appointment=appointment, actor=client_user, now=start - timedelta(hours=3)
@@ -258,22 +225,8 @@ def test_the_reschedule_limit_is_enforced(booked, client_user):
 
 def test_a_late_reschedule_with_a_fee_records_it(client_user, provider, session_type):
     PolicyFactory(provider=provider, late_reschedule="fee", late_reschedule_fee=Decimal("30"))
-    now = timezone.now()
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=now + timedelta(days=3),
-    )[0]
-    appointment = appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-        now=now - timedelta(days=1),
-    )
+    appointment = book(client_user, provider, session_type, days=3, booked_days_ago=1)
+    start = appointment.start
     appointment_reschedule(
         appointment=appointment,
         actor=client_user,
@@ -333,21 +286,7 @@ def test_the_terms_are_saved_with_the_booking(booked, policy):
 
 def test_a_type_policy_overrides_the_providers(client_user, provider, session_type, policy):
     PolicyFactory(provider=provider, appointment_type=session_type, clients_may_cancel=False)
-    now = timezone.now()
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=now + timedelta(days=5),
-    )[0]
-    appointment = appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-    )
+    appointment = book(client_user, provider, session_type, days=5)
     assert appointment.terms.clients_may_cancel is False
     with pytest.raises(PolicyRefused, match="isn't available"):
         appointment_cancel(appointment=appointment, actor=client_user)

@@ -7,10 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import selectors
 from appointments.models import Fee
-from appointments.services import appointment_book
-from tests.factories import PolicyFactory
+from tests.factories import PolicyFactory, book, open_slots_after
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +19,7 @@ def policy(provider):
 
 
 def book_at(client_user, provider, session_type, *, days, booked_days_ago=3):
-    now = timezone.now()
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=now + timedelta(days=days),
-    )[0]
-    return appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-        now=now - timedelta(days=booked_days_ago),
-    )
+    return book(client_user, provider, session_type, days=days, booked_days_ago=booked_days_ago)
 
 
 @pytest.fixture
@@ -47,22 +30,9 @@ def appointment(client_user, provider, session_type, policy):
 @pytest.fixture
 def soon(client_user, provider, session_type, policy):
     """Inside the 24-hour window: cancelling costs the fee, rescheduling is refused."""
-    now = timezone.now()
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-    )[0]
-    assert start - now < timedelta(hours=24) or pytest.fail("no slot inside the window")
-    return appointment_book(
-        client=client_user,
-        provider=provider,
-        appointment_type=session_type,
-        start=start,
-        booked_by=client_user,
-        now=now - timedelta(days=3),
-    )
+    appointment = book_at(client_user, provider, session_type, days=0)
+    assert appointment.start - timezone.now() < timedelta(hours=24), "no slot inside the window"
+    return appointment
 
 
 def url(name, appointment):
@@ -70,15 +40,18 @@ def url(name, appointment):
 
 
 def new_slot(appointment):
-    now = timezone.now()
-    return selectors.open_slots(
-        provider=appointment.provider,
-        appointment_type=appointment.appointment_type,
-        client=appointment.client,
-        now=now,
-        window_start=appointment.start + timedelta(days=1),
-        exclude_appointment=appointment,
-    )[0]
+    """A free time at least a day after the appointment's own."""
+    later = [
+        slot
+        for slot in open_slots_after(
+            appointment.client,
+            appointment.provider,
+            appointment.appointment_type,
+            exclude=appointment,
+        )
+        if slot >= appointment.start + timedelta(days=1)
+    ]
+    return later[0]
 
 
 ACTIONS = ["cancel", "reschedule", "reschedule-review", "contact", "calendar"]

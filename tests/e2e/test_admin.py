@@ -2,19 +2,16 @@ import re
 from datetime import timedelta
 
 from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from appointments import selectors
 from appointments.models import Appointment, Provider
-from appointments.services import appointment_book
 from portal.models import User
 from tests.e2e.conftest import admin_sign_in, totp_code
 
 
 def today_for_demo_client() -> Appointment:
     """An appointment later today (in the provider's day) with Dr. Okafor."""
-    from tests.factories import give_hours
+    from tests.factories import book, give_hours
 
     client = User.objects.get(email="client@example.com")
     provider = Provider.objects.get(display_name="Dr. Maya Okafor")
@@ -23,18 +20,7 @@ def today_for_demo_client() -> Appointment:
     provider.min_notice = timedelta(minutes=30)
     provider.save()
     kind = provider.appointment_types.get(name="Therapy session")
-    now = timezone.now()
-    start = selectors.open_slots(provider=provider, appointment_type=kind, client=client, now=now)[
-        0
-    ]
-    return appointment_book(
-        client=client,
-        provider=provider,
-        appointment_type=kind,
-        start=start,
-        booked_by=client,
-        now=now - timedelta(days=3),
-    )
+    return book(client, provider, kind, booked_days_ago=3)
 
 
 def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, browser, live_server):

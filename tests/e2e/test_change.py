@@ -1,18 +1,20 @@
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from appointments import selectors
 from appointments.models import Appointment, CareTeamMember, Fee
-from appointments.services import appointment_book
 from portal.models import User
 from tests.e2e.conftest import sign_in
-from tests.factories import AppointmentTypeFactory, PolicyFactory, ProviderFactory, give_hours
+from tests.factories import (
+    AppointmentTypeFactory,
+    PolicyFactory,
+    ProviderFactory,
+    book,
+    give_hours,
+)
 
 
 @pytest.fixture
@@ -30,18 +32,7 @@ def soon_with(client, **policy):
     PolicyFactory(provider=provider, **policy)
     CareTeamMember.objects.create(provider=provider, client=client)
     kind = AppointmentTypeFactory(provider=provider, name="Follow-up", duration_minutes=30)
-    now = timezone.now()
-    start = selectors.open_slots(provider=provider, appointment_type=kind, client=client, now=now)[
-        2
-    ]
-    return appointment_book(
-        client=client,
-        provider=provider,
-        appointment_type=kind,
-        start=start,
-        booked_by=client,
-        now=now - timedelta(days=2),
-    )
+    return book(client, provider, kind, booked_days_ago=2, pick=2)
 
 
 def open_menu(visit, appointment):

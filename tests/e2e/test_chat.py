@@ -73,3 +73,20 @@ def test_message_your_provider_from_an_appointment_drafts_the_message(visit):
         "About the appointment on"
     )
     assert Message.objects.filter(appointment__isnull=False).count() == 1
+
+
+def test_chat_works_with_javascript_off(browser, live_server, transactional_db):
+    call_command("seed_demo", verbosity=0)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in/")
+    page.get_by_label("Email").fill("client@example.com")
+    page.get_by_label("Password").fill("demo-client-2026")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + "/chat/")
+    page.get_by_role("link", name=re.compile("Dr. Maya Okafor")).click()
+    page.get_by_role("textbox", name="Message").fill("Sent without JavaScript")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#message-list")).to_contain_text("Sent without JavaScript")
+    assert Message.objects.filter(body="Sent without JavaScript").count() == 1
+    context.close()
