@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.forms.renderers import TemplatesSetting
 
-from portal.models import User
+from portal.models import User, normalize_email_address
 from portal.timezones import canonical_time_zone, time_zone_names
 
 
@@ -37,6 +37,13 @@ class PortalPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+    def get_users(self, email):
+        """
+        Every active account with this address, including one invited but never set up (no
+        password yet): resetting is how someone whose invitation expired gets in.
+        """
+        return User.objects.filter(email=normalize_email_address(email), is_active=True)
 
 
 class AccountForm(forms.ModelForm):

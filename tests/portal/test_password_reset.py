@@ -117,3 +117,22 @@ def test_a_garbled_link_gets_the_expired_page(client, db):
     response = client.get("/password-reset/Zm9v/garbage-token/")
     assert response.status_code == 200
     assert "This link no longer works" in response.text
+
+
+def test_an_invited_client_who_never_set_a_password_can_reset_instead(client, db):
+    from portal.models import User
+
+    invited = User.objects.create_user("late@example.com", None, name="Late Joiner")
+    request_reset(client, "Late@Example.com")
+    assert mail.outbox[0].to == ["late@example.com"]
+    set_password_through(client, reset_link(mail.outbox[0]))
+    invited.refresh_from_db()
+    assert invited.check_password(NEW_PASSWORD)
+
+
+def test_a_switched_off_account_gets_no_email(client, db):
+    from tests.factories import UserFactory
+
+    UserFactory(email="gone@example.com", is_active=False)
+    request_reset(client, "gone@example.com")
+    assert mail.outbox == []
