@@ -313,10 +313,6 @@ class Appointment(models.Model):
         return self.end - self.start
 
     @property
-    def is_upcoming(self) -> bool:
-        return self.status == self.Status.SCHEDULED and self.end > timezone.now()
-
-    @property
     def terms(self) -> PolicyTerms:
         return PolicyTerms.from_json(self.policy_terms)
 

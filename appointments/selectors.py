@@ -15,8 +15,6 @@ from appointments.models import (
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
-from policies.selectors import terms_for
-from policies.terms import PolicyTerms
 from portal.models import User
 
 
@@ -154,7 +152,3 @@ def client_fees(client: User) -> QuerySet[Fee]:
         .select_related("appointment__provider")
         .order_by("-created_at")
     )
-
-
-def policy_terms_for(provider: Provider, appointment_type: AppointmentType) -> PolicyTerms:
-    return terms_for(provider, appointment_type)

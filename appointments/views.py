@@ -15,6 +15,7 @@ from appointments.calendar import appointment_calendar
 from appointments.forms import CancelForm, DayForm, RescheduleForm, SlotForm
 from appointments.models import Appointment, AppointmentType, Provider
 from policies.decisions import Action, when
+from policies.selectors import terms_for
 
 
 def upcoming_context(request: HttpRequest) -> dict:
@@ -166,7 +167,7 @@ def book_review(request: HttpRequest, provider_id: int, type_id: int) -> HttpRes
             "provider": provider,
             "appointment_type": appointment_type,
             "start": start,
-            "policy": selectors.policy_terms_for(provider, appointment_type),
+            "policy": terms_for(provider, appointment_type),
         }
         return render(request, "appointments/book_review.html", context)
     try:
