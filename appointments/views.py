@@ -202,7 +202,8 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     decision = appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
     form = CancelForm(
-        request.POST or None, initial={"expected_start": appointment.start.isoformat()}
+        request.POST if request.method == "POST" else None,
+        initial={"expected_start": appointment.start.isoformat()},
     )
     status = 200
     if request.method == "POST":

@@ -86,7 +86,7 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
     if user.is_verified():
         return HttpResponseRedirect(_next_url(request))
     enrolled = TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     context = {
         **admin_site.each_context(request),
         "title": "Two-step sign-in",

@@ -352,3 +352,10 @@ def test_a_provider_without_chat_shows_the_office_instead(signed_in, appointment
     html = response.text
     assert "office@practice.example" in html and "+1 312 555 0100" in html
     assert "mailto:office@practice.example?subject=About%20my%20appointment%20on" in html
+
+
+def test_an_empty_cancel_post_still_cancels_with_no_reason(signed_in, appointment):
+    # Every field is optional: a bare POST (no reason, no page time) is a plain cancel.
+    assert signed_in.post(url("cancel", appointment)).status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
