@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from appointments import selectors
@@ -50,6 +50,15 @@ class PolicyRefused(ChangeError):
     def __init__(self, decision: Decision):
         super().__init__(decision.reason)
         self.decision = decision
+
+
+# PostgreSQL's codes for a deadlock and a serialization failure: two writers checked the same
+# exclusion constraint at once and the database picked one. For the client, a lost race.
+RACE_SQLSTATES = {"40P01", "40001"}
+
+
+def lost_race(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in RACE_SQLSTATES
 
 
 def lock_schedules(*, client: User, provider: Provider) -> Provider:
@@ -112,8 +121,10 @@ def appointment_book(
                 new_start=start,
             )
             transaction.on_commit(lambda: send_appointment_emails(appointment, "booked"))
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
         # The exclusion constraint caught an overlap the lock should have prevented.
+        if isinstance(error, OperationalError) and not lost_race(error):
+            raise
         raise SlotUnavailable() from error
     return appointment
 
@@ -261,7 +272,9 @@ def appointment_reschedule(
             transaction.on_commit(
                 lambda: send_appointment_emails(appointment, "rescheduled", old_start=old_start)
             )
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and not lost_race(error):
+            raise
         raise SlotUnavailable() from error
     return appointment
 

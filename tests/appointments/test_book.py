@@ -183,3 +183,38 @@ def test_history_entries_can_be_neither_changed_nor_deleted(
     with pytest.raises(ValueError):
         event.delete()
     assert AppointmentEvent.objects.get().reason == ""
+
+
+class _Cause(Exception):
+    def __init__(self, sqlstate):
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def _failing_insert(sqlstate):
+    from django.db import OperationalError
+
+    def insert(**kwargs):
+        raise OperationalError("from the database") from _Cause(sqlstate)
+
+    return insert
+
+
+def test_a_deadlock_on_the_constraint_is_a_clean_conflict(
+    client_user, provider, session_type, now, monkeypatch
+):
+    start = first_slot(provider, session_type, client_user, now)
+    monkeypatch.setattr(Appointment.objects, "create", _failing_insert("40P01"))
+    with pytest.raises(SlotUnavailable):
+        book(client_user, provider, session_type, start, now)
+
+
+def test_any_other_database_failure_is_not_dressed_up_as_a_conflict(
+    client_user, provider, session_type, now, monkeypatch
+):
+    from django.db import OperationalError
+
+    start = first_slot(provider, session_type, client_user, now)
+    monkeypatch.setattr(Appointment.objects, "create", _failing_insert("08006"))
+    with pytest.raises(OperationalError):
+        book(client_user, provider, session_type, start, now)
