@@ -64,6 +64,27 @@ def slots_by_day(slots: list[datetime]) -> dict[date, list[datetime]]:
     return dict(days)
 
 
+DAYS_PER_PAGE = 14
+
+
+def day_page(days: dict[date, list[datetime]], chosen: date | None) -> dict:
+    """
+    The fortnight of open days around the chosen one, and the days that lead to the pages
+    before and after it: the ?day= link alone moves between pages.
+    """
+    ordered = list(days)
+    index = ordered.index(chosen) if chosen in days else 0
+    first = index - index % DAYS_PER_PAGE
+    page = ordered[first : first + DAYS_PER_PAGE]
+    return {
+        "days": {day: days[day] for day in page},
+        "earlier_day": ordered[first - 1] if first > 0 else None,
+        "later_day": ordered[first + DAYS_PER_PAGE]
+        if first + DAYS_PER_PAGE < len(ordered)
+        else None,
+    }
+
+
 def render_picker(
     request: HttpRequest,
     *,
@@ -105,9 +126,9 @@ def render_picker(
         "appointment_type": appointment_type,
         "moving": moving,
         "review_url": review_url,
-        "days": days,
         "chosen_day": chosen,
         "times": days.get(chosen, []),
+        **day_page(days, chosen),
     }
     template = "appointments/book_time.html"
     if request.htmx:

@@ -333,3 +333,20 @@ def test_the_calendar_file_has_a_stable_uid(signed_in, client_user, session_type
     assert uid in first.text and uid in second.text
     assert "DTSTART:" in first.text and "SUMMARY:Appointment with Dr. Maya Okafor" in first.text
     assert "Therapy session" not in first.text
+
+
+def test_the_picker_shows_a_fortnight_of_days_at_a_time(
+    signed_in, urls, provider, session_type, client_user
+):
+    import re
+
+    html = signed_in.get(urls["book-time"]).text
+    days = re.findall(r'class="day" href="\?day=([\d-]+)"', html)
+    assert len(days) == 14
+    later = re.search(r'href="\?day=([\d-]+)" hx-get="[^"]+">Later dates', html).group(1)
+    assert later not in days and later > days[-1]
+    assert "Earlier dates" not in html
+    page_two = signed_in.get(f"{urls['book-time']}?day={later}").text
+    second_days = re.findall(r'class="day" href="\?day=([\d-]+)"', page_two)
+    assert second_days[0] == later
+    assert f'?day={days[-1]}" hx-get="?day={days[-1]}">‹ Earlier dates' in page_two
