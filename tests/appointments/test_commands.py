@@ -1,6 +1,5 @@
 import csv
 import io
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,12 +7,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from appointments.models import Appointment, Fee, Provider, Reminder
 from policies.models import Policy
 from portal.models import User
+from tests.concurrency import race
 from tests.factories import AppointmentFactory, AppointmentTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,24 +151,8 @@ def test_two_copies_at_once_remind_each_appointment_once(session_type, client_us
         AppointmentFactory(
             appointment_type=session_type, client=client_user, start=hours_from_now(hours)
         )
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def copy():
-        try:
-            barrier.wait()
-            run("send_reminders")
-        except Exception as error:  # noqa: BLE001
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=copy) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert errors == []
+    outcomes = race(lambda i: run("send_reminders"), n=2)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
     assert Reminder.objects.count() == 10
     assert len(mail.outbox) == 10
 
@@ -219,20 +202,8 @@ def test_two_copies_at_once_complete_each_appointment_once(session_type, client_
         AppointmentFactory(
             appointment_type=session_type, client=client_user, start=hours_from_now(-24 * days)
         )
-    barrier = threading.Barrier(2)
-
-    def copy():
-        try:
-            barrier.wait()
-            run("complete_past_appointments")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=copy) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = race(lambda i: run("complete_past_appointments"), n=2)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
     assert Appointment.objects.filter(status="completed").count() == 20
     from appointments.models import AppointmentEvent
 

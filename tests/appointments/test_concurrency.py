@@ -3,7 +3,6 @@ Double booking under real concurrency: threads, each with its own database conne
 transaction, against the configured database (PostgreSQL in CI, and SQLite on a file).
 """
 
-import threading
 import time
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from appointments import selectors, services
 from appointments.models import Appointment, CareTeamMember
+from tests.concurrency import race as run_at_once
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,27 +20,7 @@ RACERS = 20
 
 
 def race(attempt, n=RACERS) -> list[tuple[str, object]]:
-    """Run attempt(i) in n threads released at the same instant; collect what each got."""
-    barrier = threading.Barrier(n)
-    outcomes: list[tuple[str, object]] = [("missing", None)] * n
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = ("booked", attempt(i))
-        except services.SlotUnavailable:
-            outcomes[i] = ("conflict", None)
-        except Exception as error:  # noqa: BLE001  (any other outcome fails the test below)
-            outcomes[i] = ("error", repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    return run_at_once(attempt, n)
 
 
 @pytest.fixture
@@ -82,7 +62,7 @@ def book_for(racers, provider, session_type, starts):
 def assert_one_winner(outcomes, provider):
     kinds = [kind for kind, _ in outcomes]
     assert kinds.count("error") == 0, [o for o in outcomes if o[0] == "error"]
-    assert kinds.count("booked") == 1, outcomes
+    assert kinds.count("ok") == 1, outcomes
     assert kinds.count("conflict") == RACERS - 1
     assert Appointment.objects.filter(provider=provider, status="scheduled").count() == 1
 
@@ -120,7 +100,7 @@ def test_one_client_racing_two_providers_gets_one_appointment(
     outcomes = race(attempt, n=8)
     kinds = [kind for kind, _ in outcomes]
     assert kinds.count("error") == 0, outcomes
-    assert kinds.count("booked") == 1, outcomes
+    assert kinds.count("ok") == 1, outcomes
     assert Appointment.objects.filter(client=client_user).count() == 1
 
 
@@ -220,6 +200,6 @@ def test_concurrent_reschedules_into_the_same_slot_give_it_to_exactly_one(
     outcomes = race(attempt, n=len(movers))
     kinds = [kind for kind, _ in outcomes]
     assert kinds.count("error") == 0, outcomes
-    assert kinds.count("booked") == 1 and kinds.count("conflict") == len(movers) - 1
+    assert kinds.count("ok") == 1 and kinds.count("conflict") == len(movers) - 1
     assert Appointment.objects.filter(start=target, status="scheduled").count() == 1
     assert Appointment.objects.filter(status="scheduled").count() == len(movers)

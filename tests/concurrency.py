@@ -1,0 +1,34 @@
+"""Run the same work in several threads released at one instant, each with its own connection."""
+
+import threading
+
+from django.db import connection
+
+from appointments import services
+
+
+def race(attempt, n: int) -> list[tuple[str, object]]:
+    """
+    attempt(i) in n threads; each outcome is ("ok", result), ("conflict", None) for a
+    clean SlotUnavailable, or ("error", repr) for anything else, which tests treat as a failure.
+    """
+    barrier = threading.Barrier(n)
+    outcomes: list[tuple[str, object]] = [("missing", None)] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = ("ok", attempt(i))
+        except services.SlotUnavailable:
+            outcomes[i] = ("conflict", None)
+        except Exception as error:  # noqa: BLE001  (any other outcome fails the test)
+            outcomes[i] = ("error", repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return outcomes
