@@ -11,13 +11,18 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install migrate serve check lint benchmark clean
+.PHONY: run test install migrate serve check lint benchmark benchmark-mail clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
+# The web server and one worker for emails and other background tasks, together. Ctrl-C
+# reaches both (the worker finishes the email in hand); when the server stops for any other
+# reason, the worker is stopped with it.
 run: install migrate
 	@$(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT)/ with a background worker (Ctrl-C stops both)"
+	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
@@ -52,3 +57,6 @@ clean:
 
 benchmark: install
 	$(PY) tests/benchmarks/slots.py
+
+benchmark-mail: install
+	$(PY) tests/benchmarks/booking_mail.py

@@ -392,12 +392,12 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             services.appointment_cancel(
                 appointment=appointment, actor=actor, reason=data.get("reason", "")
             )
-            return "Cancelled. The client has been emailed."
+            return "Cancelled. An email to the client is on its way."
         if action == "reschedule":
             services.appointment_reschedule(
                 appointment=appointment, actor=actor, new_start=data["new_start"]
             )
-            return "Moved. The client has been emailed the new time."
+            return "Moved. An email with the new time is on its way to the client."
         if action == "complete":
             services.appointment_complete(appointment=appointment, actor=actor)
             return "Marked completed."

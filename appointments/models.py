@@ -412,11 +412,17 @@ class AppointmentEvent(models.Model):
 
 
 class Reminder(models.Model):
-    """That a reminder of one kind went out for an appointment: each is sent once."""
+    """
+    A reminder of one kind for an appointment, claimed once and queued as an email. It counts
+    as sent only when the mail server accepted that email.
+    """
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=16, help_text="For example 24h: sent a day ahead.")
-    sent_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(default=timezone.now)
+    email = models.OneToOneField(
+        "portal.Email", on_delete=models.SET_NULL, null=True, blank=True, related_name="reminder"
+    )
 
     class Meta:
         constraints = [
@@ -426,3 +432,7 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} reminder for {self.appointment_id}"
+
+    @property
+    def sent_at(self) -> datetime | None:
+        return self.email.sent_at if self.email else None

@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments.models import Appointment, Reminder
-from portal.mail import send_templated
+from portal.mail import queue_email
 
 
 def due_for_reminder(now: datetime, hours_ahead: int):
@@ -19,24 +19,20 @@ def due_for_reminder(now: datetime, hours_ahead: int):
     )
 
 
-def send_reminders(*, hours_ahead: int, now: datetime | None = None, dry_run: bool = False) -> int:
+def queue_reminders(*, hours_ahead: int, now: datetime | None = None, dry_run: bool = False) -> int:
     """
-    Email each client about appointments starting within `hours_ahead`, once per appointment
-    and kind. The reminder row is claimed before the email goes: when two copies run at once,
-    the unique constraint lets only one of them claim it.
+    Queue a reminder email to each client about appointments starting within `hours_ahead`,
+    once per appointment and kind. The reminder row is claimed and its email queued in one
+    transaction: when two copies run at once, the unique constraint lets only one claim it.
+    An email that cannot go out before the appointment starts is not sent at all.
     """
     now = now or timezone.now()
     kind = f"{hours_ahead}h"
-    sent = 0
+    queued = 0
     for appointment in due_for_reminder(now, hours_ahead):
         if dry_run:
-            sent += 1
+            queued += 1
             continue
-        try:
-            with transaction.atomic():
-                Reminder.objects.create(appointment=appointment, kind=kind, sent_at=now)
-        except IntegrityError:
-            continue  # another copy of the command claimed it
         with timezone.override(appointment.client.zone):
             context = {
                 "appointment": appointment,
@@ -45,6 +41,19 @@ def send_reminders(*, hours_ahead: int, now: datetime | None = None, dry_run: bo
                 "portal_url": settings.PORTAL_BASE_URL,
                 "portal_name": settings.PORTAL_NAME,
             }
-            send_templated("appointment-reminder", context, to=[appointment.client.email])
-        sent += 1
-    return sent
+            try:
+                with transaction.atomic():
+                    reminder = Reminder.objects.create(
+                        appointment=appointment, kind=kind, queued_at=now
+                    )
+                    reminder.email = queue_email(
+                        "appointment-reminder",
+                        context,
+                        to=appointment.client.email,
+                        send_before=appointment.start,
+                    )
+                    reminder.save(update_fields=["email"])
+            except IntegrityError:
+                continue  # another copy of the command claimed it
+        queued += 1
+    return queued

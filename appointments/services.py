@@ -9,7 +9,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from appointments import selectors
-from appointments.emails import send_appointment_emails
+from appointments.emails import queue_appointment_emails
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -21,7 +21,7 @@ from appointments.models import (
 from policies.decisions import Action, Decision
 from policies.selectors import terms_for
 from policies.terms import Money
-from portal.invitations import send_invitation
+from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 
 
@@ -120,7 +120,7 @@ def appointment_book(
                 at=now,
                 new_start=start,
             )
-            transaction.on_commit(lambda: send_appointment_emails(appointment, "booked"))
+            queue_appointment_emails(appointment, "booked")
     except (IntegrityError, OperationalError) as error:
         # The exclusion constraint caught an overlap the lock should have prevented.
         if isinstance(error, OperationalError) and not lost_race(error):
@@ -217,7 +217,7 @@ def appointment_cancel(
             reason=reason.strip(),
             details={"fee": str(fee.money) if fee else None},
         )
-        transaction.on_commit(lambda: send_appointment_emails(appointment, "cancelled"))
+        queue_appointment_emails(appointment, "cancelled")
     return appointment
 
 
@@ -269,9 +269,7 @@ def appointment_reschedule(
                 reason=reason.strip(),
                 details={"fee": str(fee.money) if fee else None},
             )
-            transaction.on_commit(
-                lambda: send_appointment_emails(appointment, "rescheduled", old_start=old_start)
-            )
+            queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
     except (IntegrityError, OperationalError) as error:
         if isinstance(error, OperationalError) and not lost_race(error):
             raise
@@ -377,5 +375,5 @@ def care_team_add(*, provider: Provider, email: str, name: str = "", actor: User
             client = User.objects.create_user(email=email, password=None, name=name.strip()[:150])
         member, added = CareTeamMember.objects.get_or_create(provider=provider, client=client)
         if invited:
-            transaction.on_commit(lambda: send_invitation(client, invited_by=provider.display_name))
+            queue_invitation(client, invited_by=provider.display_name)
     return CareTeamResult(member=member, invited=invited, added=added)

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, Provider
-from chat.emails import send_new_message_email
+from chat.emails import queue_new_message_email
 from chat.models import MAX_MESSAGE_LENGTH, Conversation, Message, ReadState
 from portal.models import User
 
@@ -101,7 +102,7 @@ def message_send(
             )
             Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
             _mark_read(conversation, sender, message.pk)
-            transaction.on_commit(lambda: notify_recipients(message, now))
+            notify_recipients(message, now)
     except IntegrityError:
         # The same key raced in from another request: that one is the message.
         return Message.objects.get(sender=sender, client_key=client_key)
@@ -124,22 +125,32 @@ def mark_read(*, conversation: Conversation, user: User) -> None:
 
 def notify_recipients(message: Message, now: datetime) -> int:
     """
-    Email the other side that something arrived: never the text, at most once per
-    conversation every 15 minutes per person. The conditional update makes two senders at
-    once still send one email.
+    Queue an email to each person on the other side that something arrived: never the text,
+    at most once per conversation every 15 minutes per person. A client's message reaches the
+    provider and the office staff who answer their inbox; a reply reaches the client. Runs in
+    the send's transaction; the conditional update makes two senders at once queue one email.
     """
     conversation = message.conversation
     if message.sender_id == conversation.client_id:
-        recipient = conversation.provider.user
-        link = f"{settings.PORTAL_BASE_URL}/admin/chat/conversation/{conversation.pk}/change/"
+        provider = conversation.provider
+        recipients = [
+            provider.user,
+            *User.objects.filter(staff_roles__provider=provider).exclude(pk=provider.user_id),
+        ]
+        link = settings.PORTAL_BASE_URL + reverse(
+            "admin:chat_conversation_change", args=[conversation.pk]
+        )
     else:
-        recipient = conversation.client
-        link = f"{settings.PORTAL_BASE_URL}/chat/{conversation.pk}/"
-    state, _ = ReadState.objects.get_or_create(conversation=conversation, user=recipient)
-    claimed = ReadState.objects.filter(
-        Q(last_notified_at__isnull=True) | Q(last_notified_at__lte=now - NOTIFY_AT_MOST_EVERY),
-        pk=state.pk,
-    ).update(last_notified_at=now)
-    if claimed:
-        send_new_message_email(recipient=recipient, link=link)
-    return claimed
+        recipients = [conversation.client]
+        link = settings.PORTAL_BASE_URL + reverse("chat:detail", args=[conversation.pk])
+    notified = 0
+    for recipient in recipients:
+        state, _ = ReadState.objects.get_or_create(conversation=conversation, user=recipient)
+        claimed = ReadState.objects.filter(
+            Q(last_notified_at__isnull=True) | Q(last_notified_at__lte=now - NOTIFY_AT_MOST_EVERY),
+            pk=state.pk,
+        ).update(last_notified_at=now)
+        if claimed:
+            queue_new_message_email(recipient=recipient, link=link)
+            notified += 1
+    return notified

@@ -1,10 +1,15 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.http import HttpRequest
+from django.utils import timezone
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from portal.forms import time_zone_choices
-from portal.models import User
+from portal.mail import SENDING_TOO_LONG, email_send_again
+from portal.models import Email, User
 
 
 class PortalUserChangeForm(UserChangeForm):
@@ -51,3 +56,96 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+
+# --- Background work: superusers only -------------------------------------------------------
+
+
+class SuperuserOnlyMixin:
+    """Outgoing email and the task queue are the operator's; practice staff never see them."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Sending again or running again: not editing, so no change permission is needed."""
+        return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Email)
+class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to", "state", "attempts", "last_attempt_at", "sent_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["to"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    # The content stays out of sight: reset and invitation links are in it.
+    fields = [
+        "kind",
+        "to",
+        "subject",
+        "state",
+        "attempts",
+        "created_at",
+        "first_attempt_at",
+        "last_attempt_at",
+        "next_attempt_at",
+        "send_before",
+        "sent_at",
+        "last_error",
+        "key",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="status", ordering="status")
+    def state(self, email: Email) -> str:
+        if email.status == Email.Status.QUEUED and email.attempts:
+            when = timezone.localtime(email.next_attempt_at)
+            return f"Retrying: attempt {email.attempts + 1} at {when:%d %b %H:%M %Z}"
+        if email.status == Email.Status.SENDING and (
+            email.last_attempt_at is None
+            or timezone.now() - email.last_attempt_at > SENDING_TOO_LONG
+        ):
+            return "Outcome unknown: it may have arrived"
+        if email.status == Email.Status.FAILED:
+            return "Failed: not retried"
+        return email.get_status_display()
+
+    @admin.action(description="Send the selected emails again now", permissions=["operate"])
+    def send_again(self, request: HttpRequest, queryset) -> None:
+        queued = sum(email_send_again(email=email, actor=request.user) for email in queryset)
+        skipped = queryset.count() - queued
+        self.message_user(
+            request,
+            f"{queued} email{'s' if queued != 1 else ''} queued to send now"
+            + (f"; {skipped} already sent, left alone." if skipped else "."),
+            messages.SUCCESS if queued else messages.WARNING,
+        )
+
+
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(SuperuserOnlyMixin, DBTaskResultAdmin):
+    actions = ["run_again"]
+
+    @admin.action(description="Run the selected tasks again", permissions=["operate"])
+    def run_again(self, request: HttpRequest, queryset) -> None:
+        for result in queryset:
+            result.task.using(run_after=None).enqueue(
+                *result.args_kwargs["args"], **result.args_kwargs["kwargs"]
+            )
+        self.message_user(request, f"{queryset.count()} queued to run again.", messages.SUCCESS)

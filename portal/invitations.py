@@ -10,7 +10,7 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from portal.mail import send_templated
+from portal.mail import queue_email
 from portal.models import User
 
 SALT = "portal.invitation"
@@ -44,7 +44,7 @@ def invitation_url(user: User) -> str:
     return settings.PORTAL_BASE_URL + reverse("welcome", args=[make_token(user)])
 
 
-def send_invitation(user: User, *, invited_by: str, audience: str = "client") -> None:
+def queue_invitation(user: User, *, invited_by: str, audience: str = "client") -> None:
     """Tells the person where to set a password; nothing about their care."""
     context = {
         "user": user,
@@ -54,4 +54,4 @@ def send_invitation(user: User, *, invited_by: str, audience: str = "client") ->
         "days": settings.INVITATION_MAX_AGE.days,
         "portal_name": settings.PORTAL_NAME,
     }
-    send_templated("invitation", context, to=[user.email])
+    queue_email("invitation", context, to=user.email)

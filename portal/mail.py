@@ -1,18 +1,381 @@
+"""
+Email never leaves inside a request. `queue_email` renders a message and saves it, with a task
+for the worker (`manage.py db_worker`), in the transaction of the change it reports: if the
+change commits, the email is on its way; if it rolls back, so does the email.
+
+`deliver_email` hands one email to the mail server. Its status moves only by conditional
+updates (queued -> sending -> sent), so two workers, or a task run twice, send it once. Where
+at-least-once and at-most-once conflict (a worker killed after the server accepted the email
+but before it was recorded), we choose at most once: the email stays "sending" and is never
+retried by itself; a superuser can see it in the admin and send it again.
+"""
+
+import logging
+import random
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.policy import SMTP as SMTP_POLICY
+from typing import Any
+
+from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends import smtp
+from django.db import transaction
+from django.tasks import task
 from django.template.loader import render_to_string
+from django.utils import timezone
+
+from portal.models import Email
+
+logger = logging.getLogger(__name__)
+
+# Retries wait 30 s, 1 min, 2 min, ... up to an hour between tries, each shortened by a random
+# part of up to half, so that emails that failed together do not all come back together.
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+# A queued email this far past its next attempt has lost its task (a worker died holding it).
+LOST_AFTER = timedelta(minutes=15)
+# An email still "sending" after this long was cut off: it may or may not have arrived.
+SENDING_TOO_LONG = timedelta(minutes=5)
 
 
-def send_templated(
-    name: str, context: dict, *, to: list[str], attachments: list[tuple[str, bytes, str]] = ()
-) -> None:
-    """Send templates/emails/<name>-subject.txt, -body.txt and -body.html as one email."""
-    subject = render_to_string(f"emails/{name}-subject.txt", context)
+class DeliveryFailed(Exception):
+    """One attempt did not deliver; the email records whether another will follow."""
+
+
+def render_email(name: str, context: dict) -> tuple[str, str, str]:
+    """templates/emails/<name>-subject.txt, -body.txt and -body.html."""
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    body = render_to_string(f"emails/{name}-body.txt", context)
+    html = render_to_string(f"emails/{name}-body.html", context)
+    return subject, body, html
+
+
+def queue_email(
+    name: str,
+    context: dict,
+    *,
+    to: str,
+    attachments: list[tuple[str, bytes | str, str]] | tuple = (),
+    send_before: datetime | None = None,
+) -> Email:
+    """
+    Render the email now, as the change it reports stands, and queue it for the worker. Call it
+    inside the change's transaction. `send_before`: not worth sending after this instant (a
+    reminder once the appointment has started).
+    """
+    subject, body, html = render_email(name, context)
+    with transaction.atomic():
+        email = Email.objects.create(
+            kind=name,
+            to=to,
+            subject=subject[:255],
+            body=body,
+            html=html,
+            attachments=[
+                {
+                    "filename": filename,
+                    "content": content.decode() if isinstance(content, bytes) else content,
+                    "mimetype": mimetype,
+                }
+                for filename, content, mimetype in attachments
+            ],
+            send_before=send_before,
+        )
+        deliver_email.enqueue(email.pk)
+    return email
+
+
+def message_for(email: Email) -> EmailMultiAlternatives:
     message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string(f"emails/{name}-body.txt", context),
-        to=to,
+        subject=email.subject,
+        body=email.body,
+        to=[email.to],
+        # The same Message-ID on every attempt: a receiving server that saw it may drop a copy.
+        headers={"Message-ID": f"<{email.key}@{settings.PORTAL_CALENDAR_DOMAIN}>"},
     )
-    message.attach_alternative(render_to_string(f"emails/{name}-body.html", context), "text/html")
-    for filename, content, mimetype in attachments:
-        message.attach(filename, content, mimetype)
-    message.send()
+    if email.html:
+        message.attach_alternative(email.html, "text/html")
+    for attachment in email.attachments:
+        message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
+    return message
+
+
+def is_permanent(error: BaseException) -> bool:
+    """
+    Only the server's 5xx refusal of this recipient or of this message is final. A 5xx to the
+    sender or to the sign-in is the portal's own configuration, which someone will fix: those,
+    4xx answers, timeouts and refused connections are retried.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPDataError):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    ceiling = min(LONGEST_WAIT, FIRST_RETRY * 2 ** min(failed_attempts - 1, 20))
+    return ceiling * random.uniform(0.5, 1.0)
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address} refused: {code} {reply.decode(errors='replace')}"
+            for address, (code, reply) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return f"{type(error).__name__}: {error.smtp_code} {text}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _give_up(email: Email, now: datetime, reason: str) -> None:
+    Email.objects.filter(pk=email.pk, status=Email.Status.QUEUED).update(
+        status=Email.Status.FAILED, last_error=reason, last_attempt_at=now
+    )
+
+
+def _claim(email: Email, now: datetime) -> bool:
+    """The one step that lets a single worker send: queued -> sending, counted as an attempt."""
+    email.attempts += 1
+    email.first_attempt_at = email.first_attempt_at or now
+    return bool(
+        Email.objects.filter(pk=email.pk, status=Email.Status.QUEUED).update(
+            status=Email.Status.SENDING,
+            attempts=email.attempts,
+            first_attempt_at=email.first_attempt_at,
+            last_attempt_at=now,
+        )
+    )
+
+
+def _record_sent(email: Email, now: datetime) -> None:
+    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(
+        status=Email.Status.SENT, sent_at=now, last_error=""
+    )
+
+
+def _record_failure(
+    email: Email, error: BaseException, now: datetime, *, claimed: bool
+) -> tuple[bool, datetime | None]:
+    """
+    Record a failed attempt and, unless it is final, queue the next one in the same
+    transaction. Returns (recorded, next attempt). Conditional on the state this attempt
+    started from, so a duplicate task that failed alongside schedules nothing more.
+    """
+    if claimed:
+        before = {"status": Email.Status.SENDING}
+    else:
+        before = {"status": Email.Status.QUEUED, "attempts": email.attempts}
+        email.attempts += 1
+        email.first_attempt_at = email.first_attempt_at or now
+    assert email.first_attempt_at is not None
+    next_at: datetime | None = now + retry_delay(email.attempts)
+    retry_until = email.first_attempt_at + settings.PORTAL_EMAIL_RETRY_FOR
+    message = describe(error)
+    if is_permanent(error):
+        next_at = None
+    elif email.send_before and next_at >= email.send_before:
+        next_at, message = None, f"{message} (not retried: it would arrive too late)"
+    elif now >= retry_until:
+        next_at, message = None, f"{message} (gave up after {email.attempts} attempts)"
+    else:
+        next_at = min(next_at, retry_until)  # one last try at the end of the window
+    with transaction.atomic():
+        recorded = Email.objects.filter(pk=email.pk, **before).update(
+            status=Email.Status.QUEUED if next_at else Email.Status.FAILED,
+            attempts=email.attempts,
+            first_attempt_at=email.first_attempt_at,
+            last_attempt_at=now,
+            next_attempt_at=next_at or now,
+            last_error=message[:2000],
+        )
+        if recorded and next_at:
+            deliver_email.using(run_after=next_at).enqueue(email.pk)
+    return bool(recorded), next_at
+
+
+class SMTPBackend(smtp.EmailBackend):
+    """
+    Django's SMTP backend, split where SMTP stops being safe to retry. Until the server has
+    taken the sender and the recipient, nothing was delivered; once DATA starts, it may have
+    been. `before_data`, when set, runs at that point and may say no (another worker has it).
+    """
+
+    before_data: Callable[[], bool] | None = None
+
+    def _send(self, email_message: Any) -> bool:
+        if self.before_data is None:
+            return super()._send(email_message)
+        server = self.connection
+        sender = self.prep_address(email_message.from_email)
+        recipients = [self.prep_address(address) for address in email_message.recipients()]
+        content = email_message.message(policy=SMTP_POLICY).as_bytes()
+        server.ehlo_or_helo_if_needed()
+        code, reply = server.mail(sender)
+        if code != 250:
+            server.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for recipient in recipients:
+            code, reply = server.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            server.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        if not self.before_data():
+            server.rset()
+            return False
+        code, reply = server.data(content)
+        if code != 250:
+            server.rset()
+            raise smtplib.SMTPDataError(code, reply)
+        return True
+
+
+def deliver(email_id: int, *, now: datetime | None = None) -> str:
+    """
+    One attempt at one email. Returns what happened; raises DeliveryFailed when the attempt
+    did not deliver (the task is then recorded as failed, with the reason).
+    """
+    now = now or timezone.now()
+    email = Email.objects.filter(pk=email_id).first()
+    if email is None:
+        return "no such email"
+    if email.status != Email.Status.QUEUED:
+        return f"nothing to do: {email.get_status_display().lower()}"
+    if email.send_before and now >= email.send_before:
+        _give_up(email, now, "Not sent: it would have arrived too late.")
+        return "too late"
+    connection: Any = mail.mailers.default
+    claimed = False
+
+    def claim() -> bool:
+        nonlocal claimed
+        claimed = _claim(email, now)
+        return claimed
+
+    phased = isinstance(connection, SMTPBackend)
+    try:
+        # Connecting and signing in send nothing yet: a failure here is safely retried.
+        connection.open()
+        if phased:
+            connection.before_data = claim
+        elif not claim():
+            return "another worker is sending it"
+        delivered = connection.send_messages([message_for(email)]) == 1
+    except Exception as error:
+        if claimed and phased and not isinstance(error, smtplib.SMTPResponseException):
+            # The server went quiet or away while it was receiving the email: it may have
+            # arrived. At most once: it stays "sending" for a person to judge.
+            _record_unknown(email, error)
+            raise DeliveryFailed(f"{describe(error)}; it may have arrived, not retried") from error
+        return _failed(email, error, now, claimed=claimed)
+    finally:
+        _close_quietly(connection)
+    if not claimed:
+        return "another worker is sending it"
+    if not delivered:
+        return _failed(
+            email, smtplib.SMTPException("The mail backend accepted nothing."), now, claimed=True
+        )
+    _record_sent(email, now)
+    return "sent"
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # the email's fate is already decided; a failed QUIT changes nothing
+        logger.warning("Closing the mail connection failed", exc_info=True)
+
+
+def _record_unknown(email: Email, error: BaseException) -> None:
+    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(
+        last_error=f"{describe(error)} while the server was receiving it: it may have arrived."
+    )
+
+
+def _failed(email: Email, error: BaseException, now: datetime, *, claimed: bool) -> str:
+    recorded, next_at = _record_failure(email, error, now, claimed=claimed)
+    if not recorded:
+        return "another attempt recorded the outcome"
+    if next_at:
+        raise DeliveryFailed(f"{describe(error)}; attempt {email.attempts}, next at {next_at}")
+    raise DeliveryFailed(f"{describe(error)}; not retried")
+
+
+def email_send_again(*, email: Email, actor: Any, now: datetime | None = None) -> bool:
+    """
+    A person's decision to try an email again now: a failed one, one still waiting for its
+    next retry, or one left "sending" (which may then arrive twice). A fresh retry window
+    starts. Only superusers may; a sent email is left alone. Returns whether it was queued.
+    """
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionError("Only a superuser can send an email again.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        requeued = Email.objects.filter(
+            pk=email.pk,
+            status__in=[Email.Status.QUEUED, Email.Status.FAILED, Email.Status.SENDING],
+        ).update(status=Email.Status.QUEUED, first_attempt_at=None, next_attempt_at=now)
+        if requeued:
+            deliver_email.enqueue(email.pk)
+    return bool(requeued)
+
+
+def lost_emails(now: datetime):
+    """Queued emails whose attempt is long overdue: no worker holds a task for them."""
+    return Email.objects.filter(
+        status=Email.Status.QUEUED, next_attempt_at__lt=now - LOST_AFTER
+    ).order_by("next_attempt_at")
+
+
+def cut_off_emails(now: datetime):
+    """Emails left "sending" by a worker that stopped: they may or may not have arrived."""
+    return Email.objects.filter(
+        status=Email.Status.SENDING, last_attempt_at__lt=now - SENDING_TOO_LONG
+    )
+
+
+def requeue_lost_emails(*, now: datetime | None = None) -> int:
+    """
+    Give each lost email a new task. Harmless if the old one was only slow: the claim lets one
+    of them send. Emails cut off while sending are left for a person (at most once).
+    """
+    now = now or timezone.now()
+    requeued = 0
+    for email_id in lost_emails(now).values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            if Email.objects.filter(
+                pk=email_id, status=Email.Status.QUEUED, next_attempt_at__lt=now - LOST_AFTER
+            ).update(next_attempt_at=now):
+                deliver_email.enqueue(email_id)
+                requeued += 1
+    return requeued
+
+
+def prunable_emails(older_than: datetime):
+    return Email.objects.filter(
+        status__in=[Email.Status.SENT, Email.Status.FAILED], created_at__lt=older_than
+    ).exclude(body="", html="", attachments=[])
+
+
+def prune_email_content(*, older_than: datetime) -> int:
+    """
+    Blank what sent and failed emails said (links in them open accounts); who, what kind,
+    when and how it went stay for the record.
+    """
+    return prunable_emails(older_than).update(body="", html="", attachments=[])
+
+
+@task
+def deliver_email(email_id: int) -> str:
+    """The worker's side of `queue_email`."""
+    return deliver(email_id)

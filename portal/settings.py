@@ -44,6 +44,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before portal, whose admin replaces its task list with a superuser-only one.
+    "django_tasks_db",
     "portal",
     "appointments",
     "chat",
@@ -199,11 +201,20 @@ SECURE_CSP = {
 
 
 # --- Email ----------------------------------------------------------------------------------
+# Seconds the worker waits on the mail server (connecting, or for any answer) before it gives
+# that attempt up and retries later.
+email_timeout = env.int("EMAIL_TIMEOUT", default=10)
+# How long an email that could not be delivered is retried before it is marked failed.
+PORTAL_EMAIL_RETRY_FOR = timedelta(hours=env.int("EMAIL_RETRY_HOURS", default=48))
+
+
 def mailer_from_url(url_setting: dict) -> dict:
     """One MAILERS entry from what django-environ reads out of EMAIL_URL."""
     backend = url_setting["EMAIL_BACKEND"]
     options: dict = {}
     if backend.endswith("smtp.EmailBackend"):
+        # Django's, told where in the conversation an email may have been delivered.
+        backend = "portal.mail.SMTPBackend"
         options = {
             "host": url_setting.get("EMAIL_HOST") or "localhost",
             "port": url_setting.get("EMAIL_PORT") or 25,
@@ -211,7 +222,7 @@ def mailer_from_url(url_setting: dict) -> dict:
             "password": url_setting.get("EMAIL_HOST_PASSWORD") or "",
             "use_tls": bool(url_setting.get("EMAIL_USE_TLS")),
             "use_ssl": bool(url_setting.get("EMAIL_USE_SSL")),
-            "timeout": 10,
+            "timeout": email_timeout,
         }
     elif backend.endswith("filebased.EmailBackend"):
         options = {"file_path": url_setting.get("EMAIL_FILE_PATH")}
@@ -221,6 +232,16 @@ def mailer_from_url(url_setting: dict) -> dict:
 MAILERS = {"default": mailer_from_url(env.email_url("EMAIL_URL", default="consolemail://"))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Client Portal <portal@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Background work ------------------------------------------------------------------------
+# Tasks are rows in the app's own database, written in the transaction of the change that
+# queues them; `manage.py db_worker` runs them.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

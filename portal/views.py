@@ -51,9 +51,6 @@ def sign_in_locked_out(
 password_reset = auth_views.PasswordResetView.as_view(
     form_class=PortalPasswordResetForm,
     template_name="portal/password_reset.html",
-    subject_template_name="emails/password-reset-subject.txt",
-    email_template_name="emails/password-reset-body.txt",
-    html_email_template_name="emails/password-reset-body.html",
     success_url=reverse_lazy("password-reset-sent"),
 )
 password_reset_sent = auth_views.PasswordResetDoneView.as_view(

@@ -44,6 +44,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_mail_inside_requests(settings):
+    """Every test fails if any request hands an email to the mail backend itself."""
+    settings.MAILERS = {"default": {"BACKEND": "tests.mailbox.RequestGuardedBackend"}}
+
+
 @pytest.fixture
 def provider(db, client_user):
     """A provider in Chicago, open 09:00-17:00 every day, with the client on the care team."""
@@ -80,3 +86,14 @@ def staff_browser(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a local port, and the portal's mailer pointed at it."""
+    from tests.smtp import SmtpSink, mailer_settings
+
+    sink = SmtpSink().up()
+    settings.MAILERS = mailer_settings(sink.port)
+    yield sink
+    sink.down()

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +27,7 @@ from tests.factories import (
     UserFactory,
     give_hours,
 )
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -253,23 +253,20 @@ def test_the_change_page_shows_history_and_the_actions(staff_browser, ours):
     assert "Cancel for the client" in html and "Move to another time" in html
 
 
-def test_cancelling_for_the_client_charges_nothing_and_emails_them(
-    staff_browser, ours, django_capture_on_commit_callbacks
-):
+def test_cancelling_for_the_client_charges_nothing_and_emails_them(staff_browser, ours):
     provider = ours["provider"]
     appointment = ours["appointment"]
     browser = staff_browser(provider.user)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(
-            reverse("admin:appointment-cancel", args=[appointment.pk]), {"reason": "Provider ill"}
-        )
+    response = browser.post(
+        reverse("admin:appointment-cancel", args=[appointment.pk]), {"reason": "Provider ill"}
+    )
     assert response.status_code == 302
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
     event = appointment.events.get(kind="cancelled")
     assert (event.actor, event.reason) == (provider.user, "Provider ill")
     assert not Fee.objects.filter(appointment=appointment, kind="late_cancel").exists()
-    assert appointment.client.email in [m.to[0] for m in mail.outbox]
+    assert appointment.client.email in [m.to[0] for m in sent_mail()]
 
 
 def test_moving_to_another_free_time(staff_browser, ours):
@@ -387,24 +384,21 @@ def test_the_policy_page_shows_what_clients_read_with_an_example_deadline(staff_
 # --- Clients come in through their provider -------------------------------------------------
 
 
-def test_adding_a_new_client_creates_the_account_and_invites_them(
-    staff_browser, ours, django_capture_on_commit_callbacks
-):
+def test_adding_a_new_client_creates_the_account_and_invites_them(staff_browser, ours):
     browser = staff_browser(ours["provider"].user)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = browser.post(
-            reverse("admin:appointments_careteammember_add"),
-            {
-                "provider": ours["provider"].pk,
-                "email": "New.Client@Example.com",
-                "name": "Nia Brooks",
-            },
-        )
+    response = browser.post(
+        reverse("admin:appointments_careteammember_add"),
+        {
+            "provider": ours["provider"].pk,
+            "email": "New.Client@Example.com",
+            "name": "Nia Brooks",
+        },
+    )
     assert response.status_code == 302
     client = User.objects.get(email="new.client@example.com")
     assert not client.has_usable_password()
     assert CareTeamMember.objects.filter(provider=ours["provider"], client=client).exists()
-    invitation = mail.outbox[-1]
+    invitation = sent_mail()[-1]
     assert invitation.to == ["new.client@example.com"]
     assert "Dr. Ours invited you" in invitation.subject
     assert "/welcome/" in invitation.body
@@ -417,7 +411,7 @@ def test_adding_an_existing_client_just_adds_the_provider(staff_browser, ours, s
         {"provider": ours["provider"].pk, "email": stranger.email},
     )
     assert CareTeamMember.objects.filter(provider=ours["provider"], client=stranger).exists()
-    assert not [m for m in mail.outbox if m.to == [stranger.email]]
+    assert not [m for m in sent_mail() if m.to == [stranger.email]]
     assert stranger.has_usable_password()
 
 

@@ -7,7 +7,9 @@ from django.utils import timezone
 from appointments import selectors
 from appointments.models import Appointment, AppointmentEvent, CareTeamMember
 from appointments.services import NotBookable, SlotUnavailable, appointment_book
+from portal.models import Email
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, ProviderFactory, give_hours
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +41,9 @@ def book(client_user, provider, kind, start, now):
     )
 
 
-def test_it_books_an_open_slot_and_records_who_and_when(
-    client_user, provider, session_type, now, django_capture_on_commit_callbacks
-):
+def test_it_books_an_open_slot_and_records_who_and_when(client_user, provider, session_type, now):
     start = first_slot(provider, session_type, client_user, now)
-    with django_capture_on_commit_callbacks(execute=True):
-        appointment = book(client_user, provider, session_type, start, now)
+    appointment = book(client_user, provider, session_type, start, now)
     assert (appointment.start, appointment.end) == (start, start + timedelta(minutes=50))
     assert appointment.status == Appointment.Status.SCHEDULED
     event = appointment.events.get()
@@ -56,16 +55,18 @@ def test_it_books_an_open_slot_and_records_who_and_when(
     )
 
 
-def test_it_emails_the_client_and_the_provider_after_commit(
-    client_user, provider, session_type, now, django_capture_on_commit_callbacks
+def test_it_queues_an_email_to_the_client_and_the_provider_with_the_booking(
+    client_user, provider, session_type, now
 ):
     start = first_slot(provider, session_type, client_user, now)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        book(client_user, provider, session_type, start, now)
-    assert mail.outbox == [] and len(callbacks) == 1
-    callbacks[0]()
-    assert sorted(m.to[0] for m in mail.outbox) == sorted([client_user.email, provider.user.email])
-    for message in mail.outbox:
+    appointment = book(client_user, provider, session_type, start, now)
+    queued = Email.objects.filter(created_at__gte=appointment.created_at)
+    assert sorted(queued.values_list("to", flat=True)) == sorted(
+        [client_user.email, provider.user.email]
+    )
+    assert mail.outbox == []  # nothing goes out in the request
+    assert sorted(m.to[0] for m in sent_mail()) == sorted([client_user.email, provider.user.email])
+    for message in sent_mail():
         assert "Therapy session" not in message.subject + message.body  # no clinical detail
         assert "/appointments/" in message.body
         (name, content, mimetype) = message.attachments[0]
@@ -74,13 +75,12 @@ def test_it_emails_the_client_and_the_provider_after_commit(
 
 
 def test_the_client_email_shows_the_time_in_the_clients_zone(
-    client_user, provider, session_type, now, django_capture_on_commit_callbacks
+    client_user, provider, session_type, now
 ):
     start = first_slot(provider, session_type, client_user, now)
-    with django_capture_on_commit_callbacks(execute=True):
-        book(client_user, provider, session_type, start, now)
-    to_client = next(m for m in mail.outbox if m.to == [client_user.email])
-    to_provider = next(m for m in mail.outbox if m.to == [provider.user.email])
+    book(client_user, provider, session_type, start, now)
+    to_client = next(m for m in sent_mail() if m.to == [client_user.email])
+    to_provider = next(m for m in sent_mail() if m.to == [provider.user.email])
     assert f"{start.astimezone(client_user.zone):%-I:%M %p} E" in to_client.body  # EST/EDT
     assert f"{start.astimezone(provider.zone):%-I:%M %p} C" in to_provider.body  # CST/CDT
 

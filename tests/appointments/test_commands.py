@@ -5,15 +5,16 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from appointments.models import Appointment, Fee, Provider, Reminder
 from policies.models import Policy
-from portal.models import User
+from portal.models import Email, User
 from tests.concurrency import race
 from tests.factories import AppointmentFactory, AppointmentTypeFactory
+from tests.tasks import run_worker, sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -31,21 +32,18 @@ def hours_from_now(hours):
 # --- create_provider ------------------------------------------------------------------------
 
 
-def test_create_provider_makes_the_account_profile_policy_and_invitation(
-    django_capture_on_commit_callbacks,
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        output = run(
-            "create_provider",
-            "--email",
-            "Lena.Park@Example.com",
-            "--name",
-            "Dr. Lena Park",
-            "--timezone",
-            "Asia/Calcutta",
-            "--title",
-            "MD",
-        )
+def test_create_provider_makes_the_account_profile_policy_and_invitation():
+    output = run(
+        "create_provider",
+        "--email",
+        "Lena.Park@Example.com",
+        "--name",
+        "Dr. Lena Park",
+        "--timezone",
+        "Asia/Calcutta",
+        "--title",
+        "MD",
+    )
     provider = Provider.objects.get(user__email="lena.park@example.com")
     assert (provider.display_name, provider.title, provider.time_zone) == (
         "Dr. Lena Park",
@@ -55,7 +53,7 @@ def test_create_provider_makes_the_account_profile_policy_and_invitation(
     assert Policy.objects.filter(provider=provider, appointment_type=None).exists()
     assert provider.user.groups.filter(name="Practice staff").exists() and provider.user.is_staff
     assert not provider.user.has_usable_password()
-    assert mail.outbox[0].to == ["lena.park@example.com"] and "/welcome/" in mail.outbox[0].body
+    assert sent_mail()[0].to == ["lena.park@example.com"] and "/welcome/" in sent_mail()[0].body
     assert f"Created provider {provider.pk}" in output
 
 
@@ -127,22 +125,47 @@ def soon_and_later(session_type, client_user):
 
 def test_reminders_go_once_to_appointments_inside_the_window(soon_and_later, client_user):
     soon, _ = soon_and_later
-    assert "1 reminder sent (24h ahead)" in run("send_reminders")
-    assert [m.to for m in mail.outbox] == [[client_user.email]]
-    assert "Therapy session" not in mail.outbox[0].body
+    assert "1 reminder queued (24h ahead)" in run("send_reminders")
+    assert [m.to for m in sent_mail()] == [[client_user.email]]
+    assert "Therapy session" not in sent_mail()[0].body
     assert Reminder.objects.get().appointment == soon
-    assert "0 reminders sent" in run("send_reminders")
-    assert len(mail.outbox) == 1
+    assert "0 reminders queued" in run("send_reminders")
+    assert len(sent_mail()) == 1
+
+
+def test_a_reminder_counts_as_sent_only_once_the_mail_server_accepted_it(
+    soon_and_later, smtp_server
+):
+    smtp_server.down()
+    run("send_reminders")
+    run_worker()
+    reminder = Reminder.objects.select_related("email").get()
+    assert reminder.sent_at is None and reminder.email.status == "queued"
+    assert "1 reminder" not in run("send_reminders")  # claimed: not queued twice meanwhile
+    smtp_server.up()
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    run_worker()
+    reminder = Reminder.objects.select_related("email").get()
+    assert reminder.sent_at is not None and len(smtp_server.received) == 1
+
+
+def test_a_reminder_is_not_sent_once_its_appointment_has_started(soon_and_later, smtp_server):
+    soon, _ = soon_and_later
+    run("send_reminders")
+    Appointment.objects.filter(pk=soon.pk).update(start=timezone.now() - timedelta(minutes=1))
+    Email.objects.update(send_before=timezone.now() - timedelta(minutes=1))
+    run_worker()
+    assert smtp_server.received == [] and Reminder.objects.get().sent_at is None
 
 
 def test_reminder_kinds_are_counted_separately(soon_and_later):
     run("send_reminders", "--hours-ahead", "24")
-    assert "2 reminders sent (72h ahead)" in run("send_reminders", "--hours-ahead", "72")
+    assert "2 reminders queued (72h ahead)" in run("send_reminders", "--hours-ahead", "72")
 
 
-def test_reminders_dry_run_sends_nothing(soon_and_later):
-    assert "1 reminder would be sent" in run("send_reminders", "--dry-run")
-    assert mail.outbox == [] and not Reminder.objects.exists()
+def test_reminders_dry_run_queues_nothing(soon_and_later):
+    assert "1 reminder would be queued" in run("send_reminders", "--dry-run")
+    assert sent_mail() == [] and not Reminder.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,7 +177,7 @@ def test_two_copies_at_once_remind_each_appointment_once(session_type, client_us
     outcomes = race(lambda i: run("send_reminders"), n=2)
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
     assert Reminder.objects.count() == 10
-    assert len(mail.outbox) == 10
+    assert len(sent_mail()) == 10
 
 
 # --- complete_past_appointments -------------------------------------------------------------

@@ -2,7 +2,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from appointments.models import OfficeStaff
@@ -17,6 +16,7 @@ from chat.services import (
     message_send,
 )
 from tests.factories import AppointmentFactory, UserFactory
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -141,29 +141,58 @@ def test_the_read_marker_never_moves_back(conversation, client_user, provider):
     assert state.last_read_id == Message.objects.last().pk + 100
 
 
-def test_the_recipient_is_emailed_without_the_text(
-    conversation, client_user, provider, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        send(conversation, client_user, "My private worry about my medication")
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
+def test_the_recipient_is_emailed_without_the_text(conversation, client_user, provider):
+    send(conversation, client_user, "My private worry about my medication")
+    assert len(sent_mail()) == 1
+    message = sent_mail()[0]
     assert message.to == [provider.user.email]
     assert "You have a new message" in message.body
     assert "medication" not in message.subject + message.body + message.alternatives[0][0]
     assert f"/admin/chat/conversation/{conversation.pk}/change/" in message.body
 
 
-def test_at_most_one_email_per_conversation_per_15_minutes(
-    conversation, client_user, provider, django_capture_on_commit_callbacks
-):
+def test_at_most_one_email_per_conversation_per_15_minutes(conversation, client_user, provider):
     now = timezone.now()
-    with django_capture_on_commit_callbacks(execute=True):
-        send(conversation, provider.user, "one", now=now)
-        send(conversation, provider.user, "two", now=now + timedelta(minutes=14))
-    assert len(mail.outbox) == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        send(conversation, provider.user, "three", now=now + timedelta(minutes=15))
-    assert len(mail.outbox) == 2
-    assert mail.outbox[1].to == [client_user.email]
-    assert f"/chat/{conversation.pk}/" in mail.outbox[1].body
+    send(conversation, provider.user, "one", now=now)
+    send(conversation, provider.user, "two", now=now + timedelta(minutes=14))
+    assert len(sent_mail()) == 1
+    send(conversation, provider.user, "three", now=now + timedelta(minutes=15))
+    assert len(sent_mail()) == 2
+    assert sent_mail()[1].to == [client_user.email]
+    assert f"/chat/{conversation.pk}/" in sent_mail()[1].body
+
+
+def test_a_clients_message_also_reaches_the_office_staff_each_at_most_every_15_minutes(
+    conversation, client_user, provider
+):
+    office = UserFactory(email="office@practice.example", is_staff=True)
+    OfficeStaff.objects.create(provider=provider, user=office)
+    now = timezone.now()
+    send(conversation, client_user, "first secret", now=now)
+    assert sorted(m.to[0] for m in sent_mail()) == sorted([provider.user.email, office.email])
+    send(conversation, client_user, "second secret", now=now + timedelta(minutes=5))
+    assert len(sent_mail()) == 2
+    send(conversation, client_user, "third secret", now=now + timedelta(minutes=16))
+    assert len(sent_mail()) == 4
+    assert all("secret" not in m.subject + m.body for m in sent_mail())
+
+
+def test_office_staff_replying_notifies_the_client_and_not_the_office(
+    conversation, client_user, provider
+):
+    office = UserFactory(email="office@practice.example", is_staff=True)
+    OfficeStaff.objects.create(provider=provider, user=office)
+    send(conversation, office, "We can see you Tuesday.")
+    assert [m.to for m in sent_mail()] == [[client_user.email]]
+
+
+def test_the_notification_is_queued_in_the_sends_transaction(conversation, client_user):
+    from django.db import transaction
+
+    from portal.models import Email
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(conversation, client_user)
+        assert Email.objects.count() == 1
+        raise RuntimeError("rolled back")
+    assert not Email.objects.exists() and sent_mail() == []

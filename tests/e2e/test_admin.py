@@ -56,7 +56,7 @@ def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, brow
     page.get_by_role("link", name="Cancel for the client").click()
     page.get_by_label("Reason").fill("Dr. Okafor is unwell today")
     page.get_by_role("button", name="Cancel on the client's behalf").click()
-    expect(page.get_by_text("Cancelled. The client has been emailed.")).to_be_visible()
+    expect(page.get_by_text("Cancelled. An email to the client is on its way.")).to_be_visible()
     expect(page.locator("#appointmentevent_set-group, .inline-group").last).to_contain_text(
         "Cancelled"
     )

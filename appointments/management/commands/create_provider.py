@@ -5,7 +5,7 @@ from django.db import transaction
 
 from appointments.models import Provider
 from policies.models import Policy
-from portal.invitations import send_invitation
+from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 from portal.practice import join_practice_staff
 from portal.timezones import canonical_time_zone
@@ -57,10 +57,8 @@ class Command(BaseCommand):
             Policy.objects.create(provider=provider, text=DEFAULT_POLICY_TEXT)
             join_practice_staff(user)
             if invited:
-                transaction.on_commit(
-                    lambda: send_invitation(user, invited_by=name, audience="provider")
-                )
+                queue_invitation(user, invited_by=name, audience="provider")
         self.stdout.write(
             f"Created provider {provider.pk}: {name} <{email}> in {zone}, with a default policy. "
-            + ("A link to set a password was emailed." if invited else "Existing account kept.")
+            + ("A link to set a password is on its way." if invited else "Existing account kept.")
         )
