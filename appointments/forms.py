@@ -3,6 +3,8 @@ from datetime import UTC, datetime
 from django import forms
 from django.utils import timezone
 
+from policies.terms import Money
+
 
 class DayForm(forms.Form):
     day = forms.DateField(
@@ -25,7 +27,15 @@ class SlotForm(forms.Form):
             ) from None
 
 
-class CancelForm(forms.Form):
+class AcceptsFeeForm(forms.Form):
+    # The fee the page showed as the client confirmed; missing or unreadable means none.
+    accepted_fee = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_accepted_fee(self) -> Money | None:
+        return Money.from_token(self.cleaned_data["accepted_fee"])
+
+
+class CancelForm(AcceptsFeeForm):
     reason = forms.CharField(
         label="Reason (optional)",
         required=False,
@@ -40,7 +50,7 @@ class CancelForm(forms.Form):
         return parse_instant(self.cleaned_data["expected_start"], required=False)
 
 
-class RescheduleForm(SlotForm):
+class RescheduleForm(AcceptsFeeForm, SlotForm):
     expected_start = forms.CharField(widget=forms.HiddenInput)
 
     def clean_expected_start(self) -> datetime | None:

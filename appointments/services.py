@@ -52,6 +52,35 @@ class PolicyRefused(ChangeError):
         self.decision = decision
 
 
+class FeeNotAccepted(ChangeError):
+    """
+    The change would now cost more than the client saw and agreed to when they confirmed (a
+    deadline passed while the page was open): nothing is changed and they are asked again.
+    """
+
+    def __init__(self, decision: Decision, accepted: Money | None):
+        verb = "cancel" if decision.action == Action.CANCEL else "reschedule"
+        if accepted:
+            change = f"the fee is now {decision.fee}, not the {accepted} you saw"
+        else:
+            change = (
+                f"a {decision.fee} fee now applies if you {verb}, and there was none when "
+                "you opened it"
+            )
+        super().__init__(
+            f"The terms changed while this page was open: {change}. Nothing was changed. "
+            f"Read the new terms and confirm again if you still want to {verb}."
+        )
+        self.decision = decision
+        self.accepted = accepted
+
+
+@dataclass(frozen=True)
+class AppointmentChange:
+    appointment: Appointment
+    fee: Fee | None  # what the change charged, if anything
+
+
 # PostgreSQL's codes for a deadlock and a serialization failure: two writers checked the same
 # exclusion constraint at once and the database picked one. For the client, a lost race.
 RACE_SQLSTATES = {"40P01", "40001"}
@@ -148,17 +177,21 @@ def _locked_appointment(appointment: Appointment, expected_start: datetime | Non
     return current
 
 
-def _client_decision(appointment: Appointment, action: Action, actor: User, now: datetime):
+def _client_decision(
+    appointment: Appointment, action: Action, actor: User, now: datetime, accepted: Money | None
+):
     """
-    The policy binds the client acting for themselves. Office staff acting on a client's
-    behalf are not held to it (and charge no fee); who may act for whom is decided by the
-    views that call this.
+    The policy binds the client acting for themselves, and they pay no fee larger than the one
+    they accepted. Office staff acting on a client's behalf are not held to it (and charge no
+    fee); who may act for whom is decided by the views that call this.
     """
     if actor.pk != appointment.client_id:
         return None
     decision = appointment.decide(action, now)
     if decision.refused:
         raise PolicyRefused(decision)
+    if decision.fee is not None and not (accepted and accepted.covers(decision.fee)):
+        raise FeeNotAccepted(decision, accepted)
     return decision
 
 
@@ -194,16 +227,18 @@ def appointment_cancel(
     actor: User,
     reason: str = "",
     expected_start: datetime | None = None,
+    accepted_fee: Money | None = None,
     now: datetime | None = None,
-) -> Appointment:
+) -> AppointmentChange:
     """
-    Cancel under the policy in force when it was booked. The row stays, with its history;
-    it only leaves the schedule. A second submit finds it cancelled and changes nothing.
+    Cancel under the policy in force when it was booked, charging at most `accepted_fee` (the
+    fee the client was shown). The row stays, with its history; it only leaves the schedule.
+    A second submit finds it cancelled and changes nothing.
     """
     with transaction.atomic():
         now = now or timezone.now()
         appointment = _locked_appointment(appointment, expected_start)
-        decision = _client_decision(appointment, Action.CANCEL, actor, now)
+        decision = _client_decision(appointment, Action.CANCEL, actor, now, accepted_fee)
         appointment.status = Appointment.Status.CANCELLED
         appointment.ics_sequence += 1
         appointment.save(update_fields=["status", "ics_sequence"])
@@ -218,7 +253,7 @@ def appointment_cancel(
             details={"fee": str(fee.money) if fee else None},
         )
         queue_appointment_emails(appointment, "cancelled")
-    return appointment
+    return AppointmentChange(appointment, fee)
 
 
 def appointment_reschedule(
@@ -228,16 +263,22 @@ def appointment_reschedule(
     new_start: datetime,
     expected_start: datetime | None = None,
     reason: str = "",
+    accepted_fee: Money | None = None,
     now: datetime | None = None,
-) -> Appointment:
-    """Move to another open time, under the same locks and checks as a new booking."""
+) -> AppointmentChange:
+    """
+    Move to another open time, under the same locks and checks as a new booking, charging at
+    most `accepted_fee` (the fee the client was shown).
+    """
     if timezone.is_naive(new_start):
         raise ValueError("new_start must be an aware datetime")
     try:
         with transaction.atomic():
             now = now or timezone.now()
             appointment = _locked_appointment(appointment, expected_start)
-            decision = _client_decision(appointment, Action.RESCHEDULE, actor, now)
+            decision = _client_decision(
+                appointment, Action.RESCHEDULE, actor, now, accepted_fee
+            )
             if new_start == appointment.start:
                 raise SlotUnavailable("That is the time it already has. Pick a different time.")
             if not selectors.is_open_slot(
@@ -274,7 +315,7 @@ def appointment_reschedule(
         if isinstance(error, OperationalError) and not lost_race(error):
             raise
         raise SlotUnavailable() from error
-    return appointment
+    return AppointmentChange(appointment, fee)
 
 
 def _close(appointment: Appointment, status: str, kind: str, actor: User | None, now, details=None):

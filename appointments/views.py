@@ -222,32 +222,45 @@ def contact_link(appointment: Appointment) -> str:
 def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     decision = appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
-    form = CancelForm(
-        request.POST if request.method == "POST" else None,
-        initial={"expected_start": appointment.start.isoformat()},
-    )
-    status = 200
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    status, changed = 200, ""
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.appointment_cancel(
+                change = services.appointment_cancel(
                     appointment=appointment,
                     actor=request.user,
                     reason=form.cleaned_data["reason"],
                     expected_start=form.cleaned_data["expected_start"],
+                    accepted_fee=form.cleaned_data["accepted_fee"],
                 )
+            except services.FeeNotAccepted as error:
+                # Asked again, with the terms as they are now and what changed.
+                decision, form, status, changed = error.decision, CancelForm(), 409, str(error)
             except services.ChangeError as error:
                 return render_change_problem(request, appointment, str(error), error)
-            return cancelled(request, appointment)
-        status = 400
-    context = {"appointment": appointment, "decision": decision, "form": form}
+            else:
+                return cancelled(request, change)
+        else:
+            status = 400
+    form.initial = {
+        "expected_start": appointment.start.isoformat(),
+        "accepted_fee": decision.fee.token if decision.fee else "",
+    }
+    context = {"appointment": appointment, "decision": decision, "form": form, "changed": changed}
     return render_dialog(request, "appointments/cancel.html", context, status)
 
 
-def cancelled(request: HttpRequest, appointment: Appointment) -> HttpResponse:
+def fee_sentence(fee) -> str:
+    return f" A {fee.money} {fee.get_kind_display().lower()} fee applies." if fee else ""
+
+
+def cancelled(request: HttpRequest, change: services.AppointmentChange) -> HttpResponse:
+    appointment = change.appointment
     text = format_html(
-        'Your appointment on {} was cancelled. <a href="{}">Message your provider to verify</a>.',
+        'Your appointment on {} was cancelled.{} <a href="{}">Message your provider to verify</a>.',
         when(appointment.start, request.user.zone),
+        fee_sentence(change.fee),
         contact_link(appointment),
     )
     if not request.htmx:
@@ -336,21 +349,32 @@ def appointment_reschedule_review(request: HttpRequest, pk: int) -> HttpResponse
         context = {"appointment": appointment, "new_start": new_start, "decision": decision}
         return render(request, "appointments/reschedule_review.html", context)
     try:
-        services.appointment_reschedule(
+        change = services.appointment_reschedule(
             appointment=appointment,
             actor=request.user,
             new_start=new_start,
             expected_start=form.cleaned_data["expected_start"],
+            accepted_fee=form.cleaned_data["accepted_fee"],
         )
     except services.SlotUnavailable as error:
         messages.error(request, str(error))
         return picker(day, status=409)
+    except services.FeeNotAccepted as error:
+        # Asked again, with the terms as they are now and what changed.
+        appointment.reschedule_decision = error.decision
+        context = {
+            "appointment": appointment,
+            "new_start": new_start,
+            "decision": error.decision,
+            "changed": str(error),
+        }
+        return render(request, "appointments/reschedule_review.html", context, status=409)
     except services.ChangeError as error:
         return render_change_problem(request, appointment, str(error), error)
     messages.success(
         request,
         f"Rescheduled: your appointment with {appointment.provider.display_name} is now "
-        f"{when(new_start, request.user.zone)}.",
+        f"{when(new_start, request.user.zone)}.{fee_sentence(change.fee)}",
     )
     return redirect("appointments:list")
 

@@ -15,6 +15,27 @@ class Money:
     amount: Decimal
     currency: str
 
+    @property
+    def token(self) -> str:
+        """How a page carries the amount it showed back to the server: "50.00 USD"."""
+        return f"{self.amount.quantize(Decimal('0.01'))} {self.currency}"
+
+    @classmethod
+    def from_token(cls, token: str) -> "Money | None":
+        """The amount a page says it showed; None for none, or for anything unreadable."""
+        try:
+            amount, currency = (token or "").split()
+            money = cls(Decimal(amount), currency)
+        except (ValueError, ArithmeticError):
+            return None
+        if not money.amount.is_finite() or money.amount < 0 or len(currency) != 3:
+            return None
+        return money
+
+    def covers(self, other: "Money | None") -> bool:
+        """Whether agreeing to this amount also agrees to `other` (none, or no more of it)."""
+        return other is None or (other.currency == self.currency and other.amount <= self.amount)
+
     def __str__(self) -> str:
         amount = self.amount.quantize(Decimal("0.01"))
         text = f"{amount:,.0f}" if amount == amount.to_integral() else f"{amount:,.2f}"

@@ -9,6 +9,7 @@ from icalendar import Calendar
 
 from appointments.models import Appointment, AppointmentEvent, Fee
 from appointments.services import (
+    FeeNotAccepted,
     PolicyRefused,
     SlotUnavailable,
     StaleAppointment,
@@ -16,10 +17,12 @@ from appointments.services import (
     appointment_cancel,
     appointment_reschedule,
 )
+from policies.terms import Money
 from tests.factories import PolicyFactory, UserFactory, book, open_slots_after
 from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
+USD50 = Money(Decimal("50"), "USD")
 
 
 @pytest.fixture
@@ -67,8 +70,9 @@ def test_a_free_cancel_keeps_the_row_and_records_the_reason(booked, client_user)
 
 def test_a_late_cancel_records_a_pending_fee_and_says_so_in_history(booked, client_user):
     now = booked.start - timedelta(hours=2)
-    appointment_cancel(appointment=booked, actor=client_user, now=now)
+    change = appointment_cancel(appointment=booked, actor=client_user, now=now, accepted_fee=USD50)
     fee = Fee.objects.get()
+    assert change.fee == fee
     assert (fee.kind, fee.amount, fee.currency, fee.status) == (
         "late_cancel",
         Decimal("50"),
@@ -84,7 +88,12 @@ def test_a_later_policy_edit_does_not_apply_to_an_existing_booking(booked, clien
     policy.late_cancel = "refuse"
     policy.save()
     # The policy booked with still charges a fee: later edits do not apply to this booking.
-    appointment_cancel(appointment=booked, actor=client_user, now=booked.start - timedelta(hours=2))
+    appointment_cancel(
+        appointment=booked,
+        actor=client_user,
+        now=booked.start - timedelta(hours=2),
+        accepted_fee=USD50,
+    )
     assert Fee.objects.count() == 1
 
 
@@ -105,11 +114,10 @@ def test_a_cancel_inside_a_refusing_window_is_refused_and_changes_nothing(
 
 def test_a_double_submitted_cancel_cancels_once_and_charges_once(booked, client_user):
     now = booked.start - timedelta(hours=2)
-    appointment_cancel(appointment=booked, actor=client_user, now=now, expected_start=booked.start)
+    kwargs = {"actor": client_user, "now": now, "expected_start": booked.start}
+    appointment_cancel(appointment=booked, accepted_fee=USD50, **kwargs)
     with pytest.raises(StaleAppointment, match="already cancelled"):
-        appointment_cancel(
-            appointment=booked, actor=client_user, now=now, expected_start=booked.start
-        )
+        appointment_cancel(appointment=booked, accepted_fee=USD50, **kwargs)
     assert Fee.objects.count() == 1
     assert booked.events.filter(kind="cancelled").count() == 1
 
@@ -230,6 +238,7 @@ def test_a_late_reschedule_with_a_fee_records_it(client_user, provider, session_
         actor=client_user,
         new_start=later_slot(appointment),
         now=start - timedelta(hours=5),
+        accepted_fee=Money(Decimal("30"), "USD"),
     )
     fee = Fee.objects.get()
     assert (fee.kind, fee.amount) == ("late_reschedule", Decimal("30"))
@@ -286,3 +295,101 @@ def test_a_type_policy_overrides_the_providers(client_user, provider, session_ty
     assert appointment.terms.clients_may_cancel is False
     with pytest.raises(PolicyRefused, match="isn't available"):
         appointment_cancel(appointment=appointment, actor=client_user)
+
+
+# --- A fee the client did not see is never charged ------------------------------------------
+
+
+def deadline_of(appointment, notice=timedelta(hours=24)):
+    return appointment.start - notice
+
+
+@pytest.mark.parametrize(
+    ("offset", "fee_applies"),
+    [(timedelta(seconds=-1), False), (timedelta(0), False), (timedelta(seconds=1), True)],
+)
+def test_a_cancel_shown_free_goes_through_only_until_the_deadline(
+    booked, client_user, offset, fee_applies
+):
+    now = deadline_of(booked) + offset
+    if not fee_applies:
+        change = appointment_cancel(appointment=booked, actor=client_user, now=now)
+        assert change.fee is None and change.appointment.status == "cancelled"
+        return
+    with pytest.raises(FeeNotAccepted, match=r"a \$50 fee now applies") as refused:
+        appointment_cancel(appointment=booked, actor=client_user, now=now)
+    assert refused.value.decision.fee == USD50
+    booked.refresh_from_db()
+    assert booked.status == "scheduled" and not Fee.objects.exists()
+    assert booked.events.count() == 1
+
+
+@pytest.mark.parametrize(
+    "accepted", [None, Money(Decimal("40"), "USD"), Money(Decimal("50"), "EUR")]
+)
+def test_a_fee_larger_than_the_one_accepted_changes_nothing(booked, client_user, accepted):
+    with pytest.raises(FeeNotAccepted):
+        appointment_cancel(
+            appointment=booked,
+            actor=client_user,
+            now=booked.start - timedelta(hours=2),
+            accepted_fee=accepted,
+        )
+    booked.refresh_from_db()
+    assert booked.status == "scheduled" and not Fee.objects.exists()
+
+
+def test_a_fee_accepted_that_no_longer_applies_is_not_charged(booked, client_user):
+    change = appointment_cancel(
+        appointment=booked,
+        actor=client_user,
+        now=deadline_of(booked) - timedelta(seconds=1),
+        accepted_fee=USD50,
+    )
+    assert change.fee is None and not Fee.objects.exists()
+
+
+def test_the_end_of_the_grace_period_brings_a_fee_the_client_did_not_accept(
+    client_user, provider, session_type
+):
+    PolicyFactory(provider=provider, grace_period=timedelta(minutes=10))
+    appointment = book(client_user, provider, session_type, days=0)  # inside the 24 hours
+    grace_ends = appointment.created_at + timedelta(minutes=10)
+    with pytest.raises(FeeNotAccepted):
+        appointment_cancel(
+            appointment=appointment, actor=client_user, now=grace_ends + timedelta(seconds=1)
+        )
+    change = appointment_cancel(appointment=appointment, actor=client_user, now=grace_ends)
+    assert change.fee is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "fee_applies"),
+    [(timedelta(seconds=-1), False), (timedelta(0), False), (timedelta(seconds=1), True)],
+)
+def test_a_late_reschedule_fee_needs_acceptance_from_the_second_after_the_deadline(
+    client_user, provider, session_type, offset, fee_applies
+):
+    PolicyFactory(provider=provider, late_reschedule="fee", late_reschedule_fee=Decimal("30"))
+    appointment = book(client_user, provider, session_type, days=3, booked_days_ago=1)
+    new_start, now = later_slot(appointment), deadline_of(appointment) + offset
+    if not fee_applies:
+        change = appointment_reschedule(
+            appointment=appointment, actor=client_user, new_start=new_start, now=now
+        )
+        assert change.fee is None and change.appointment.start == new_start
+        return
+    with pytest.raises(FeeNotAccepted, match=r"a \$30 fee now applies if you reschedule"):
+        appointment_reschedule(
+            appointment=appointment, actor=client_user, new_start=new_start, now=now
+        )
+    appointment.refresh_from_db()
+    assert appointment.start != new_start and not Fee.objects.exists()
+    change = appointment_reschedule(
+        appointment=appointment,
+        actor=client_user,
+        new_start=new_start,
+        now=now,
+        accepted_fee=Money(Decimal("30"), "USD"),
+    )
+    assert change.fee.amount == Decimal("30")

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -199,10 +200,47 @@ def test_an_htmx_cancel_removes_the_card_in_place(signed_in, appointment):
     assert f'id="appointment-{appointment.pk}"' not in response.text
 
 
-def test_a_late_cancel_charges_the_fee_shown(signed_in, soon):
-    signed_in.post(url("cancel", soon), {"expected_start": soon.start.isoformat()})
+def hidden_fields(html: str) -> dict[str, str]:
+    """What a form on the page would send back without the person typing anything."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+
+
+def test_a_late_cancel_charges_the_fee_shown_and_says_so(signed_in, soon):
+    shown = hidden_fields(signed_in.get(url("cancel", soon)).text)
+    assert shown["accepted_fee"] == "50.00 USD"
+    response = signed_in.post(url("cancel", soon), shown, follow=True)
     assert Fee.objects.get().amount == 50
-    assert "Late cancellation" in signed_in.get(reverse("appointments:list")).text
+    assert "was cancelled. A $50 late cancellation fee applies." in response.text
+    assert "Late cancellation" in response.text
+
+
+def test_a_cancel_posted_without_the_fee_shown_is_asked_again_with_the_new_terms(signed_in, soon):
+    """As if the page was opened before the deadline, when it said "No fee"."""
+    response = signed_in.post(url("cancel", soon), {"expected_start": soon.start.isoformat()})
+    assert response.status_code == 409
+    assert "The terms changed while this page was open: a $50 fee now applies" in response.text
+    assert "Cancel and accept the $50 fee" in response.text
+    assert hidden_fields(response.text)["accepted_fee"] == "50.00 USD"
+    soon.refresh_from_db()
+    assert soon.status == "scheduled" and not Fee.objects.exists()
+
+
+def test_htmx_asks_again_inside_the_dialog(signed_in, soon):
+    response = signed_in.post(
+        url("cancel", soon),
+        {"expected_start": soon.start.isoformat(), "accepted_fee": "20.00 USD"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200  # htmx 2 swaps only 2xx; the dialog says what changed
+    assert "<html" not in response.text
+    assert "the fee is now $50, not the $20 you saw" in response.text
+    assert not Fee.objects.exists()
+
+
+def test_a_garbled_fee_counts_as_none_shown(signed_in, soon):
+    data = {"expected_start": soon.start.isoformat(), "accepted_fee": "lots"}
+    assert signed_in.post(url("cancel", soon), data).status_code == 409
+    assert not Fee.objects.exists()
 
 
 def test_a_cancel_the_policy_refuses_changes_nothing_even_posted_by_hand(
@@ -359,3 +397,37 @@ def test_an_empty_cancel_post_still_cancels_with_no_reason(signed_in, appointmen
     assert signed_in.post(url("cancel", appointment)).status_code == 302
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
+
+
+@pytest.fixture
+def late_to_move(client_user, provider, session_type):
+    """Inside the 24-hour window of a policy that lets a late reschedule through for $30."""
+    PolicyFactory(provider=provider, late_reschedule="fee", late_reschedule_fee=30)
+    appointment = book_at(client_user, provider, session_type, days=0)
+    assert appointment.start - timezone.now() < timedelta(hours=24)
+    return appointment
+
+
+def test_a_late_reschedule_carries_the_fee_shown_and_the_message_restates_it(
+    signed_in, late_to_move
+):
+    new = new_slot(late_to_move)
+    review = signed_in.get(url("reschedule-review", late_to_move), {"start": new.isoformat()})
+    shown = hidden_fields(review.text)
+    assert shown["accepted_fee"] == "30.00 USD"
+    response = signed_in.post(url("reschedule-review", late_to_move), shown, follow=True)
+    assert "A $30 late reschedule fee applies." in response.text
+    assert Fee.objects.get().amount == 30
+
+
+def test_a_reschedule_posted_without_the_fee_shown_is_asked_again(signed_in, late_to_move):
+    new = new_slot(late_to_move)
+    response = signed_in.post(
+        url("reschedule-review", late_to_move),
+        {"start": new.isoformat(), "expected_start": late_to_move.start.isoformat()},
+    )
+    assert response.status_code == 409
+    assert "a $30 fee now applies if you reschedule" in response.text
+    assert "Reschedule and accept the $30 fee" in response.text
+    late_to_move.refresh_from_db()
+    assert late_to_move.start != new and not Fee.objects.exists()

@@ -195,7 +195,7 @@ def test_concurrent_reschedules_into_the_same_slot_give_it_to_exactly_one(
     def attempt(i):
         return services.appointment_reschedule(
             appointment=appointments[i], actor=movers[i], new_start=target
-        ).pk
+        ).appointment.pk
 
     outcomes = race(attempt, n=len(movers))
     kinds = [kind for kind, _ in outcomes]

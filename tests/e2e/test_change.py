@@ -150,3 +150,42 @@ def test_cancel_works_with_javascript_off(browser, live_server, transactional_db
     expect(page.get_by_role("status")).to_contain_text("was cancelled")
     expect(page.locator(f"#appointment-{appointment.pk}")).to_have_count(0)
     context.close()
+
+
+def test_a_deadline_passing_while_the_dialog_is_open_asks_again_before_any_fee(
+    visit, demo, monkeypatch
+):
+    """The server's clock is frozen, then moved past the deadline while the pop-up is open."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    page = visit.page
+    appointment = soon_with(demo, late_cancel="fee", late_cancel_fee=Decimal("40"))
+    opened_at = timezone.now().replace(microsecond=0)
+    deadline = opened_at + timedelta(minutes=1)
+    # A notice window that closes one minute after the pop-up opens.
+    terms = appointment.policy_terms | {
+        "cancel_notice": (appointment.start - deadline).total_seconds()
+    }
+    Appointment.objects.filter(pk=appointment.pk).update(policy_terms=terms)
+    clock = [opened_at]
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    visit.goto("/appointments/")
+    card = open_menu(visit, appointment)
+    card.get_by_role("link", name="Cancel Appointment").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_contain_text("No fee.")
+    clock[0] = deadline + timedelta(seconds=1)
+    dialog.get_by_role("button", name="Cancel appointment").click()
+    expect(dialog.get_by_role("alert")).to_contain_text(
+        "The terms changed while this page was open: a $40 fee now applies"
+    )
+    accept = dialog.get_by_role("button", name="Cancel and accept the $40 fee")
+    expect(accept).to_be_visible()
+    visit.check("fee-appeared")
+    appointment.refresh_from_db()
+    assert appointment.status == "scheduled" and not Fee.objects.exists()
+    accept.click()
+    expect(dialog).to_contain_text("was cancelled. A $40 late cancellation fee applies.")
+    assert Fee.objects.get(appointment=appointment).amount == 40

@@ -188,3 +188,28 @@ def test_terms_survive_a_trip_through_json():
     again = PolicyTerms.from_json(json.loads(json.dumps(terms.as_json())))
     assert again == terms and again.text == terms.text
     assert PolicyTerms.from_json({}) == PolicyTerms()
+
+
+# --- What a page carries back: the fee it showed -----------------------------------------------
+
+
+def test_money_round_trips_through_the_token_a_page_carries():
+    for money in [Money(Decimal("50"), "USD"), Money(Decimal("12.5"), "EUR")]:
+        again = Money.from_token(money.token)
+        assert (again.amount, again.currency) == (money.amount, money.currency)
+
+
+@pytest.mark.parametrize(
+    "token", ["", "50", "fifty USD", "NaN USD", "-5 USD", "5 DOLLARS", "1 2 3"]
+)
+def test_an_unreadable_token_means_no_fee_was_shown(token):
+    assert Money.from_token(token) is None
+
+
+def test_an_accepted_fee_covers_only_no_more_of_the_same_currency():
+    accepted = Money(Decimal("50"), "USD")
+    assert accepted.covers(None)
+    assert accepted.covers(Money(Decimal("50"), "USD"))
+    assert accepted.covers(Money(Decimal("20"), "USD"))
+    assert not accepted.covers(Money(Decimal("50.01"), "USD"))
+    assert not accepted.covers(Money(Decimal("10"), "EUR"))
