@@ -16,6 +16,7 @@ from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
+    CareTeamInvitation,
     CareTeamMember,
     DateOverride,
     Fee,
@@ -167,7 +168,7 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                result = services.care_team_add(
+                result = services.care_team_invite(
                     provider=form.cleaned_data["provider"],
                     email=form.cleaned_data["email"],
                     name=form.cleaned_data["name"],
@@ -176,15 +177,16 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
             except services.ChangeError as error:
                 form.add_error("email", str(error))
             else:
-                client = result.member.client
-                if result.invited:
-                    text = f"{client.email} was invited to set a password and join your care team."
-                elif result.added:
-                    text = f"{client.get_full_name()} is now on your care team."
-                else:
-                    text = f"{client.get_full_name()} was already on your care team."
-                messages.success(request, text)
-                return redirect("admin:appointments_careteammember_changelist")
+                if result.member is not None:
+                    messages.success(request, f"Already a client: {result.member.client.email}.")
+                    return redirect("admin:appointments_careteammember_changelist")
+                # The same answer whether or not the address has an account: no name, no hint.
+                messages.success(
+                    request,
+                    f"An invitation was sent to {result.invitation.email}. They join your "
+                    "clients when they accept it.",
+                )
+                return redirect("admin:appointments_careteaminvitation_changelist")
         context = {
             **self.admin_site.each_context(request),
             "title": "Add a client",
@@ -192,6 +194,29 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/appointments/add_client.html", context)
+
+
+@admin.register(CareTeamInvitation)
+class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    """Who was invited and whether they answered; a name only once they accept."""
+
+    list_display = ["email", "provider", "status", "created_at", "responded_at"]
+    list_filter = ["status"]
+    search_fields = ["email"]
+    list_select_related = ["provider"]
+    fields = ["email", "provider", "status", "invited_by", "created_at", "responded_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # invited from Clients > Add, which goes through the service
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Withdrawing an invitation nobody answered yet; answers stay on record.
+        pending = obj is None or obj.status == CareTeamInvitation.Status.PENDING
+        return pending and super().has_delete_permission(request, obj)
 
 
 class AppointmentEventInline(admin.TabularInline):

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 
 from policies.terms import Money
@@ -68,3 +69,16 @@ def parse_instant(raw: str, *, required: bool) -> datetime | None:
     if value is None or timezone.is_naive(value):
         raise forms.ValidationError("This page is out of date. Please reload it and try again.")
     return value.astimezone(UTC)
+
+
+class JoinForm(SetPasswordForm):
+    """A new account for an invited address: a name and a password."""
+
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    field_order = ["name", "new_password1", "new_password2"]
+
+
+class InvitationAnswerForm(forms.Form):
+    answer = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])

@@ -140,6 +140,58 @@ class CareTeamMember(models.Model):
         return f"{self.client} with {self.provider}"
 
 
+class CareTeamInvitation(models.Model):
+    """
+    A provider's invitation to an email address. Nobody joins a care team, and no provider
+    learns a name, until the person behind the address accepts.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Invited, not yet accepted"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    # What the provider typed; used only to start a new account's profile.
+    name = models.CharField(max_length=150, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="care_team_invitations",
+        help_text="Who accepted it.",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Adding the same address again re-uses the pending invitation.
+            models.UniqueConstraint(
+                fields=["provider", "email"],
+                condition=Q(status="pending"),
+                name="care_team_invitation_pending_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited by {self.provider}"
+
+    def expires_at(self) -> datetime:
+        return self.created_at + settings.INVITATION_MAX_AGE
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status == self.Status.PENDING and now < self.expires_at()
+
+
 class Modality(models.TextChoices):
     IN_PERSON = "in_person", "In person"
     VIDEO = "video", "Video"

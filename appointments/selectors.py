@@ -3,12 +3,14 @@
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from appointments.models import (
     Appointment,
     AppointmentType,
+    CareTeamInvitation,
     DateOverride,
     Fee,
     Provider,
@@ -16,6 +18,26 @@ from appointments.models import (
 )
 from appointments.slots import Hours, Interval, bookable_starts
 from portal.models import User
+
+
+def pending_invitations(client: User, now: datetime) -> QuerySet[CareTeamInvitation]:
+    """Invitations to the client's address still open to an answer; none for staff."""
+    if client.is_staff or client.is_superuser:
+        return CareTeamInvitation.objects.none()
+    return (
+        CareTeamInvitation.objects.filter(
+            email=client.email,
+            status=CareTeamInvitation.Status.PENDING,
+            created_at__gt=now - settings.INVITATION_MAX_AGE,
+        )
+        .select_related("provider")
+        .order_by("created_at")
+    )
+
+
+def get_invitation_for_client(client: User, pk: int, now: datetime) -> CareTeamInvitation:
+    """An open invitation to the client's own address; anyone else's is a 404."""
+    return get_object_or_404(pending_invitations(client, now), pk=pk)
 
 
 def care_team_providers(client: User) -> QuerySet[Provider]:

@@ -1,19 +1,21 @@
 """Writes to appointments. Each is one transaction; every write to the schedule locks first."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from appointments import selectors
 from appointments.emails import queue_appointment_emails
+from appointments.invitations import queue_invitation_email
 from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentType,
+    CareTeamInvitation,
     CareTeamMember,
     Fee,
     Provider,
@@ -21,7 +23,6 @@ from appointments.models import (
 from policies.decisions import Action, Decision
 from policies.selectors import terms_for
 from policies.terms import Money
-from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 
 
@@ -276,9 +277,7 @@ def appointment_reschedule(
         with transaction.atomic():
             now = now or timezone.now()
             appointment = _locked_appointment(appointment, expected_start)
-            decision = _client_decision(
-                appointment, Action.RESCHEDULE, actor, now, accepted_fee
-            )
+            decision = _client_decision(appointment, Action.RESCHEDULE, actor, now, accepted_fee)
             if new_start == appointment.start:
                 raise SlotUnavailable("That is the time it already has. Pick a different time.")
             if not selectors.is_open_slot(
@@ -392,16 +391,29 @@ def fee_mark_paid(*, fee: Fee, actor: User, now: datetime | None = None) -> Fee:
 
 @dataclass(frozen=True)
 class CareTeamResult:
-    member: CareTeamMember
-    invited: bool  # a new account was made and sent an invitation
-    added: bool  # the client was not on this care team before
+    invitation: CareTeamInvitation | None  # the pending invitation, new or re-used
+    member: CareTeamMember | None  # when the person was already on this care team
 
 
-def care_team_add(*, provider: Provider, email: str, name: str = "", actor: User) -> CareTeamResult:
+# An invitation added again is emailed again, but not more often than this.
+RESEND_INVITATION_AFTER = timedelta(hours=1)
+
+
+def is_staff_account(user: User) -> bool:
+    """Providers, office staff and superusers: never a practice's client."""
+    return user.is_staff or user.is_superuser
+
+
+def care_team_invite(
+    *, provider: Provider, email: str, name: str = "", actor: User, now: datetime | None = None
+) -> CareTeamResult:
     """
-    Put a client on the provider's care team by email. A new address gets an account and an
-    invitation to set a password; an existing client simply gains the provider.
+    Invite an address to the provider's care team. The answer is the same whether or not an
+    account exists, and nobody is linked, or named to the provider, until the person accepts.
+    A staff account is never emailed and can never accept.
     """
+    if not (actor.is_superuser or provider.is_worked_by(actor)):
+        raise PermissionDenied("Only the provider's practice can invite to their care team.")
     email = normalize_email_address(email)
     try:
         if len(email) > 254:
@@ -409,12 +421,84 @@ def care_team_add(*, provider: Provider, email: str, name: str = "", actor: User
         validate_email(email)
     except ValidationError:
         raise ChangeError("Enter a valid email address.") from None
+    now = now or timezone.now()
     with transaction.atomic():
-        client = User.objects.filter(email=email).first()
-        invited = client is None
-        if invited:
-            client = User.objects.create_user(email=email, password=None, name=name.strip()[:150])
-        member, added = CareTeamMember.objects.get_or_create(provider=provider, client=client)
-        if invited:
-            queue_invitation(client, invited_by=provider.display_name)
-    return CareTeamResult(member=member, invited=invited, added=added)
+        Provider.objects.select_for_update().get(pk=provider.pk)  # one invitation at a time
+        member = CareTeamMember.objects.filter(provider=provider, client__email=email).first()
+        if member is not None:
+            return CareTeamResult(invitation=None, member=member)
+        invitation, created = CareTeamInvitation.objects.get_or_create(
+            provider=provider,
+            email=email,
+            status=CareTeamInvitation.Status.PENDING,
+            defaults={"name": name.strip()[:150], "invited_by": actor, "created_at": now},
+        )
+        if not created and not invitation.is_open(now):
+            invitation.created_at, invitation.sent_at = now, None  # a fresh link for the old one
+            invitation.save(update_fields=["created_at", "sent_at"])
+        account = User.objects.filter(email=email).first()
+        due = invitation.sent_at is None or now - invitation.sent_at >= RESEND_INVITATION_AFTER
+        if due and not (account and is_staff_account(account)):
+            queue_invitation_email(invitation, has_account=account is not None)
+            invitation.sent_at = now
+            invitation.save(update_fields=["sent_at"])
+    return CareTeamResult(invitation=invitation, member=None)
+
+
+def _answerable(invitation: CareTeamInvitation, user: User, now: datetime) -> CareTeamInvitation:
+    locked = CareTeamInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.email != normalize_email_address(user.email):
+        raise PermissionDenied("This invitation is for another address.")
+    if is_staff_account(user):
+        raise ChangeError("Staff accounts can't join a care team as a client.")
+    if not locked.is_open(now):
+        raise ChangeError("This invitation no longer works. Ask the practice to send a new one.")
+    return locked
+
+
+def care_team_invitation_accept(
+    *, invitation: CareTeamInvitation, user: User, now: datetime | None = None
+) -> CareTeamMember:
+    """The person behind the address joins the care team; only now does the provider see them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        invitation = _answerable(invitation, user, now)
+        member, _ = CareTeamMember.objects.get_or_create(
+            provider_id=invitation.provider_id, client=user, defaults={"added_at": now}
+        )
+        invitation.status = CareTeamInvitation.Status.ACCEPTED
+        invitation.client, invitation.responded_at = user, now
+        invitation.save(update_fields=["status", "client", "responded_at"])
+    return member
+
+
+def care_team_invitation_decline(
+    *, invitation: CareTeamInvitation, user: User, now: datetime | None = None
+) -> CareTeamInvitation:
+    now = now or timezone.now()
+    with transaction.atomic():
+        invitation = _answerable(invitation, user, now)
+        invitation.status, invitation.responded_at = CareTeamInvitation.Status.DECLINED, now
+        invitation.save(update_fields=["status", "responded_at"])
+    return invitation
+
+
+def client_account_create(
+    *, invitation: CareTeamInvitation, name: str, password: str, now: datetime | None = None
+) -> User:
+    """
+    An account for an invited address that had none, made by the person who opened the link
+    (which proves the address is theirs), and the invitation accepted with it.
+    """
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=invitation.email, password=password, name=name.strip()[:150]
+            )
+            care_team_invitation_accept(invitation=invitation, user=user, now=now)
+    except IntegrityError:
+        raise ChangeError(
+            "An account with this email address exists already. Sign in to accept."
+        ) from None
+    return user

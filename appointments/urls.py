@@ -18,4 +18,6 @@ urlpatterns = [
     ),
     path("<id:pk>/contact/", views.appointment_contact, name="contact"),
     path("<id:pk>/calendar.ics", views.appointment_ics, name="calendar"),
+    path("invitations/<str:token>/", views.invitation_open, name="invitation"),
+    path("invitations/<id:pk>/answer/", views.invitation_answer, name="invitation-answer"),
 ]

@@ -2,20 +2,31 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import selectors, services
 from appointments.calendar import appointment_calendar
-from appointments.forms import CancelForm, DayForm, RescheduleForm, SlotForm
+from appointments.forms import (
+    CancelForm,
+    DayForm,
+    InvitationAnswerForm,
+    JoinForm,
+    RescheduleForm,
+    SlotForm,
+)
+from appointments.invitations import invitation_for_token
 from appointments.models import Appointment, AppointmentType, Provider
 from policies.decisions import Action, when
 from policies.selectors import terms_for
+from portal.models import User
 
 
 def upcoming_context(request: HttpRequest) -> dict:
@@ -34,6 +45,7 @@ def upcoming_context(request: HttpRequest) -> dict:
 def appointment_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     context = upcoming_context(request) | {
+        "invitations": list(selectors.pending_invitations(request.user, now)),
         "past": list(selectors.past_appointments(request.user, now)),
         "fees": list(selectors.client_fees(request.user)),
         "can_book": selectors.care_team_providers(request.user).exists(),
@@ -397,3 +409,68 @@ def appointment_ics(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(appointment_calendar(appointment), content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+    """
+    A care-team invitation's link. An address without an account makes one here, which
+    accepts; an existing account signs in and answers on its Appointments tab.
+    """
+    invitation = invitation_for_token(token)
+    if invitation is None or not invitation.is_open(timezone.now()):
+        return render(request, "appointments/invitation.html", {"form": None}, status=410)
+    account = User.objects.filter(email=invitation.email).first()
+    if request.user.is_authenticated and request.user != account:
+        raise Http404("This invitation is for another address.")
+    if account is not None:
+        if not request.user.is_authenticated:
+            messages.info(request, f"Sign in as {invitation.email} to answer the invitation.")
+            return redirect_to_login(request.get_full_path())
+        return redirect("appointments:list")  # the invitation waits there as a card
+    newcomer = User(email=invitation.email, name=invitation.name)
+    form = JoinForm(newcomer, request.POST if request.method == "POST" else None)
+    form.initial["name"] = invitation.name
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.client_account_create(
+                invitation=invitation,
+                name=form.cleaned_data["name"],
+                password=form.cleaned_data["new_password1"],
+            )
+        except services.ChangeError as error:
+            messages.error(request, str(error))
+            return redirect_to_login(request.get_full_path())
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, joined_text(invitation.provider))
+        return redirect("appointments:list")
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "invitation": invitation}
+    return render(request, "appointments/invitation.html", context, status=status)
+
+
+def joined_text(provider: Provider) -> str:
+    reach = " and message their office" if provider.uses_chat else ""
+    return f"You're now on {provider.display_name}'s care team: you can book with them{reach}."
+
+
+@login_required
+@require_POST
+def invitation_answer(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = selectors.get_invitation_for_client(request.user, pk, timezone.now())
+    form = InvitationAnswerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Accept or Decline.")
+        return redirect("appointments:list")
+    try:
+        if form.cleaned_data["answer"] == "accept":
+            services.care_team_invitation_accept(invitation=invitation, user=request.user)
+            messages.success(request, joined_text(invitation.provider))
+        else:
+            services.care_team_invitation_decline(invitation=invitation, user=request.user)
+            messages.success(
+                request, f"You declined {invitation.provider.display_name}'s invitation."
+            )
+    except services.ChangeError as error:
+        messages.error(request, str(error))
+    return redirect("appointments:list")

@@ -20,6 +20,8 @@ PERMISSIONS = {
         "view_careteammember",
         "add_careteammember",
         "delete_careteammember",
+        "view_careteaminvitation",
+        "delete_careteaminvitation",
         "view_appointment",
         "change_appointment",
         "view_appointmentevent",
@@ -38,7 +40,8 @@ def ensure_practice_group(apps=global_apps):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name=PRACTICE_STAFF_GROUP)
-    codenames = {code for codes in PERMISSIONS.values() for code in codes}
+    wanted_by_app = _existing(apps)
+    codenames = {code for codes in wanted_by_app.values() for code in codes}
     if group.permissions.filter(codename__in=codenames).count() == len(codenames):
         return group
     # Permissions are normally made after migrating; the group needs them now.
@@ -49,13 +52,25 @@ def ensure_practice_group(apps=global_apps):
             app_config.models_module = had_models or True
             create_permissions(app_config, apps=apps, verbosity=0)
             app_config.models_module = had_models
-    for app_label, wanted in PERMISSIONS.items():
+    for app_label, wanted in wanted_by_app.items():
         found = Permission.objects.filter(content_type__app_label=app_label, codename__in=wanted)
         missing = set(wanted) - set(found.values_list("codename", flat=True))
         if missing:
             raise RuntimeError(f"Permissions not found: {sorted(missing)}")
         group.permissions.add(*found)
     return group
+
+
+def _existing(apps) -> dict[str, list[str]]:
+    """
+    The permissions of models that exist in `apps`: a migration that runs before a model was
+    added grants what it can, and a later migration calls this again for the rest.
+    """
+    existing = {}
+    for app_label, codes in PERMISSIONS.items():
+        models = {model._meta.model_name for model in apps.get_app_config(app_label).get_models()}
+        existing[app_label] = [code for code in codes if code.split("_", 1)[1] in models]
+    return existing
 
 
 def join_practice_staff(user) -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from appointments import selectors
 from appointments.models import (
+    CareTeamInvitation,
     CareTeamMember,
     DateOverride,
     Fee,
@@ -384,47 +385,79 @@ def test_the_policy_page_shows_what_clients_read_with_an_example_deadline(staff_
 # --- Clients come in through their provider -------------------------------------------------
 
 
-def test_adding_a_new_client_creates_the_account_and_invites_them(staff_browser, ours):
-    browser = staff_browser(ours["provider"].user)
-    response = browser.post(
+def add_client(browser, provider, email, **extra):
+    return browser.post(
         reverse("admin:appointments_careteammember_add"),
-        {
-            "provider": ours["provider"].pk,
-            "email": "New.Client@Example.com",
-            "name": "Nia Brooks",
-        },
+        {"provider": provider.pk, "email": email, **extra},
+        follow=True,
     )
-    assert response.status_code == 302
-    client = User.objects.get(email="new.client@example.com")
-    assert not client.has_usable_password()
-    assert CareTeamMember.objects.filter(provider=ours["provider"], client=client).exists()
-    invitation = sent_mail()[-1]
+
+
+SAME_ANSWER = "An invitation was sent to {}. They join your clients when they accept it."
+
+
+def test_adding_a_new_address_invites_it_and_makes_no_account(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    response = add_client(browser, ours["provider"], "New.Client@Example.com", name="Nia Brooks")
+    assert SAME_ANSWER.format("new.client@example.com") in response.text
+    assert "Invited, not yet accepted" in response.text
+    assert not User.objects.filter(email="new.client@example.com").exists()
+    (invitation,) = sent_mail()[-1:]
     assert invitation.to == ["new.client@example.com"]
     assert "Dr. Ours invited you" in invitation.subject
-    assert "/welcome/" in invitation.body
+    assert "/appointments/invitations/" in invitation.body
+    assert "Create your account" in invitation.body
 
 
-def test_adding_an_existing_client_just_adds_the_provider(staff_browser, ours, stranger):
+def test_adding_another_practices_client_answers_the_same_and_links_nobody(
+    staff_browser, ours, theirs, stranger
+):
     browser = staff_browser(ours["provider"].user)
-    browser.post(
-        reverse("admin:appointments_careteammember_add"),
-        {"provider": ours["provider"].pk, "email": stranger.email},
-    )
-    assert CareTeamMember.objects.filter(provider=ours["provider"], client=stranger).exists()
-    assert not [m for m in sent_mail() if m.to == [stranger.email]]
+    response = add_client(browser, ours["provider"], stranger.email)
+    assert SAME_ANSWER.format(stranger.email) in response.text
+    assert stranger.name not in response.text
+    assert not CareTeamMember.objects.filter(provider=ours["provider"], client=stranger).exists()
+    assert ours["provider"] not in selectors.care_team_providers(stranger)
+    (email,) = [m for m in sent_mail() if m.to == [stranger.email] and "invited" in m.subject]
+    assert "Sign in with this email address and accept" in email.body
     assert stranger.has_usable_password()
+
+
+@pytest.mark.parametrize("who", ["provider", "office", "superuser"])
+def test_a_staff_account_is_never_added_or_emailed(staff_browser, ours, theirs, who):
+    office = UserFactory(email="office@theirs.example", is_staff=True)
+    OfficeStaff.objects.create(provider=theirs["provider"], user=office)
+    root = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    email = {
+        "provider": theirs["provider"].user.email,
+        "office": office.email,
+        "superuser": root.email,
+    }[who]
+    browser = staff_browser(ours["provider"].user)
+    response = add_client(browser, ours["provider"], email)
+    assert SAME_ANSWER.format(email) in response.text  # no hint that it is a staff account
+    assert not [m for m in sent_mail() if m.to == [email] and "invited" in m.subject]
+    assert not CareTeamMember.objects.filter(
+        provider=ours["provider"], client__email=email
+    ).exists()
+
+
+def test_adding_a_client_already_on_the_care_team_says_so(staff_browser, ours, client_user):
+    browser = staff_browser(ours["provider"].user)
+    response = add_client(browser, ours["provider"], client_user.email)
+    assert f"Already a client: {client_user.email}." in response.text
+    assert not [m for m in sent_mail() if "invited you" in m.subject]
 
 
 @pytest.mark.parametrize("email", ["not an email", "", "x" * 300 + "@example.com"])
 def test_a_bad_email_gets_a_message_and_adds_nothing(staff_browser, ours, email):
     browser = staff_browser(ours["provider"].user)
-    before = User.objects.count()
     response = browser.post(
         reverse("admin:appointments_careteammember_add"),
         {"provider": ours["provider"].pk, "email": email},
     )
     assert response.status_code == 200 and "errorlist" in response.text
-    assert User.objects.count() == before
+    assert not CareTeamInvitation.objects.exists()
 
 
 def test_a_provider_cannot_add_clients_to_another_practice(staff_browser, ours, theirs):
@@ -434,4 +467,4 @@ def test_a_provider_cannot_add_clients_to_another_practice(staff_browser, ours, 
         {"provider": theirs["provider"].pk, "email": "sneaky@example.com"},
     )
     assert response.status_code == 200
-    assert not User.objects.filter(email="sneaky@example.com").exists()
+    assert not CareTeamInvitation.objects.filter(email="sneaky@example.com").exists()
