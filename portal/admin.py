@@ -10,6 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from portal.forms import time_zone_choices
 from portal.mail import SENDING_TOO_LONG, email_send_again
 from portal.models import Email, User
+from portal.two_factor import second_factor_reset
 
 
 class PortalUserChangeForm(UserChangeForm):
@@ -31,6 +32,7 @@ class PortalUserCreationForm(AdminUserCreationForm):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    actions = ["reset_second_factor"]
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
     ordering = ("email",)
@@ -47,6 +49,25 @@ class UserAdmin(BaseUserAdmin):
         ),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+
+    @admin.action(
+        description="Reset the second step (lost phone): email a new set-up link",
+        permissions=["reset_second_factor"],
+    )
+    def reset_second_factor(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            second_factor_reset(user=user, actor=request.user)
+        count = queryset.count()
+        self.message_user(
+            request,
+            f"{count} second step{'s' if count != 1 else ''} reset; "
+            "staff were emailed a link to set up a new app.",
+            messages.SUCCESS,
+        )
+
+    def has_reset_second_factor_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
     add_fieldsets = (
         (
             None,

@@ -39,6 +39,11 @@ class PortalAdminSite(admin.AdminSite):
                 name="two-factor",
             ),
             path(
+                "two-factor/set-up/<str:token>/",
+                lambda request, token: two_factor.enrol(request, self, token),
+                name="two-factor-enrol",
+            ),
+            path(
                 "two-factor/recovery-codes/",
                 lambda request: two_factor.recovery_codes(request, self),
                 name="two-factor-codes",

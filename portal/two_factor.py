@@ -1,27 +1,109 @@
 """
 A second factor for everyone who reaches the admin: a TOTP authenticator app, with
 one-time recovery codes for a lost phone. Built on django-otp's devices.
+
+Setting the app up needs more than the password: a single-use link emailed to the staff
+member, which works for an hour and only in the session of the account it was sent to.
 """
 
 import base64
+from datetime import timedelta
 from io import BytesIO
 
 import qrcode
 import qrcode.image.svg
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core import signing
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.mail import queue_email
+from portal.models import Email, User
+
 RECOVERY_CODES = 10
 CODES_SESSION_KEY = "portal_new_recovery_codes"
+ENROLMENT_SESSION_KEY = "portal_two_factor_enrolment"
 TOO_FAST = "Too many tries in a row. Wait a few seconds, then enter the newest code."
+ENROLMENT_SALT = "portal.two-factor-enrolment"
+ENROLMENT_LINK_WORKS_FOR = timedelta(hours=1)
+# A set-up link is emailed again at most this often, however often the page is opened.
+ENROLMENT_LINK_EVERY = timedelta(minutes=5)
+
+
+# --- The emailed set-up link ----------------------------------------------------------------
+
+
+def _enrolment_fingerprint(user: User) -> str:
+    """Changes once the link is used (a device is made) or the password changes."""
+    devices = sorted(TOTPDevice.objects.filter(user=user).values_list("pk", flat=True))
+    return salted_hmac(
+        ENROLMENT_SALT, f"{user.pk}|{user.password}|{devices}", algorithm="sha256"
+    ).hexdigest()[:32]
+
+
+def enrolment_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "f": _enrolment_fingerprint(user)}, salt=ENROLMENT_SALT)
+
+
+def user_for_enrolment_token(token: str) -> User | None:
+    try:
+        data = signing.loads(
+            token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_WORKS_FOR.total_seconds()
+        )
+        user = User.objects.get(pk=int(data["u"]), is_active=True, is_staff=True)
+    except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError, ValueError):
+        return None
+    if not constant_time_compare(str(data.get("f", "")), _enrolment_fingerprint(user)):
+        return None
+    return user
+
+
+def queue_enrolment_link(user: User, *, now=None, force: bool = False) -> bool:
+    """
+    Email the staff member a link to set up their app; not again within a few minutes unless
+    `force` (a superuser's reset). Returns whether one was queued.
+    """
+    now = now or timezone.now()
+    recent = Email.objects.filter(
+        kind="two-factor-enrolment", to=user.email, created_at__gt=now - ENROLMENT_LINK_EVERY
+    )
+    if recent.exists() and not force:
+        return False
+    context = {
+        "user": user,
+        "link": settings.PORTAL_BASE_URL
+        + reverse("admin:two-factor-enrol", args=[enrolment_token(user)]),
+        "minutes": int(ENROLMENT_LINK_WORKS_FOR.total_seconds() // 60),
+        "portal_name": settings.PORTAL_NAME,
+    }
+    queue_email("two-factor-enrolment", context, to=user.email)
+    return True
+
+
+def second_factor_reset(*, user: User, actor: User) -> None:
+    """
+    A superuser removes a staff member's app and recovery codes (a lost phone); they set up a
+    new one through a freshly emailed link the next time they sign in.
+    """
+    if not actor.is_superuser:
+        raise PermissionError("Only a superuser can reset a second factor.")
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        if user.is_active and user.is_staff:
+            queue_enrolment_link(user, force=True)
 
 
 class CodeForm(forms.Form):
@@ -106,9 +188,15 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
             )
         return TemplateResponse(request, "admin/two_factor.html", context)
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = TOTPDevice.objects.filter(
+        user=user, confirmed=False, pk=request.session.get(ENROLMENT_SESSION_KEY)
+    ).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        # The password alone shows no key: the set-up link goes to the staff member's email.
+        resend = request.method == "POST" and "send_link" in request.POST
+        sent = queue_enrolment_link(user) if request.method == "GET" or resend else False
+        context |= {"awaiting_link": True, "sent": sent, "email": user.email}
+        return TemplateResponse(request, "admin/two_factor.html", context)
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if not allowed:
@@ -116,6 +204,7 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
         elif device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            request.session.pop(ENROLMENT_SESSION_KEY, None)
             otp_login(request, device)
             request.session[CODES_SESSION_KEY] = new_recovery_codes(user)
             return redirect(f"{reverse('admin:two-factor-codes')}?next={_next_url(request)}")
@@ -140,3 +229,21 @@ def recovery_codes(request: HttpRequest, admin_site) -> HttpResponse:
         "next": _next_url(request),
     }
     return TemplateResponse(request, "admin/recovery_codes.html", context)
+
+
+def enrol(request: HttpRequest, admin_site, token: str) -> HttpResponse:
+    """
+    The emailed link: signed in as the account it was sent to, it makes the app's key and
+    lets this session show it. It works once: making the key changes what the link signs.
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    user = user_for_enrolment_token(token)
+    if user is None or user.pk != request.user.pk:
+        context = {**admin_site.each_context(request), "title": "This link no longer works"}
+        return TemplateResponse(request, "admin/two_factor_link.html", context, status=410)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    request.session[ENROLMENT_SESSION_KEY] = device.pk
+    return redirect("admin:two-factor")

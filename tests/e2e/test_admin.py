@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from appointments.models import Appointment, Provider
 from portal.models import User
 from tests.e2e.conftest import admin_sign_in, totp_code
+from tests.tasks import sent_mail
 
 
 def today_for_demo_client() -> Appointment:
@@ -24,15 +25,20 @@ def today_for_demo_client() -> Appointment:
 
 
 def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, browser, live_server):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     appointment = today_for_demo_client()
     page = visit.page
 
-    # First visit: password, then the authenticator app is set up with a QR code.
+    # First visit: password, then the emailed link, then the app is set up with a QR code.
     page.goto(live_server.url + "/admin/")
     page.locator("#id_username").fill("provider@example.com")
     page.locator("#id_password").fill("demo-provider-2026")
     page.locator("input[type=submit]").click()
+    expect(page.get_by_text("open the link we emailed to provider@example.com")).to_be_visible()
+    visit.screenshot("check-email")
+    (email,) = [m for m in sent_mail() if "two-step" in m.subject]
+    assert email.to == ["provider@example.com"]
+    page.goto(live_server.url + re.search(r"/admin/two-factor/set-up/\S+/", email.body).group(0))
     expect(
         page.get_by_alt_text("QR code to add this account to an authenticator app")
     ).to_be_visible()
@@ -78,7 +84,7 @@ def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, brow
 
 
 def test_a_second_visit_asks_for_the_code(visit, live_server):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     admin_sign_in(visit.page, live_server.url, "office@example.com", "demo-office-2026")
     expect(visit.page.get_by_role("heading", name="Your practice")).to_be_visible()
     visit.screenshot("practice-index")

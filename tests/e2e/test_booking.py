@@ -8,7 +8,7 @@ from tests.e2e.conftest import sign_in
 
 
 def test_the_demo_client_books_a_real_slot_end_to_end(visit, viewport):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     page = visit.page
     visit.goto("/sign-in/")
     sign_in(visit, "client@example.com", "demo-client-2026")
@@ -53,7 +53,7 @@ def test_the_demo_client_books_a_real_slot_end_to_end(visit, viewport):
 
 
 def test_booking_works_with_javascript_off(browser, live_server, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/sign-in/")

@@ -19,7 +19,7 @@ from tests.factories import (
 
 @pytest.fixture
 def demo(visit):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     visit.goto("/sign-in/")
     sign_in(visit, "client@example.com", "demo-client-2026")
     return User.objects.get(email="client@example.com")
@@ -134,7 +134,7 @@ def test_a_late_cancel_states_the_fee_and_records_it(visit, demo):
 
 
 def test_cancel_works_with_javascript_off(browser, live_server, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/sign-in/")

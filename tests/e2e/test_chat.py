@@ -10,7 +10,7 @@ from tests.e2e.conftest import admin_sign_in, sign_in
 def test_a_reply_from_the_admin_appears_in_the_clients_open_page(
     visit, viewport, browser, live_server
 ):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     page = visit.page
     visit.goto("/sign-in/")
     sign_in(visit, "client@example.com", "demo-client-2026")
@@ -53,7 +53,7 @@ def test_a_reply_from_the_admin_appears_in_the_clients_open_page(
 
 
 def test_message_your_provider_from_an_appointment_drafts_the_message(visit):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     page = visit.page
     visit.goto("/sign-in/")
     sign_in(visit, "client@example.com", "demo-client-2026")
@@ -76,7 +76,7 @@ def test_message_your_provider_from_an_appointment_drafts_the_message(visit):
 
 
 def test_chat_works_with_javascript_off(browser, live_server, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/sign-in/")

@@ -15,7 +15,7 @@ def invitation_path(email: str) -> str:
 
 
 def test_a_new_person_accepts_by_making_an_account(visit, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     provider = Provider.objects.get(user__email="provider@example.com")
     services.care_team_invite(
         provider=provider, email="nia@example.com", name="Nia Brooks", actor=provider.user
@@ -34,7 +34,7 @@ def test_a_new_person_accepts_by_making_an_account(visit, transactional_db):
 
 
 def test_an_existing_client_accepts_from_the_card(visit, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     provider = Provider.objects.get(user__email="provider2@example.com")
     from appointments.models import CareTeamMember
 

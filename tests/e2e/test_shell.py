@@ -23,7 +23,7 @@ def visible_menu(page, viewport):
 
 
 def test_the_demo_client_signs_in_moves_between_tabs_and_signs_out(visit, viewport):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     page = visit.page
 
     visit.goto("/appointments/")
@@ -65,7 +65,7 @@ def test_the_demo_client_signs_in_moves_between_tabs_and_signs_out(visit, viewpo
 
 
 def test_a_wrong_password_shows_a_message(visit):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     visit.goto("/sign-in/")
     sign_in(visit, CLIENT_EMAIL, "not-the-password")
     expect(visit.page.get_by_role("alert")).to_contain_text("don't match an account")
@@ -73,7 +73,7 @@ def test_a_wrong_password_shows_a_message(visit):
 
 
 def test_the_banner_offers_the_browsers_zone_and_switches_to_it(visit, browser, live_server):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     page = visit.page
     page.context.close()
     # A browser in Berlin, an account saved in New York.
@@ -109,7 +109,7 @@ def test_a_new_account_starts_in_the_browsers_zone(browser, live_server, transac
 
 
 def test_everything_works_with_javascript_off(browser, live_server, transactional_db):
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/appointments/")

@@ -1,3 +1,4 @@
+import re
 import time
 
 import pytest
@@ -7,6 +8,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 ADMIN = reverse("admin:index")
@@ -33,18 +35,100 @@ def password_sign_in(client, user):
     return client
 
 
-def test_a_password_alone_does_not_open_the_admin(client, staff):
+def set_up_link(user) -> str:
+    (message,) = [m for m in sent_mail() if m.to == [user.email] and "two-step" in m.subject]
+    return re.search(r"https?://[^/\s]+(/admin/two-factor/set-up/\S+/)", message.body).group(1)
+
+
+def test_a_password_alone_does_not_open_the_admin_or_show_a_key(client, staff):
     password_sign_in(client, staff)
     response = client.get(ADMIN, follow=True)
     assert response.redirect_chain[-1][0].startswith(TWO_FACTOR)
-    assert "Scan this code" in response.text
-    assert 'src="data:image/svg+xml;base64,' in response.text
+    assert "open the link we emailed to <strong>staff@example.com</strong>" in response.text
+    assert "Scan this code" not in response.text and "data:image/svg" not in response.text
+    assert not TOTPDevice.objects.filter(user=staff).exists()
+    posted = client.post(TWO_FACTOR, {"code": "123456"})
+    assert "Scan this code" not in posted.text and client.get(ADMIN).status_code == 302
+
+
+def test_the_emailed_link_shows_the_key_once_and_only_to_its_account(client, staff):
+    password_sign_in(client, staff)
+    client.get(TWO_FACTOR)
+    link = set_up_link(staff)
+    other = UserFactory(email="other-staff@example.com", is_staff=True)
+    intruder = type(client)()
+    intruder.force_login(other)
+    assert intruder.get(link).status_code == 410
+    assert client.get(link).url == TWO_FACTOR
+    page = client.get(TWO_FACTOR)
+    assert "Scan this code" in page.text and 'src="data:image/svg+xml;base64,' in page.text
+    assert client.get(link).status_code == 410  # used: the key was made
+
+
+def test_the_link_asks_a_signed_out_visitor_to_sign_in(client, staff):
+    password_sign_in(client, staff)
+    client.get(TWO_FACTOR)
+    link = set_up_link(staff)
+    client.logout()
+    response = client.get(link)
+    assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
+
+
+def test_the_link_expires_after_an_hour(client, staff, monkeypatch):
+    from portal.two_factor import enrolment_token
+
+    password_sign_in(client, staff)
+    an_hour_ago = time.time() - 3601
+    with monkeypatch.context() as clock:
+        clock.setattr(time, "time", lambda: an_hour_ago)
+        old = enrolment_token(staff)
+    assert client.get(reverse("admin:two-factor-enrol", args=[old])).status_code == 410
+    fresh = enrolment_token(staff)
+    assert client.get(reverse("admin:two-factor-enrol", args=[fresh])).status_code == 302
+
+
+def test_reloading_the_page_does_not_flood_the_inbox(client, staff):
+    password_sign_in(client, staff)
+    for _ in range(3):
+        client.get(TWO_FACTOR)
+    assert len([m for m in sent_mail() if "two-step" in m.subject]) == 1
+    client.post(TWO_FACTOR, {"send_link": "1"})
+    assert len([m for m in sent_mail() if "two-step" in m.subject]) == 1
+
+
+def test_a_superuser_resets_a_lost_phone_and_a_new_link_goes_out(staff_browser, staff):
+    office = UserFactory(email="desk@example.com", is_staff=True)
+    TOTPDevice.objects.create(user=office, name="phone", confirmed=True)
+    StaticDevice.objects.create(user=office, name="Recovery codes")
+    browser = staff_browser(staff)
+    response = browser.post(
+        reverse("admin:portal_user_changelist"),
+        {"action": "reset_second_factor", "_selected_action": [office.pk]},
+        follow=True,
+    )
+    assert "1 second step reset" in response.text
+    assert not TOTPDevice.objects.filter(user=office).exists()
+    assert not StaticDevice.objects.filter(user=office).exists()
+    assert set_up_link(office)
+
+
+def test_only_a_superuser_may_reset_a_second_factor(staff):
+    from portal.two_factor import second_factor_reset
+
+    office = UserFactory(email="desk@example.com", is_staff=True)
+    with pytest.raises(PermissionError):
+        second_factor_reset(user=staff, actor=office)
+
+
+def enrol_by_link(client, user):
+    password_sign_in(client, user)
+    client.get(TWO_FACTOR)
+    client.get(set_up_link(user))
+    return TOTPDevice.objects.get(user=user, confirmed=False)
 
 
 def test_enrolment_confirms_the_app_and_shows_recovery_codes_once(client, staff):
-    password_sign_in(client, staff)
-    client.get(TWO_FACTOR)
-    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    device = enrol_by_link(client, staff)
     wrong = client.post(
         TWO_FACTOR, {"code": "000000" if code_for(device) != "000000" else "111111"}
     )

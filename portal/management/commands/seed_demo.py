@@ -2,7 +2,8 @@ import uuid
 from datetime import time, timedelta
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -144,8 +145,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Say what would be created, create nothing."
         )
+        parser.add_argument(
+            "--i-know-this-is-not-production",
+            action="store_true",
+            dest="not_production",
+            help="Run even though DEBUG is off (a demo or staging server, never real clients).",
+        )
 
-    def handle(self, *args, dry_run: bool = False, **options):
+    def handle(self, *args, dry_run: bool = False, not_production: bool = False, **options):
+        if not settings.DEBUG and not not_production:
+            raise CommandError(
+                "seed_demo makes accounts with known passwords, an admin among them, so it "
+                "refuses to run while DEBUG is off: that is how production runs. On a demo or "
+                "staging server with no real clients, run it with --i-know-this-is-not-production."
+            )
         created = sum(
             not User.objects.filter(email=account["email"]).exists() for account in DEMO_ACCOUNTS
         )
@@ -169,6 +182,9 @@ class Command(BaseCommand):
             f"Demo accounts: {created} {verb}, {len(DEMO_ACCOUNTS) - created} already there; "
             f"{appointments} demo appointments {verb}."
         )
+        if not settings.DEBUG:
+            self.stdout.write("Demo passwords are printed only when DEBUG is on.")
+            return
         self.stdout.write("Demo sign-ins (password unchanged if the account already existed):")
         for account in DEMO_ACCOUNTS:
             self.stdout.write(
