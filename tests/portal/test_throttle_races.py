@@ -9,10 +9,11 @@ import threading
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.models import Email, ThrottleSlot, User
 from tests.concurrency import race
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RACERS = 12
@@ -83,3 +84,23 @@ def test_wrong_current_passwords_sent_at_once_are_checked_five_times_at_most(
     client_user.refresh_from_db()
     assert real_check(client_user, TEST_PASSWORD)
 
+
+def test_second_factor_codes_sent_at_once_are_checked_one_at_a_time(settings):
+    # A long wait after a miss, so that every later guess in the race meets it.
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    staff = UserFactory(email="staff@example.com", is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    browsers = []
+    for _ in range(RACERS):
+        browser = Client()
+        browser.force_login(staff)
+        browsers.append(browser)
+
+    def guess(i):
+        return browsers[i].post(reverse("admin:two-factor"), {"code": f"{i:06d}"}).text
+
+    pages = statuses(race(guess, RACERS))
+    assert sum("didn&#x27;t work" in page for page in pages) == 1
+    assert sum("Too many tries" in page for page in pages) == RACERS - 1
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
