@@ -216,3 +216,14 @@ def test_the_page_is_for_signed_in_people_only(client, db):
 
 def test_the_page_refuses_other_methods(signed_in):
     assert signed_in.put(PASSWORD).status_code == 405
+
+
+def test_a_change_ends_every_other_session_of_the_account(signed_in, client_user):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(client_user)
+    assert elsewhere.get(ACCOUNT).status_code == 200
+    change(signed_in, TEST_PASSWORD)
+    assert elsewhere.get(ACCOUNT).status_code == 302
+    assert signed_in.get(ACCOUNT).status_code == 200

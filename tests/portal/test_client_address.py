@@ -62,3 +62,11 @@ def test_a_header_the_proxies_did_not_write_falls_back_to_the_connection_with_a_
     with caplog.at_level(logging.WARNING, logger="portal.client_address"):
         assert address(settings, proxies, forwarded) == PROXY
     assert "Check AXES_IPWARE_PROXY_COUNT" in caplog.text
+
+
+def test_a_negative_proxy_count_refuses_to_start():
+    from tests.portal.test_security import production_env, run_manage
+
+    result = run_manage("check", env=production_env(AXES_IPWARE_PROXY_COUNT="-1"))
+    assert result.returncode != 0
+    assert "AXES_IPWARE_PROXY_COUNT must be 0 or more" in result.stderr

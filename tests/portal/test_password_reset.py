@@ -231,3 +231,13 @@ def test_the_throttle_keeps_no_email_or_address_in_the_clear(client, client_user
 def test_the_sent_page_says_how_many_links_an_hour_and_that_they_all_work(client, db):
     page = client.get(SENT)
     assert "at most 3 links an hour" in page.text
+
+
+def test_a_reset_ends_every_session_of_the_account(client, client_user):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(client_user)
+    request_reset(client, client_user.email)
+    set_password_through(client, reset_link(sent_mail()[0]))
+    assert elsewhere.get(reverse("account:detail")).status_code == 302

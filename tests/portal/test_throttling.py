@@ -142,3 +142,19 @@ def test_without_a_proxy_a_forwarded_header_changes_nothing(client, client_user,
         HTTP_X_FORWARDED_FOR=ATTACKER,
     )
     assert response.status_code == 302
+
+
+def test_the_admin_sign_in_is_throttled_alike(client, db):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="staff@example.com", is_staff=True)
+    admin_login = reverse("admin:login")
+    for _ in range(5):
+        client.post(
+            admin_login, {"username": staff.email, "password": "wrong"}, REMOTE_ADDR=ATTACKER
+        )
+    response = client.post(
+        admin_login, {"username": staff.email, "password": TEST_PASSWORD}, REMOTE_ADDR=ATTACKER
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
