@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -106,7 +108,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/password_change.html", {"form": form})
 
 
-def password_change_paused(request: HttpRequest, until) -> HttpResponse:
+def password_change_paused(request: HttpRequest, until: datetime) -> HttpResponse:
     """429, like sign-in's pause: why, and when the form opens again. Nothing was checked."""
     minutes = throttles.minutes_until(until)
     wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
