@@ -142,3 +142,29 @@ class Email(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to} ({self.get_status_display().lower()})"
+
+
+class ThrottleSlot(models.Model):
+    """
+    One of the places a throttle gives each key in its window: a throttle of 3 an hour gives a
+    key slots 0, 1 and 2. A request takes a slot that is free or last used before the window;
+    when there is none, the key is at its limit. So no window of that length ever holds more
+    than the limit, and taking a slot is an insert refereed by the unique constraint, or a
+    conditional update of a stale one: two requests at once can never take the same place.
+    """
+
+    scope = models.CharField(max_length=32)
+    # A keyed hash of the email, address or account, so the table holds no one's details.
+    key = models.CharField(max_length=64)
+    slot = models.PositiveSmallIntegerField()
+    used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key", "slot"], name="throttle_slot_unique"),
+        ]
+        # For pruning the slots that no longer count.
+        indexes = [models.Index(fields=["scope", "used_at"], name="throttle_slot_used")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key[:8]}… slot {self.slot} at {self.used_at:%Y-%m-%d %H:%M:%S}"

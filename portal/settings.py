@@ -158,7 +158,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_LOCKOUT_CALLABLE = "portal.views.sign_in_locked_out"
 AXES_RESET_ON_SUCCESS = True
+# How many reverse proxies stand in front of the app, each appending the address it received
+# the request from to X-Forwarded-For. 0: the header is ignored, and clients cannot pretend to
+# be anyone. The portal reads it itself (portal/client_address.py says why not with
+# django-ipware), so axes never hands it to django-ipware; the name is the one deployments use.
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+if AXES_IPWARE_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("AXES_IPWARE_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
 
 # Everyone who reaches the admin confirms a second factor (TOTP). Switch off only for demos.
 ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", default=True)

@@ -140,14 +140,20 @@ def _verify(user, code: str):
     recovery code; throttled when the app is refusing tries for a moment after misses.
     """
     throttled = False
-    for device in TOTPDevice.objects.devices_for_user(user, confirmed=True):
-        allowed, _ = device.verify_is_allowed()
-        throttled = throttled or not allowed
-        if allowed and device.verify_token(code):
-            return device, False
-    for device in StaticDevice.objects.devices_for_user(user, confirmed=True):
-        if device.verify_token(code):
-            return device, False
+    # Each guess is checked and counted with the user's devices locked (on SQLite the
+    # transaction itself is the lock), so guesses sent at once take turns and each meets the
+    # wait the previous miss set, instead of all reading the same failure count.
+    with transaction.atomic():
+        app = TOTPDevice.objects.devices_for_user(user, confirmed=True)
+        for device in app.select_for_update().order_by("pk"):
+            allowed, _ = device.verify_is_allowed()
+            throttled = throttled or not allowed
+            if allowed and device.verify_token(code):
+                return device, False
+        recovery = StaticDevice.objects.devices_for_user(user, confirmed=True)
+        for device in recovery.select_for_update().order_by("pk"):
+            if device.verify_token(code):
+                return device, False
     return None, throttled
 
 

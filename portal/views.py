@@ -1,21 +1,33 @@
+from datetime import datetime
+
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import SetPasswordForm
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal import throttles
+from portal.client_address import client_address
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
 from portal.invitations import user_for_token
 
 LOCKED_OUT_MESSAGE = (
     "Too many unsuccessful attempts to sign in with this email. For your security, "
     "sign-in is paused for 15 minutes. You can reset your password meanwhile."
+)
+PASSWORD_CHANGE_PAUSED = (
+    "Too many wrong current passwords. For your security, changing your password is paused "
+    "for up to 15 minutes: you can try again in {wait}. Forgotten it? Sign out and use "
+    "“Forgot your password?” to get a reset link by email."
 )
 
 
@@ -48,11 +60,23 @@ def sign_in_locked_out(
     return render(request, "portal/sign_in.html", {"form": form}, status=429)
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    form_class=PortalPasswordResetForm,
-    template_name="portal/password_reset.html",
-    success_url=reverse_lazy("password-reset-sent"),
-)
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PortalPasswordResetForm
+    template_name = "portal/password_reset.html"
+    success_url = reverse_lazy("password-reset-sent")
+
+    def form_valid(self, form: PortalPasswordResetForm) -> HttpResponse:
+        """Over the limit, the answer is the same "check your email" page, and nothing is sent."""
+        # The throttle's slots and the queued email commit together, or not at all.
+        with transaction.atomic():
+            if throttles.password_reset_allowed(
+                email=form.cleaned_data["email"], address=client_address(self.request)
+            ):
+                return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_sent = auth_views.PasswordResetDoneView.as_view(
     template_name="portal/password_reset_sent.html"
 )
@@ -65,16 +89,36 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 )
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "portal/password_change.html"
-    success_url = reverse_lazy("account:detail")
+@sensitive_post_parameters()
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        form = PasswordChangeForm(request.user)
+        return render(request, "portal/password_change.html", {"form": form})
+    form = PasswordChangeForm(request.user, request.POST)
+    try:
+        changed = throttles.password_change_checked(user=request.user, form=form)
+    except throttles.PasswordChangePaused as paused:
+        return password_change_paused(request, paused.until)
+    if changed:
+        update_session_auth_hash(request, form.user)  # this session stays signed in
+        messages.success(request, "Your password was changed.")
+        return redirect("account:detail")
+    return render(request, "portal/password_change.html", {"form": form})
 
-    def form_valid(self, form):
-        messages.success(self.request, "Your password was changed.")
-        return super().form_valid(form)
 
-
-password_change = PasswordChangeView.as_view()
+def password_change_paused(request: HttpRequest, until: datetime) -> HttpResponse:
+    """429, like sign-in's pause: why, and when the form opens again. Nothing was checked."""
+    minutes = throttles.minutes_until(until)
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    context = {
+        "form": PasswordChangeForm(request.user),
+        "paused": PASSWORD_CHANGE_PAUSED.format(wait=wait),
+    }
+    response = render(request, "portal/password_change.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -106,3 +108,122 @@ def test_change_password_keeps_the_user_signed_in(signed_in, client_user):
     client_user.refresh_from_db()
     assert client_user.check_password("fresh-pass-91")
     assert "Your password was changed" in signed_in.get(ACCOUNT).text
+
+
+# --- Change password: 5 wrong current passwords in 15 minutes pause it, like sign-in ----------
+
+PASSWORD = reverse("account:password")
+NEW = "fresh-pass-91"
+
+
+def change(browser, old, new=NEW, confirm=None):
+    return browser.post(
+        PASSWORD, {"old_password": old, "new_password1": new, "new_password2": confirm or new}
+    )
+
+
+def fifteen_minutes_pass():
+    from django.db.models import F
+
+    from portal.models import ThrottleSlot
+
+    ThrottleSlot.objects.update(used_at=F("used_at") - timedelta(minutes=15))
+
+
+def test_four_wrong_current_passwords_still_allow_the_right_one(signed_in, client_user):
+    for n in range(4):
+        response = change(signed_in, f"wrong-{n}")
+        assert response.status_code == 200
+        assert "Your old password was entered incorrectly" in response.text
+    assert change(signed_in, TEST_PASSWORD).status_code == 302
+    client_user.refresh_from_db()
+    assert client_user.check_password(NEW)
+
+
+def test_the_fifth_wrong_current_password_pauses_the_form_with_a_clear_429(signed_in, client_user):
+    for n in range(4):
+        change(signed_in, f"wrong-{n}")
+    response = change(signed_in, "wrong-4")
+    assert response.status_code == 429
+    assert "Too many wrong current passwords" in response.text
+    assert "you can try again in 15 minutes" in response.text
+    assert response["Retry-After"] == "900"
+    again = change(signed_in, TEST_PASSWORD)
+    assert again.status_code == 429
+    client_user.refresh_from_db()
+    assert client_user.check_password(TEST_PASSWORD)
+
+
+def test_the_pause_says_how_long_is_left(signed_in, client_user):
+    from django.db.models import F
+
+    from portal.models import ThrottleSlot
+
+    for n in range(5):
+        change(signed_in, f"wrong-{n}")
+    ThrottleSlot.objects.update(used_at=F("used_at") - timedelta(minutes=14, seconds=1))
+    response = change(signed_in, TEST_PASSWORD)
+    assert response.status_code == 429
+    assert "you can try again in 1 minute." in response.text
+    assert response["Retry-After"] == "60"
+
+
+def test_the_pause_lifts_by_itself_after_15_minutes(signed_in, client_user):
+    for n in range(5):
+        change(signed_in, f"wrong-{n}")
+    fifteen_minutes_pass()
+    assert change(signed_in, TEST_PASSWORD).status_code == 302
+    client_user.refresh_from_db()
+    assert client_user.check_password(NEW)
+
+
+def test_the_pause_holds_in_every_session_of_the_account_and_no_other(
+    signed_in, client_user, stranger
+):
+    from django.test import Client
+
+    for n in range(5):
+        change(signed_in, f"wrong-{n}")
+    other_session = Client()
+    other_session.force_login(client_user)
+    assert change(other_session, TEST_PASSWORD).status_code == 429
+    strangers = Client()
+    strangers.force_login(stranger)
+    assert change(strangers, TEST_PASSWORD).status_code == 302
+
+
+def test_a_successful_change_clears_the_count(signed_in, client_user):
+    for n in range(4):
+        change(signed_in, f"wrong-{n}")
+    assert change(signed_in, TEST_PASSWORD).status_code == 302
+    for n in range(4):
+        assert change(signed_in, f"wrong-{n}").status_code == 200
+    assert change(signed_in, NEW, new="another-pass-73").status_code == 302
+
+
+def test_a_refusal_for_the_new_password_is_not_a_wrong_guess(signed_in, client_user):
+    for _ in range(6):
+        response = change(signed_in, TEST_PASSWORD, confirm="does-not-match-1")
+        assert response.status_code == 200
+    assert change(signed_in, TEST_PASSWORD).status_code == 302
+
+
+def test_the_page_is_for_signed_in_people_only(client, db):
+    response = client.post(PASSWORD, {"old_password": "x"})
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("sign-in"))
+
+
+def test_the_page_refuses_other_methods(signed_in):
+    assert signed_in.put(PASSWORD).status_code == 405
+
+
+def test_a_change_ends_every_other_session_of_the_account(signed_in, client_user):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(client_user)
+    assert elsewhere.get(ACCOUNT).status_code == 200
+    change(signed_in, TEST_PASSWORD)
+    assert elsewhere.get(ACCOUNT).status_code == 302
+    assert signed_in.get(ACCOUNT).status_code == 200

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -55,3 +56,105 @@ def test_the_pause_lifts_by_itself_after_15_minutes(client, client_user):
     assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 429
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=15, seconds=1))
     assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 302
+
+
+# --- Behind a proxy: the client's own address is counted, never the proxy's ------------------
+
+PROXY = "10.0.0.2"
+ATTACKER, VICTIM = "203.0.113.7", "198.51.100.9"
+
+
+def attempt_through_proxy(client, email, password, forwarded):
+    return client.post(
+        SIGN_IN,
+        {"username": email, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+
+
+def test_behind_a_proxy_the_attacker_is_locked_and_the_victim_still_signs_in(
+    client, client_user, settings
+):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    for _ in range(5):
+        attempt_through_proxy(client, client_user.email, "wrong-password", ATTACKER)
+    assert (
+        attempt_through_proxy(client, client_user.email, TEST_PASSWORD, ATTACKER).status_code == 429
+    )
+    victim = Client()
+    response = attempt_through_proxy(victim, client_user.email, TEST_PASSWORD, VICTIM)
+    assert response.status_code == 302
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [ATTACKER]
+
+
+def test_behind_a_proxy_addresses_the_attacker_writes_into_the_header_change_nothing(
+    client, client_user, settings
+):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    # What the proxy passes on: whatever the attacker sent, then the address it really came from.
+    spoofed = [f"{VICTIM}, {ATTACKER}", f'{VICTIM}, ", {ATTACKER}']
+    spoofed += [f"10.9.9.{n}, {ATTACKER}" for n in range(3)]
+    for forwarded in spoofed:
+        attempt_through_proxy(client, client_user.email, "wrong-password", forwarded)
+    again = attempt_through_proxy(client, client_user.email, TEST_PASSWORD, f"1.1.1.1, {ATTACKER}")
+    assert again.status_code == 429
+    victim = Client()
+    assert (
+        attempt_through_proxy(victim, client_user.email, TEST_PASSWORD, VICTIM).status_code == 302
+    )
+
+
+def test_behind_two_proxies_the_address_the_first_one_saw_is_counted(client, client_user, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 2
+    for _ in range(5):
+        attempt_through_proxy(client, client_user.email, "wrong", f"{VICTIM}, {ATTACKER}, 10.0.0.1")
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [ATTACKER]
+    victim = Client()
+    response = attempt_through_proxy(
+        victim, client_user.email, TEST_PASSWORD, f"{VICTIM}, 10.0.0.1"
+    )
+    assert response.status_code == 302
+
+
+def test_without_a_proxy_a_forwarded_header_changes_nothing(client, client_user, settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+    for n in range(5):
+        client.post(
+            SIGN_IN,
+            {"username": client_user.email, "password": "wrong-password"},
+            REMOTE_ADDR=ATTACKER,
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+    again = client.post(
+        SIGN_IN,
+        {"username": client_user.email, "password": TEST_PASSWORD},
+        REMOTE_ADDR=ATTACKER,
+        HTTP_X_FORWARDED_FOR=VICTIM,
+    )
+    assert again.status_code == 429
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [ATTACKER]
+    victim = Client()
+    response = victim.post(
+        SIGN_IN,
+        {"username": client_user.email, "password": TEST_PASSWORD},
+        REMOTE_ADDR=VICTIM,
+        HTTP_X_FORWARDED_FOR=ATTACKER,
+    )
+    assert response.status_code == 302
+
+
+def test_the_admin_sign_in_is_throttled_alike(client, db):
+    from tests.factories import UserFactory
+
+    staff = UserFactory(email="staff@example.com", is_staff=True)
+    admin_login = reverse("admin:login")
+    for _ in range(5):
+        client.post(
+            admin_login, {"username": staff.email, "password": "wrong"}, REMOTE_ADDR=ATTACKER
+        )
+    response = client.post(
+        admin_login, {"username": staff.email, "password": TEST_PASSWORD}, REMOTE_ADDR=ATTACKER
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session

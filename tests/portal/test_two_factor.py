@@ -190,3 +190,54 @@ def test_the_requirement_can_be_switched_off_for_demos(client, staff, settings):
     settings.ADMIN_REQUIRE_2FA = False
     password_sign_in(client, staff)
     assert client.get(ADMIN).status_code == 200
+
+
+# --- The second step keeps its throttle --------------------------------------------------------
+
+
+def test_after_a_wrong_code_even_the_right_one_waits(client, staff):
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    password_sign_in(client, staff)
+    assert "didn&#x27;t work" in client.post(TWO_FACTOR, {"code": "000000"}).text
+    refused = client.post(TWO_FACTOR, {"code": code_for(device), "next": ADMIN})
+    assert refused.status_code == 200 and "Too many tries" in refused.text
+    assert client.get(ADMIN).status_code == 302
+
+
+def test_the_wait_is_kept_on_the_device_not_in_the_session(client, staff):
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    password_sign_in(client, staff)
+    client.post(TWO_FACTOR, {"code": "000000"})
+    client.logout()
+    password_sign_in(client, staff)
+    assert "Too many tries" in client.post(TWO_FACTOR, {"code": code_for(device)}).text
+
+
+def test_the_wait_doubles_with_each_miss(client, staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    device = TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    password_sign_in(client, staff)
+    # Three misses in a row: the next code is checked 4 seconds after the last one, not before.
+    three_misses = {"throttling_failure_count": 3}
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        **three_misses, throttling_failure_timestamp=timezone.now() - timedelta(seconds=3)
+    )
+    assert "Too many tries" in client.post(TWO_FACTOR, {"code": code_for(device)}).text
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        **three_misses, throttling_failure_timestamp=timezone.now() - timedelta(seconds=5)
+    )
+    assert client.post(TWO_FACTOR, {"code": code_for(device), "next": ADMIN}).url == ADMIN
+
+
+def test_recovery_codes_wait_after_a_miss_too(client, staff):
+    TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+    recovery = StaticDevice.objects.create(user=staff, name="Recovery codes")
+    recovery.token_set.create(token="abcd2345")
+    password_sign_in(client, staff)
+    client.post(TWO_FACTOR, {"code": "zzzz9999"})
+    assert client.post(TWO_FACTOR, {"code": "abcd2345"}).status_code == 200
+    assert client.get(ADMIN).status_code == 302
+    assert recovery.token_set.filter(token="abcd2345").exists()
