@@ -7,6 +7,8 @@ clear message instead of an exception deep in a view, a selector or the database
 import re
 from datetime import UTC, datetime
 
+from django.core.exceptions import BadRequest
+
 # A database id as text: 1 to 18 ASCII digits, the same as the <id:...> URL converter.
 # Not str.isdigit(): that accepts "²" and other scripts' digits, which int() refuses or reads
 # differently. Eighteen digits always fit a 64-bit integer column.
@@ -18,6 +20,13 @@ _ID = re.compile(ID_PATTERN)
 # 9999 overflows when it is shown in a time zone or has a notice or a horizon added to it.
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+class RefusedInput(BadRequest):
+    """
+    A request the portal will not act on. Answered with a 400 whose page shows this text, so
+    write it for the person who sent the request.
+    """
 
 
 def parse_id(raw: str | None) -> int | None:

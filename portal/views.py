@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
+from portal.inputs import RefusedInput
 from portal.invitations import user_for_token
 
 LOCKED_OUT_MESSAGE = (
@@ -75,6 +76,20 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 password_change = PasswordChangeView.as_view()
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """
+    The 400 page. A refusal of ours says why; any other (Django's own, a bad host, a
+    malformed body) stays generic, as its text was not written for the visitor.
+    """
+    in_admin = request.path.startswith(reverse("admin:index"))
+    context = {
+        "reason": str(exception) if isinstance(exception, RefusedInput) else "",
+        "home_url": reverse("admin:index") if in_admin else "/",
+        "home_label": "Back to the practice workspace" if in_admin else "Go to your appointments",
+    }
+    return render(request, "400.html", context, status=400)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -48,6 +48,13 @@ def test_each_response_gets_a_fresh_nonce(client):
     assert first != second
 
 
+def test_a_bad_request_of_djangos_own_keeps_its_reason_to_itself(client):
+    response = client.get("/", headers={"Host": "evil.test"})
+    assert response.status_code == 400
+    assert "We couldn't accept that request" in response.text
+    assert "evil.test" not in response.text and "ALLOWED_HOSTS" not in response.text
+
+
 def test_the_page_has_no_inline_event_handlers(signed_in):
     html = signed_in.get(reverse("appointments:list")).text
     assert not re.search(r"\son[a-z]+=", html)
