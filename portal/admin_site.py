@@ -1,4 +1,5 @@
 from datetime import date
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -115,7 +116,9 @@ class PortalAdminSite(admin.AdminSite):
             and not user.is_verified()
         ):
             target = request.GET.get("next") or reverse("admin:index")
-            return redirect(f"{reverse('admin:two-factor')}?next={target}")
+            # Encoded: a next of /admin/x/?a=1&b=2#top must come back whole, not as next=/admin
+            # /x/?a=1 with a stray b and a fragment the browser keeps to itself.
+            return redirect(f"{reverse('admin:two-factor')}?{urlencode({'next': target})}")
         return super().login(request, extra_context)
 
     def get_urls(self):

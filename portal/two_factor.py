@@ -5,6 +5,7 @@ one-time recovery codes for a lost phone. Built on django-otp's devices.
 
 import base64
 from io import BytesIO
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -118,7 +119,8 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session[CODES_SESSION_KEY] = new_recovery_codes(user)
-            return redirect(f"{reverse('admin:two-factor-codes')}?next={_next_url(request)}")
+            codes_url = reverse("admin:two-factor-codes")
+            return redirect(f"{codes_url}?{urlencode({'next': _next_url(request)})}")
         form.add_error("code", "That code didn't match. Enter the 6 digits your app shows now.")
     context |= {
         "qr": qr_data_uri(device.config_url),
