@@ -5,9 +5,10 @@ clear message instead of an exception deep in a view, a selector or the database
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import BadRequest
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 # A database id as text: 1 to 18 ASCII digits, the same as the <id:...> URL converter.
 # Not str.isdigit(): that accepts "²" and other scripts' digits, which int() refuses or reads
@@ -67,3 +68,16 @@ def parse_instant(raw: str | None) -> datetime | None:
         return None
     value = value.astimezone(UTC)
     return value if instant_in_range(value) else None
+
+
+def duration_validators(limit: timedelta) -> list:
+    """
+    A duration field's bounds, from none to `limit` (whole days), with messages that name
+    them. Without an upper bound a notice of three million days saves, then overflows every
+    page that adds it to a time.
+    """
+    days = limit.days
+    return [
+        MinValueValidator(timedelta(0), "This can't be negative."),
+        MaxValueValidator(limit, f"This can be at most {days} day{'' if days == 1 else 's'}."),
+    ]
