@@ -6,8 +6,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import ContentSecurityPolicyMiddleware as DjangoCSPMiddleware
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.csp import LazyNonce
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal.inputs import RefusedInput
@@ -106,6 +108,23 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class ContentSecurityPolicyMiddleware(DjangoCSPMiddleware):
+    """
+    Django's, with the whole policy on every response. Django leaves script-src out when
+    nothing rendered the nonce (a redirect, a 204, JSON, a calendar file, a partial without a
+    script), and the browser then falls back to default-src 'self': any script from this site.
+    Making the nonce every time keeps script-src to "only scripts carrying this nonce". First
+    in MIDDLEWARE, so answers from the middleware after it (HTTPS redirects, static files, the
+    400 for a NUL byte) carry it too.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if getattr(request, "_csp_nonce", None) is None:
+            request._csp_nonce = LazyNonce()
+        str(request._csp_nonce)  # generates it
+        return super().process_response(request, response)
 
 
 NUL_REFUSED = (
