@@ -26,6 +26,7 @@ from appointments.models import (
 )
 from portal.admin_scoping import PracticeScopedMixin, practice_providers
 from portal.forms import time_zone_choices
+from portal.inputs import parse_instant
 
 
 class ProviderForm(forms.ModelForm):
@@ -309,7 +310,11 @@ class RescheduleForm(forms.Form):
         self.fields["new_start"].choices = list(groups.items())
 
     def clean_new_start(self) -> datetime:
-        return datetime.fromisoformat(self.cleaned_data["new_start"])
+        # One of the offered choices by now; read like every other instant all the same.
+        start = parse_instant(self.cleaned_data["new_start"])
+        if start is None:
+            raise forms.ValidationError("Pick one of the times offered.")
+        return start
 
 
 @admin.register(Appointment)

@@ -1,10 +1,12 @@
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
-from django.utils import timezone
 
 from policies.terms import Money
+from portal.inputs import parse_instant
+
+OUT_OF_DATE = "This page is out of date. Please reload it and try again."
 
 
 class DayForm(forms.Form):
@@ -20,12 +22,10 @@ class SlotForm(forms.Form):
     start = forms.CharField(error_messages={"required": "Pick a time from the list."})
 
     def clean_start(self) -> datetime:
-        try:
-            return parse_instant(self.cleaned_data["start"], required=True)
-        except forms.ValidationError:
-            raise forms.ValidationError(
-                "That time isn't valid. Pick a time from the list."
-            ) from None
+        start = parse_instant(self.cleaned_data["start"])
+        if start is None:
+            raise forms.ValidationError("That time isn't valid. Pick a time from the list.")
+        return start
 
 
 class AcceptsFeeForm(forms.Form):
@@ -48,27 +48,24 @@ class CancelForm(AcceptsFeeForm):
     expected_start = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_expected_start(self) -> datetime | None:
-        return parse_instant(self.cleaned_data["expected_start"], required=False)
+        return expected_instant(self.cleaned_data["expected_start"], required=False)
 
 
 class RescheduleForm(AcceptsFeeForm, SlotForm):
     expected_start = forms.CharField(widget=forms.HiddenInput)
 
     def clean_expected_start(self) -> datetime | None:
-        return parse_instant(self.cleaned_data["expected_start"], required=True)
+        return expected_instant(self.cleaned_data["expected_start"], required=True)
 
 
-def parse_instant(raw: str, *, required: bool) -> datetime | None:
-    raw = (raw or "").strip()
-    if not raw and not required:
+def expected_instant(raw: str, *, required: bool) -> datetime | None:
+    """The time the page showed: a page that sends no time, or one we can't read, is stale."""
+    if not (raw or "").strip() and not required:
         return None
-    try:
-        value = datetime.fromisoformat(raw) if 0 < len(raw) <= 40 else None
-    except ValueError:
-        value = None
-    if value is None or timezone.is_naive(value):
-        raise forms.ValidationError("This page is out of date. Please reload it and try again.")
-    return value.astimezone(UTC)
+    value = parse_instant(raw)
+    if value is None:
+        raise forms.ValidationError(OUT_OF_DATE)
+    return value
 
 
 class JoinForm(SetPasswordForm):

@@ -11,7 +11,13 @@ from django.utils import timezone
 from appointments.slots import BookingRules
 from policies.decisions import Action, AppointmentFacts, Decision, decide
 from policies.terms import Money, PolicyTerms
+from portal.inputs import duration_validators
 from portal.timezones import validate_time_zone_name
+
+# Booking rules' bounds. Notice longer than the longest horizon (730 days) means nothing can be
+# booked; a buffer longer than a day is a day off, which date overrides say better.
+MAX_MIN_NOTICE = timedelta(days=365)
+MAX_BUFFER = timedelta(days=1)
 
 
 class Provider(models.Model):
@@ -40,7 +46,9 @@ class Provider(models.Model):
     min_notice = models.DurationField(
         "minimum notice",
         default=timedelta(hours=2),
-        help_text="How soon before a start time clients can still book it (HH:MM:SS).",
+        validators=duration_validators(MAX_MIN_NOTICE),
+        help_text="How soon before a start time clients can still book it (HH:MM:SS; "
+        "at most 365 days).",
     )
     horizon_days = models.PositiveSmallIntegerField(
         "books how far ahead (days)",
@@ -48,10 +56,14 @@ class Provider(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(730)],
     )
     buffer_before = models.DurationField(
-        default=timedelta(0), help_text="Kept free before each appointment (HH:MM:SS)."
+        default=timedelta(0),
+        validators=duration_validators(MAX_BUFFER),
+        help_text="Kept free before each appointment (HH:MM:SS; at most a day).",
     )
     buffer_after = models.DurationField(
-        default=timedelta(0), help_text="Kept free after each appointment (HH:MM:SS)."
+        default=timedelta(0),
+        validators=duration_validators(MAX_BUFFER),
+        help_text="Kept free after each appointment (HH:MM:SS; at most a day).",
     )
     slot_step_minutes = models.PositiveSmallIntegerField(
         "minutes between start times",
@@ -74,6 +86,12 @@ class Provider(models.Model):
                 & Q(buffer_before__gte=timedelta(0))
                 & Q(buffer_after__gte=timedelta(0)),
                 name="provider_durations_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_notice__lte=MAX_MIN_NOTICE)
+                & Q(buffer_before__lte=MAX_BUFFER)
+                & Q(buffer_after__lte=MAX_BUFFER),
+                name="provider_durations_bounded",
             ),
         ]
 

@@ -8,6 +8,7 @@ from appointments.models import Appointment
 from chat import selectors, services
 from chat.forms import MessageForm
 from policies.decisions import when
+from portal.inputs import id_param
 from portal.middleware import passive
 
 
@@ -28,10 +29,10 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
 
 def appointment_for_draft(request: HttpRequest, provider) -> Appointment | None:
     """The client's own appointment with this provider named in ?appointment=, if any."""
-    raw = request.GET.get("appointment") or request.POST.get("appointment") or ""
-    if not raw.isdigit() or len(raw) > 18:
+    pk = id_param(request.GET, "appointment") or id_param(request.POST, "appointment")
+    if pk is None:
         return None
-    return Appointment.objects.filter(pk=int(raw), client=request.user, provider=provider).first()
+    return Appointment.objects.filter(pk=pk, client=request.user, provider=provider).first()
 
 
 def draft_for(request: HttpRequest, appointment: Appointment | None) -> str:
@@ -95,11 +96,6 @@ def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpRespons
     return render(request, "chat/compose.html", context, status=status)
 
 
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -107,7 +103,7 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_for_draft(request, conversation.provider)
     if request.method == "POST":
         return post_message(request, conversation, appointment)
-    before = _int_param(request, "before")
+    before = id_param(request.GET, "before")
     page, older = selectors.message_page(conversation, before=before)
     if request.htmx and before is not None:
         context = {"conversation": conversation, "messages_page": page, "older": older}
@@ -153,7 +149,7 @@ def post_message(request: HttpRequest, conversation, appointment) -> HttpRespons
 def conversation_poll(request: HttpRequest, pk: int) -> HttpResponse:
     """New messages after ?after=; 204 with no body when there are none (htmx leaves the page)."""
     conversation = selectors.get_conversation_for_client(request.user, pk)
-    after = _int_param(request, "after")
+    after = id_param(request.GET, "after")
     if after is None:
         return HttpResponse(
             "A message id is needed in ?after=", status=400, content_type="text/plain"

@@ -32,9 +32,12 @@ class PolicyAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     @admin.display(description="example")
     def what_clients_read(self, policy):
-        if policy is None or policy.pk is None:
+        # The saved policy: after a refused edit the form's copy holds the refused values,
+        # a notice of millions of days, say, that no date can be moved by.
+        saved = Policy.objects.filter(pk=policy.pk).first() if policy and policy.pk else None
+        if saved is None:
             return "Save the policy to see what clients read, with an example deadline."
-        return policy_preview(policy)
+        return policy_preview(saved)
 
     def get_list_filter(self, request):
         return ["provider"] if request.user.is_superuser else []

@@ -6,7 +6,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from policies.terms import Late, PolicyTerms
+from policies.terms import MAX_GRACE_PERIOD, MAX_NOTICE, Late, PolicyTerms
+from portal.inputs import duration_validators
 
 LATE_CHOICES = [(Late.REFUSE, "Refuse it online"), (Late.FEE, "Allow it, with a fee")]
 MONEY = {"max_digits": 8, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
@@ -33,10 +34,15 @@ class Policy(models.Model):
     clients_may_reschedule = models.BooleanField("clients may reschedule online", default=True)
     cancel_notice = models.DurationField(
         default=timedelta(hours=24),
+        validators=duration_validators(MAX_NOTICE),
         help_text="How long before the session online cancellation is free (HH:MM:SS; "
-        "“1 00:00:00” is one day).",
+        "“1 00:00:00” is one day; at most 365 days).",
     )
-    reschedule_notice = models.DurationField(default=timedelta(hours=24))
+    reschedule_notice = models.DurationField(
+        default=timedelta(hours=24),
+        validators=duration_validators(MAX_NOTICE),
+        help_text="At most 365 days.",
+    )
     late_cancel = models.CharField(
         "inside the cancel notice", max_length=8, choices=LATE_CHOICES, default=Late.REFUSE
     )
@@ -59,8 +65,9 @@ class Policy(models.Model):
     )
     grace_period = models.DurationField(
         default=timedelta(minutes=10),
+        validators=duration_validators(MAX_GRACE_PERIOD),
         help_text="Right after booking, clients may cancel or move for free this long, "
-        "whatever the notice.",
+        "whatever the notice (at most 30 days).",
     )
     text = models.TextField(
         "policy in plain words",
@@ -89,6 +96,12 @@ class Policy(models.Model):
                 & Q(grace_period__gte=timedelta(0)),
                 name="policy_durations_not_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(cancel_notice__lte=MAX_NOTICE)
+                & Q(reschedule_notice__lte=MAX_NOTICE)
+                & Q(grace_period__lte=MAX_GRACE_PERIOD),
+                name="policy_durations_bounded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -103,10 +116,6 @@ class Policy(models.Model):
             errors["late_cancel_fee"] = "Give the fee, or choose to refuse late cancellations."
         if self.late_reschedule == Late.FEE and not self.late_reschedule_fee:
             errors["late_reschedule_fee"] = "Give the fee, or choose to refuse late reschedules."
-        for name in ("cancel_notice", "reschedule_notice", "grace_period"):
-            value = getattr(self, name)
-            if value is not None and value < timedelta(0):
-                errors[name] = "This can't be negative."
         if errors:
             raise ValidationError(errors)
 

@@ -3,9 +3,20 @@ The terms of a cancellation and rescheduling policy as plain values. An appointm
 a copy of the terms in force when it was booked, so later edits never change its rules.
 """
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+
+# The longest notice and grace period a policy may have. A notice of a year already means
+# "not online"; longer ones only overflow when subtracted from an appointment's start.
+MAX_NOTICE = timedelta(days=365)
+MAX_GRACE_PERIOD = timedelta(days=30)
+DURATION_LIMITS = {
+    "cancel_notice": MAX_NOTICE,
+    "reschedule_notice": MAX_NOTICE,
+    "grace_period": MAX_GRACE_PERIOD,
+}
 
 CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£"}
 
@@ -86,8 +97,22 @@ class PolicyTerms:
                 continue
             value = data[name]
             if kind.type in (timedelta, "timedelta"):
-                value = timedelta(seconds=value)
+                value = _saved_duration(value, DURATION_LIMITS[name], kind.default)
             elif kind.type in (Decimal, "Decimal") or (name == "no_show_fee" and value is not None):
                 value = Decimal(value)
             values[name] = value
         return cls(**values)
+
+
+def _saved_duration(seconds, limit: timedelta, default: timedelta) -> timedelta:
+    """
+    A duration saved with a booking, clamped to [0, limit]. Terms saved before the bounds
+    existed may hold millions of days; they must still read, never crash a page.
+    """
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(value):
+        return default
+    return timedelta(seconds=min(max(value, 0.0), limit.total_seconds()))

@@ -1,7 +1,86 @@
+from datetime import date
+from urllib.parse import urlencode
+
+from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
+
+from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, RefusedInput, parse_id, year_in_range
+
+BAD_DATE = (
+    "That date can't be shown. Pick a year, month or day from the list above the table; "
+    f"years go from {EARLIEST_INSTANT.year} to {LATEST_INSTANT.year - 1}."
+)
+BAD_SELECTION = (
+    "That selection isn't one this list offers, so nothing was changed. "
+    "Tick the rows in the list and try again."
+)
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """
+    The admin's sign-in, with the email checked before anyone tries it. Django sets the
+    username's max_length after the field is made, so it is never enforced, and an over-long
+    name reached django-axes's 255-character column as a database error.
+    """
+
+    username = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+
+class RefuseHostileInput:
+    """
+    Mixed into every ModelAdmin the site registers, Django's and other apps' included: the
+    changelist's date drill-down and its actions read the query and the form without bounds,
+    so a year of 9999 or a selected id of "abc" was a 500. Both are a 400 that says why.
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        self.refuse_bad_date_drilldown(request)
+        if request.method == "POST" and "action" in request.POST:
+            self.refuse_bad_selection(request)
+        return super().changelist_view(request, extra_context)
+
+    def refuse_bad_date_drilldown(self, request) -> None:
+        field = self.date_hierarchy
+        if not field:
+            return
+        raw = {part: request.GET.get(f"{field}__{part}") for part in ("year", "month", "day")}
+        given = {part: value for part, value in raw.items() if value is not None}
+        if not given:
+            return
+        numbers = {part: parse_id(value) for part, value in given.items()}
+        year = numbers.get("year")
+        if year is None or None in numbers.values() or not year_in_range(year):
+            raise RefusedInput(BAD_DATE)
+        try:
+            date(year, numbers.get("month", 1), numbers.get("day", 1))
+        except ValueError:
+            raise RefusedInput(BAD_DATE) from None
+
+    def refuse_bad_selection(self, request) -> None:
+        pk = self.model._meta.pk
+        for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+            if isinstance(pk, models.IntegerField):
+                # Stricter than int(): ASCII digits that fit the column, on both databases.
+                valid = parse_id(value) is not None
+            else:
+                try:
+                    pk.to_python(value)
+                    valid = True
+                except ValidationError:
+                    valid = False
+            if not valid:
+                raise RefusedInput(BAD_SELECTION)
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -10,6 +89,17 @@ class PortalAdminSite(admin.AdminSite):
     site_header = "Client Portal · Practice"
     site_title = "Client Portal practice"
     index_title = "Your practice"
+    login_form = AdminSignInForm
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, RefuseHostileInput):
+            admin_class = type(
+                admin_class.__name__,
+                (RefuseHostileInput, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
@@ -26,7 +116,9 @@ class PortalAdminSite(admin.AdminSite):
             and not user.is_verified()
         ):
             target = request.GET.get("next") or reverse("admin:index")
-            return redirect(f"{reverse('admin:two-factor')}?next={target}")
+            # Encoded: a next of /admin/x/?a=1&b=2#top must come back whole, not as next=/admin
+            # /x/?a=1 with a stray b and a fragment the browser keeps to itself.
+            return redirect(f"{reverse('admin:two-factor')}?{urlencode({'next': target})}")
         return super().login(request, extra_context)
 
     def get_urls(self):

@@ -4,6 +4,8 @@ from django.http import HttpRequest
 
 from portal.models import normalize_email_address
 
+AXES_USERNAME_LENGTH = 255
+
 
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
     """
@@ -15,4 +17,5 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
         raw = credentials.get("username") or credentials.get("email") or ""
     if not raw and request is not None:
         raw = request.POST.get("username", "")
-    return normalize_email_address(raw)
+    # At most what axes's username columns hold; a longer name is refused by the forms anyway.
+    return normalize_email_address(raw)[:AXES_USERNAME_LENGTH]

@@ -1,5 +1,7 @@
 from django.urls import register_converter
 
+from portal.inputs import ID_PATTERN
+
 
 class IdConverter:
     """
@@ -7,7 +9,7 @@ class IdConverter:
     an out-of-range integer error from the database.
     """
 
-    regex = "[0-9]{1,18}"
+    regex = ID_PATTERN
 
     def to_python(self, value: str) -> int:
         return int(value)

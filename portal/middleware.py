@@ -6,9 +6,13 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import ContentSecurityPolicyMiddleware as DjangoCSPMiddleware
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.csp import LazyNonce
 from django_htmx.http import HttpResponseClientRedirect
+
+from portal.inputs import RefusedInput
 
 SESSION_STARTED_KEY = "portal_signed_in_at"
 SESSION_SEEN_KEY = "portal_last_active_at"
@@ -104,3 +108,64 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class ContentSecurityPolicyMiddleware(DjangoCSPMiddleware):
+    """
+    Django's, with the whole policy on every response. Django leaves script-src out when
+    nothing rendered the nonce (a redirect, a 204, JSON, a calendar file, a partial without a
+    script), and the browser then falls back to default-src 'self': any script from this site.
+    Making the nonce every time keeps script-src to "only scripts carrying this nonce". First
+    in MIDDLEWARE, so answers from the middleware after it (HTTPS redirects, static files, the
+    400 for a NUL byte) carry it too.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if getattr(request, "_csp_nonce", None) is None:
+            request._csp_nonce = LazyNonce()
+        str(request._csp_nonce)  # generates it
+        return super().process_response(request, response)
+
+
+NUL_REFUSED = (
+    "This request contained a NUL character (an invisible control character), which the "
+    "portal never accepts. Nothing was changed. If you pasted text, type it instead and "
+    "try again."
+)
+
+
+def _has_nul(*texts: str) -> bool:
+    return any("\x00" in text for text in texts)
+
+
+class RefuseNulBytesMiddleware:
+    """
+    A NUL character anywhere a request carries text (the path, the query string, form fields,
+    cookies, headers) gets a 400 with a clear message before any view or database sees it.
+    PostgreSQL refuses NUL in text and SQLite stores it, so refusing it here is what makes
+    both behave the same, in the admin's filters and search as much as in the portal's forms.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._carries_nul(request):
+            raise RefusedInput(NUL_REFUSED)
+        return self.get_response(request)
+
+    @staticmethod
+    def _carries_nul(request: HttpRequest) -> bool:
+        if _has_nul(request.path, request.path_info):
+            return True
+        if any(_has_nul(key, *values) for key, values in request.GET.lists()):
+            return True
+        if any(_has_nul(key, value) for key, value in request.COOKIES.items()):
+            return True
+        headers = (value for key, value in request.META.items() if key.startswith("HTTP_"))
+        if any(isinstance(value, str) and _has_nul(value) for value in headers):
+            return True
+        # Form bodies only: request.POST is empty for other content types.
+        return request.method == "POST" and any(
+            _has_nul(key, *values) for key, values in request.POST.lists()
+        )

@@ -9,6 +9,7 @@ member, which works for an hour and only in the session of the account it was se
 import base64
 from datetime import timedelta
 from io import BytesIO
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -213,7 +214,8 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
             request.session.pop(ENROLMENT_SESSION_KEY, None)
             otp_login(request, device)
             request.session[CODES_SESSION_KEY] = new_recovery_codes(user)
-            return redirect(f"{reverse('admin:two-factor-codes')}?next={_next_url(request)}")
+            codes_url = reverse("admin:two-factor-codes")
+            return redirect(f"{codes_url}?{urlencode({'next': _next_url(request)})}")
         form.add_error("code", "That code didn't match. Enter the 6 digits your app shows now.")
     context |= {
         "qr": qr_data_uri(device.config_url),

@@ -12,6 +12,9 @@ account_patterns = (
     "account",
 )
 
+# A refusal of bad input (RefusedInput) says why on the 400 page.
+handler400 = "portal.views.bad_request"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.sign_in, name="sign-in"),

@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from portal import throttles
 from portal.client_address import client_address
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
+from portal.inputs import RefusedInput
 from portal.invitations import user_for_token
 
 LOCKED_OUT_MESSAGE = (
@@ -119,6 +120,20 @@ def password_change_paused(request: HttpRequest, until: datetime) -> HttpRespons
     response = render(request, "portal/password_change.html", context, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """
+    The 400 page. A refusal of ours says why; any other (Django's own, a bad host, a
+    malformed body) stays generic, as its text was not written for the visitor.
+    """
+    in_admin = request.path.startswith(reverse("admin:index"))
+    context = {
+        "reason": str(exception) if isinstance(exception, RefusedInput) else "",
+        "home_url": reverse("admin:index") if in_admin else "/",
+        "home_label": "Back to the practice workspace" if in_admin else "Go to your appointments",
+    }
+    return render(request, "400.html", context, status=400)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

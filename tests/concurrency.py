@@ -7,10 +7,13 @@ from django.db import connection
 from appointments import services
 
 
-def race(attempt, n: int) -> list[tuple[str, object]]:
+def race(
+    attempt, n: int, *, refusals: tuple[type[Exception], ...] = (services.SlotUnavailable,)
+) -> list[tuple[str, object]]:
     """
-    attempt(i) in n threads; each outcome is ("ok", result), ("conflict", None) for a
-    clean SlotUnavailable, or ("error", repr) for anything else, which tests treat as a failure.
+    attempt(i) in n threads; each outcome is ("ok", result), ("conflict", None) for a clean
+    refusal (SlotUnavailable unless told otherwise), or ("error", repr) for anything else,
+    which tests treat as a failure.
     """
     barrier = threading.Barrier(n)
     outcomes: list[tuple[str, object]] = [("missing", None)] * n
@@ -19,7 +22,7 @@ def race(attempt, n: int) -> list[tuple[str, object]]:
         try:
             barrier.wait(timeout=30)
             outcomes[i] = ("ok", attempt(i))
-        except services.SlotUnavailable:
+        except refusals:
             outcomes[i] = ("conflict", None)
         except Exception as error:  # noqa: BLE001  (any other outcome fails the test)
             outcomes[i] = ("error", repr(error))

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
+import tests.mailbox  # noqa: F401  (connects the request guard before the first request)
 from tests.factories import UserFactory
 
 # HYPOTHESIS_PROFILE=thorough runs the property tests much longer than the suite does.

@@ -288,6 +288,10 @@ def test_the_export_writes_to_standard_output_and_filters_by_provider(
         (["--start", "yesterday", "--end", "2026-12-01"], "must be a date"),
         (["--start", "2026-12-05", "--end", "2026-12-01"], "after --start"),
         (["--start", "2026-12-01T09:00", "--end", "2026-12-02"], "UTC offset"),
+        (["--start", "0001-01-01", "--end", "2026-12-02"], "between 1970 and 2199"),
+        (["--start", "2026-12-01", "--end", "9999-12-31"], "between 1970 and 2199"),
+        (["--start", "0001-01-01T00:00+14:00", "--end", "2026-12-02"], "between 1970 and 2199"),
+        (["--start", "2026-12-01", "--end", "2026-12-02", "--provider", "²"], "No provider"),
         (
             ["--start", "2026-12-01", "--end", "2026-12-02", "--provider", "nobody@example.com"],
             "No provider",

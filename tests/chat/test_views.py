@@ -243,10 +243,45 @@ def test_the_poll_returns_new_messages_and_marks_them_read(
     assert unread_total(client_user) == 0
 
 
-@pytest.mark.parametrize("after", ["", "abc", "-1", "9" * 30])
+@pytest.mark.parametrize("after", ["", "abc", "-1", "9" * 30, "²", "١٢", "１２", "1%0A"])
 def test_the_poll_refuses_a_bad_cursor(signed_in, conversation, after):
     url = reverse("chat:poll", args=[conversation.pk]) + f"?after={after}"
-    assert signed_in.get(url).status_code == 400
+    response = signed_in.get(url)
+    assert response.status_code == 400
+    assert "A message id is needed" in response.text
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "9" * 30])
+def test_an_unreadable_older_cursor_shows_the_newest_messages(
+    signed_in, conversation, client_user, raw
+):
+    say(conversation, client_user, "The newest")
+    response = signed_in.get(detail(conversation), {"before": raw})
+    assert response.status_code == 200
+    assert "The newest" in response.text
+
+
+# The appointment's own id in other scripts' digits: str.isdigit() accepted them and int()
+# read them, so "?appointment=١٢" linked appointment 12.
+OTHER_DIGITS = {"arabic-indic": "٠١٢٣٤٥٦٧٨٩", "fullwidth": "０１２３４５６７８９"}
+
+
+@pytest.mark.parametrize("digits", ["arabic-indic", "fullwidth", "superscript"])
+def test_an_appointment_id_in_other_digits_is_not_an_id(
+    signed_in, conversation, provider, session_type, client_user, digits
+):
+    appointment = AppointmentFactory(appointment_type=session_type, client=client_user)
+    raw = (
+        "²"
+        if digits == "superscript"
+        else str(appointment.pk).translate(str.maketrans("0123456789", OTHER_DIGITS[digits]))
+    )
+    for url in (detail(conversation), reverse("chat:new-with", args=[provider.pk])):
+        response = signed_in.get(url, {"appointment": raw}, follow=True)
+        assert response.status_code == 200
+        assert "About my appointment" not in response.text
+    post_message(signed_in, detail(conversation), "Hello", appointment=raw)
+    assert not Message.objects.filter(appointment__isnull=False).exists()
 
 
 def test_polling_does_not_keep_an_idle_session_alive(signed_in, conversation, client_user):

@@ -48,6 +48,99 @@ def test_each_response_gets_a_fresh_nonce(client):
     assert first != second
 
 
+def assert_full_policy(response):
+    from django.conf import settings
+
+    csp = csp_directives(response)
+    assert set(csp) == set(settings.SECURE_CSP), sorted(csp)
+    assert len(csp["script-src"]) == 1
+    assert re.fullmatch(r"'nonce-[\w+/=-]+'", csp["script-src"][0])
+
+
+@pytest.fixture
+def responses_of_every_kind(client, client_user, provider, session_type, staff_browser):
+    """One response of each kind the portal gives, made by `make(kind)`."""
+    import uuid
+
+    from chat.services import conversation_start, message_send
+    from tests.factories import UserFactory, book
+
+    appointment = book(client_user, provider, session_type, days=3)
+    conversation = conversation_start(client=client_user, provider=provider)
+    message = message_send(
+        conversation=conversation, sender=client_user, body="Hi", client_key=uuid.uuid4()
+    )
+    htmx = {"HX-Request": "true"}
+
+    def make(kind):
+        if kind == "admin JSON":
+            staff = staff_browser(UserFactory(is_staff=True, is_superuser=True))
+            query = {
+                "app_label": "appointments",
+                "model_name": "officestaff",
+                "field_name": "user",
+                "term": "jordan",
+            }
+            return staff.get(reverse("admin:autocomplete"), query)
+        client.force_login(client_user)
+        poll = reverse("chat:poll", args=[conversation.pk])
+        book_time = reverse("appointments:book-time", args=[provider.pk, session_type.pk])
+        return {
+            "htmx partial": lambda: client.get(book_time, headers=htmx),
+            "204 poll": lambda: client.get(poll, {"after": message.pk}, headers=htmx),
+            "redirect": lambda: client.get(reverse("home")),
+            "404": lambda: client.get("/no-such-page/"),
+            "405": lambda: client.get(reverse("sign-out")),
+            "400": lambda: client.get(poll, {"after": "x"}),
+            ".ics": lambda: client.get(reverse("appointments:calendar", args=[appointment.pk])),
+        }[kind]()
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("htmx partial", 200),
+        ("204 poll", 204),
+        ("redirect", 302),
+        ("404", 404),
+        ("405", 405),
+        ("400", 400),
+        (".ics", 200),
+        ("admin JSON", 200),
+    ],
+)
+def test_every_kind_of_response_carries_the_whole_policy(responses_of_every_kind, kind, status):
+    # Django left script-src out when nothing used the nonce, falling back to default-src
+    # 'self': any script from this site.
+    response = responses_of_every_kind(kind)
+    assert response.status_code == status
+    assert_full_policy(response)
+
+
+def test_a_refusal_before_any_view_carries_the_whole_policy(client):
+    response = client.get("/", {"q": "\x00"})
+    assert response.status_code == 400
+    assert_full_policy(response)
+
+
+def test_the_https_redirect_carries_the_whole_policy(settings):
+    from django.test import Client
+
+    settings.SECURE_SSL_REDIRECT = True
+    response = Client().get(reverse("sign-in"))
+    assert response.status_code == 301 and response.url.startswith("https://")
+    assert_full_policy(response)
+
+
+def test_a_bad_request_of_djangos_own_keeps_its_reason_to_itself(client):
+    response = client.get("/", headers={"Host": "evil.test"})
+    assert response.status_code == 400
+    assert "We couldn't accept that request" in response.text
+    assert "evil.test" not in response.text and "ALLOWED_HOSTS" not in response.text
+
+
 def test_the_page_has_no_inline_event_handlers(signed_in):
     html = signed_in.get(reverse("appointments:list")).text
     assert not re.search(r"\son[a-z]+=", html)

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.core.management.base import CommandError
 
 from appointments.models import Provider
+from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, parse_id, year_in_range
 
 
 def instant(value: str, *, name: str) -> datetime:
@@ -14,12 +15,18 @@ def instant(value: str, *, name: str) -> datetime:
     """
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{name} must be a date like 2026-12-01, not {value!r}.") from None
     if parsed.tzinfo is None:
         raise CommandError(f"{name} needs a UTC offset, like 2026-12-01T09:00+00:00.")
+    # Checked before converting to UTC or adding a day, either of which overflows at the edges.
+    if not year_in_range(parsed.year):
+        raise CommandError(
+            f"{name} must be between {EARLIEST_INSTANT.year} and {LATEST_INSTANT.year - 1}."
+        )
     return parsed.astimezone(UTC)
 
 
@@ -37,9 +44,10 @@ def window(start: str, end: str) -> tuple[datetime, datetime]:
 def provider(value: str | None) -> Provider | None:
     if not value:
         return None
+    pk = parse_id(value)
     found = (
-        Provider.objects.filter(pk=int(value))
-        if value.isdigit() and len(value) < 18
+        Provider.objects.filter(pk=pk)
+        if pk is not None
         else Provider.objects.filter(user__email__iexact=value)
     ).first()
     if found is None:
