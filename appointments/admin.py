@@ -9,7 +9,6 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from appointments import selectors, services
 from appointments.models import (
@@ -24,7 +23,9 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
-from portal.admin_scoping import PracticeScopedMixin, practice_providers
+from appointments.practice import PracticeScopedMixin, practice_providers
+from policies.admin import PolicyAdmin
+from policies.models import Policy
 from portal.forms import time_zone_choices
 from portal.inputs import parse_instant
 
@@ -477,28 +478,6 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
         self._settle(request, queryset, services.fee_mark_paid, "marked paid")
 
 
-def policy_preview(policy) -> str:
-    """What clients would read, for an example session next week at 10:00 the provider's time."""
-    from appointments.slots import local_instant
-    from policies.decisions import Action, AppointmentFacts, decide
-
-    zone = policy.provider.zone
-    now = timezone.now()
-    day = (now + timedelta(days=7)).astimezone(zone).date()
-    start = local_instant(day, time(10), zone) or now + timedelta(days=7)
-    facts = AppointmentFacts(start=start, booked_at=now - timedelta(days=7))
-    terms = policy.terms()
-    lines = [
-        decide(terms, Action.CANCEL, facts, now, zone=zone).reason,
-        decide(terms, Action.RESCHEDULE, facts, now, zone=zone).reason,
-    ]
-    late = start - max(terms.cancel_notice, timedelta(hours=1)) + timedelta(minutes=30)
-    lines.append(decide(terms, Action.CANCEL, facts, min(late, start), zone=zone).reason)
-    return format_html(
-        "<p>For a session on <strong>{}</strong>, booked a week earlier:</p>"
-        "<ul><li>today: {}</li><li>today: {}</li><li>shortly before the session: {}</li></ul>"
-        "<p>Policy text clients read:</p><blockquote>{}</blockquote>",
-        f"{start.astimezone(zone):%A %-d %B, %-I:%M %p %Z}",
-        *lines,
-        terms.text or "(none yet: add it above)",
-    )
+@admin.register(Policy)
+class PracticePolicyAdmin(PracticeScopedMixin, PolicyAdmin):
+    """Policies as policies/ edits them, limited to the practice."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from portal.timezones import local_instant
+
 
 @dataclass(frozen=True)
 class BookingRules:
@@ -35,19 +37,6 @@ class Hours:
 
 Interval = tuple[datetime, datetime]
 ONE_DAY = timedelta(days=1)
-
-
-def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
-    """
-    The UTC instant at which the wall clock in `zone` shows `day at`, or None when the clock
-    skips that time. When the clock shows it twice, the first occurrence (fold=0) is used.
-    """
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=zone, fold=0)
-    instant = aware.astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) != naive:
-        return None
-    return instant
 
 
 def _day_end_instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -24,8 +24,10 @@ from appointments.forms import (
 )
 from appointments.invitations import invitation_for_token
 from appointments.models import Appointment, AppointmentType, Provider
-from policies.decisions import Action, when
+from policies.decisions import Action
 from policies.selectors import terms_for
+from portal import links
+from portal.formatting import when
 from portal.models import User
 
 
@@ -397,8 +399,11 @@ def appointment_contact(request: HttpRequest, pk: int) -> HttpResponse:
     """How to reach the provider about this appointment: Chat if they use it, else the office."""
     appointment = selectors.get_appointment_for_client(request.user, pk)
     if appointment.provider.uses_chat:
-        url = reverse("chat:new-with", args=[appointment.provider_id])
-        return redirect(f"{url}?appointment={appointment.pk}")
+        url = links.link(
+            "message-provider", provider_id=appointment.provider_id, appointment_id=appointment.pk
+        )
+        if url:
+            return redirect(url)
     return render(request, "appointments/contact.html", {"appointment": appointment})
 
 

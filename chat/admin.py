@@ -5,9 +5,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from appointments.practice import PracticeScopedMixin, works_for_a_practice
 from chat import selectors, services
 from chat.models import Conversation
-from portal.admin_scoping import PracticeScopedMixin, works_for_a_practice
 
 
 @admin.register(Conversation)

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from appointments.models import Appointment
 from chat import selectors, services
 from chat.forms import MessageForm
-from policies.decisions import when
+from portal.formatting import when
 from portal.inputs import id_param
 from portal.middleware import passive
 

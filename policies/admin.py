@@ -1,12 +1,21 @@
+"""
+How a policy is edited in the admin, with a preview of what clients read. The practice
+workspace (appointments/admin.py) registers it, limited to the practice's own policies.
+"""
+
+from datetime import time, timedelta
+
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from appointments.admin import policy_preview
+from policies.decisions import Action, AppointmentFacts, decide
 from policies.models import Policy
-from portal.admin_scoping import PracticeScopedMixin
+from portal.timezones import local_instant
 
 
-@admin.register(Policy)
-class PolicyAdmin(PracticeScopedMixin, admin.ModelAdmin):
+class PolicyAdmin(admin.ModelAdmin):
     list_display = ["provider", "appointment_type", "clients_may_cancel", "clients_may_reschedule"]
     readonly_fields = ["what_clients_read"]
     fieldsets = [
@@ -41,3 +50,27 @@ class PolicyAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def get_list_filter(self, request):
         return ["provider"] if request.user.is_superuser else []
+
+
+def policy_preview(policy: Policy) -> SafeString:
+    """What clients would read, for an example session next week at 10:00 the provider's time."""
+    zone = policy.provider.zone
+    now = timezone.now()
+    day = (now + timedelta(days=7)).astimezone(zone).date()
+    start = local_instant(day, time(10), zone) or now + timedelta(days=7)
+    facts = AppointmentFacts(start=start, booked_at=now - timedelta(days=7))
+    terms = policy.terms()
+    lines = [
+        decide(terms, Action.CANCEL, facts, now, zone=zone).reason,
+        decide(terms, Action.RESCHEDULE, facts, now, zone=zone).reason,
+    ]
+    late = start - max(terms.cancel_notice, timedelta(hours=1)) + timedelta(minutes=30)
+    lines.append(decide(terms, Action.CANCEL, facts, min(late, start), zone=zone).reason)
+    return format_html(
+        "<p>For a session on <strong>{}</strong>, booked a week earlier:</p>"
+        "<ul><li>today: {}</li><li>today: {}</li><li>shortly before the session: {}</li></ul>"
+        "<p>Policy text clients read:</p><blockquote>{}</blockquote>",
+        f"{start.astimezone(zone):%A %-d %B, %-I:%M %p %Z}",
+        *lines,
+        terms.text or "(none yet: add it above)",
+    )

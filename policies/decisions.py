@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from django.utils.dateformat import format as format_date
-
 from policies.terms import Late, Money, PolicyTerms
+from portal.formatting import when
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -55,11 +54,6 @@ class Decision:
     @property
     def refused(self) -> bool:
         return not self.allowed
-
-
-def when(instant: datetime, zone: ZoneInfo) -> str:
-    """Mon 2 Dec, 9:00 AM (EST)"""
-    return format_date(instant.astimezone(zone), "D j M, g:i A (T)")
 
 
 def _plural(count: int, word: str) -> str:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from portal.formatting import name_words
 from portal.timezones import default_time_zone_name, validate_time_zone_name
 
 
@@ -14,9 +15,6 @@ def normalize_email_address(email: str) -> str:
     # The whole address is folded: people type their email in any case and expect
     # Alice@Example.com and alice@example.com to be one account.
     return (email or "").strip().lower()
-
-
-HONORIFICS = {"dr", "mr", "mrs", "ms", "mx", "prof"}
 
 
 class UserManager(BaseUserManager):
@@ -91,8 +89,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         """The first name, for greetings: "Maya" from "Dr. Maya Okafor"."""
-        words = [w for w in self.name.split() if w.lower().rstrip(".") not in HONORIFICS]
-        return (words or self.name.split() or [self.email])[0]
+        return (name_words(self.name) or self.name.split() or [self.email])[0]
 
     @property
     def time_zone_name(self) -> str:

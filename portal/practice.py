@@ -1,36 +1,26 @@
 """
 The "Practice staff" group: what providers and their office staff may do in the admin. Which
 rows they see is limited in code to their own practice; the group grants the kinds of change.
-Migration appointments 0005 creates it; `ensure_practice_group` is the same step, callable
-again wherever a database may have lost it (a flushed test database, a restore).
+Each app declares the permissions it grants on its AppConfig (`practice_staff_permissions`).
+Migration appointments 0005 creates the group; `ensure_practice_group` is the same step,
+callable again wherever a database may have lost it (a flushed test database, a restore).
 """
 
 from django.apps import apps as global_apps
 
 PRACTICE_STAFF_GROUP = "Practice staff"
-PERMISSIONS = {
-    "appointments": [
-        "view_provider",
-        "change_provider",
-        *(
-            f"{verb}_{model}"
-            for verb in ("add", "change", "delete", "view")
-            for model in ("appointmenttype", "weeklyhours", "dateoverride")
-        ),
-        "view_careteammember",
-        "add_careteammember",
-        "delete_careteammember",
-        "view_careteaminvitation",
-        "delete_careteaminvitation",
-        "view_appointment",
-        "change_appointment",
-        "view_appointmentevent",
-        "view_fee",
-        "change_fee",
-    ],
-    "policies": ["add_policy", "change_policy", "view_policy", "delete_policy"],
-    "chat": ["view_conversation"],
-}
+
+
+def declared_permissions() -> dict[str, list[str]]:
+    """
+    What each app grants the group: an app declares `practice_staff_permissions` on its
+    AppConfig (read from the running project, even inside a migration).
+    """
+    return {
+        config.label: list(config.practice_staff_permissions)
+        for config in global_apps.get_app_configs()
+        if hasattr(config, "practice_staff_permissions")
+    }
 
 
 def ensure_practice_group(apps=global_apps):
@@ -46,7 +36,7 @@ def ensure_practice_group(apps=global_apps):
         return group
     # Permissions are normally made after migrating; the group needs them now.
     for app_config in apps.get_app_configs():
-        if app_config.label in PERMISSIONS:
+        if app_config.label in wanted_by_app:
             # Migration stubs have no models_module; create_permissions skips apps without one.
             had_models = getattr(app_config, "models_module", None)
             app_config.models_module = had_models or True
@@ -67,7 +57,7 @@ def _existing(apps) -> dict[str, list[str]]:
     added grants what it can, and a later migration calls this again for the rest.
     """
     existing = {}
-    for app_label, codes in PERMISSIONS.items():
+    for app_label, codes in declared_permissions().items():
         models = {model._meta.model_name for model in apps.get_app_config(app_label).get_models()}
         existing[app_label] = [code for code in codes if code.split("_", 1)[1] in models]
     return existing

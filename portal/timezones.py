@@ -2,6 +2,7 @@
 
 import zoneinfo
 from collections import defaultdict
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources
 
@@ -77,3 +78,16 @@ def validate_time_zone_name(value: str) -> None:
 
 def default_time_zone_name() -> str:
     return settings.PORTAL_DEFAULT_TIME_ZONE
+
+
+def local_instant(day: date, at: time, zone: zoneinfo.ZoneInfo) -> datetime | None:
+    """
+    The UTC instant at which the wall clock in `zone` shows `day at`, or None when the clock
+    skips that time. When the clock shows it twice, the first occurrence (fold=0) is used.
+    """
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    instant = aware.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return instant

@@ -1,4 +1,5 @@
-from django.contrib import admin
+"""The shared kernel's own pages: sign-in, passwords, the account, the favicon."""
+
 from django.urls import include, path
 
 from portal import converters, views  # noqa: F401  (registers <id:...>)
@@ -11,9 +12,6 @@ account_patterns = (
     ],
     "account",
 )
-
-# A refusal of bad input (RefusedInput) says why on the 400 page.
-handler400 = "portal.views.bad_request"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,8 +27,5 @@ urlpatterns = [
     path("password-reset/done/", views.password_reset_complete, name="password-reset-complete"),
     path("welcome/<str:token>/", views.welcome, name="welcome"),
     path("account/", include(account_patterns)),
-    path("appointments/", include("appointments.urls")),
-    path("chat/", include("chat.urls")),
-    path("admin/", admin.site.urls),
     path("favicon.ico", views.favicon),
 ]

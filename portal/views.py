@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -7,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -144,7 +145,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("appointments:list")
+    return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @login_required
@@ -170,7 +171,7 @@ def account_time_zone(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        next_url = reverse("appointments:list")
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
     if not form.is_valid():
         messages.error(request, form.errors["time_zone"][0])
         return redirect(next_url) if not request.htmx else HttpResponseClientRedirect(next_url)

@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 from django import template
 
+from portal import formatting
+
 register = template.Library()
 
 
@@ -22,11 +24,7 @@ def isoformat_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-@register.filter
-def initials(name: str) -> str:
-    words = [w for w in (name or "").replace(".", " ").split() if w[:1].isalpha()]
-    significant = [w for w in words if w.lower() not in {"dr", "mr", "ms", "mrs", "mx"}]
-    return "".join(w[0].upper() for w in significant[:2]) or "?"
+register.filter("initials", formatting.initials)
 
 
 @register.filter
@@ -42,3 +40,9 @@ def equals(value, other) -> bool:
 @register.filter
 def last_pk(items) -> int:
     return items[-1].pk if items else 0
+
+
+@register.simple_tag(takes_context=True)
+def context_value(context, name: str | None):
+    """The value of the context variable called `name` (a menu item's badge count)."""
+    return context.get(name) if name else None

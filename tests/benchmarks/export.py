@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
     import django
 
     django.setup()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
 _tmp = tempfile.mkdtemp(prefix="slots-bench-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
 

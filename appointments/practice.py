@@ -5,10 +5,10 @@ A superuser sees everything.
 
 from django.db.models import Q, QuerySet
 
+from appointments.models import Appointment, AppointmentType, Provider
 
-def practice_providers(user) -> QuerySet:
-    from appointments.models import Provider
 
+def practice_providers(user) -> QuerySet[Provider]:
     if user.is_superuser:
         return Provider.objects.all()
     return Provider.objects.filter(Q(user=user) | Q(office_staff__user=user)).distinct()
@@ -36,8 +36,6 @@ class PracticeScopedMixin:
         return rows.filter(**{field: practice_providers(request.user)})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        from appointments.models import Appointment, AppointmentType, Provider
-
         if not request.user.is_superuser:
             providers = practice_providers(request.user)
             if db_field.related_model is Provider:

@@ -10,7 +10,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     # Before portal, whose admin replaces its task list with a superuser-only one.
     "django_tasks_db",
     "portal",
+    "portal.project",
     "appointments",
     "chat",
     "policies",
@@ -88,9 +89,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "portal.urls"
+ROOT_URLCONF = "portal.project.urls"
 FORM_RENDERER = "portal.forms.PortalFormRenderer"
-WSGI_APPLICATION = "portal.wsgi.application"
+WSGI_APPLICATION = "portal.project.wsgi.application"
 
 TEMPLATES = [
     {
@@ -104,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "chat.context_processors.unread",
             ],
             "builtins": ["portal.templatetags.portal_tags"],
         },
@@ -267,6 +269,19 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rs
 # Calendar entries are identified as appointment-<id>@<this>; never change it once in use.
 PORTAL_CALENDAR_DOMAIN = env.str("PORTAL_CALENDAR_DOMAIN", default="client-portal.invalid")
 PORTAL_ORGANIZER_EMAIL = env.str("PORTAL_ORGANIZER_EMAIL", default="appointments@example.com")
+
+# The portal's menus: the side menu and the phone's bottom bar show these items, in this order.
+# `badge` names the context variable whose count the item shows (chat's context processor).
+PORTAL_NAVIGATION = [
+    {
+        "url": "appointments:list",
+        "label": "Appointments",
+        "phone_label": "Sessions",
+        "icon": "calendar",
+    },
+    {"url": "chat:list", "label": "Chat", "icon": "chat", "badge": "chat_unread"},
+    {"url": "account:detail", "label": "Account", "icon": "user"},
+]
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
