@@ -1,11 +1,13 @@
 """Writes to appointments. Each is one transaction; every write to the schedule locks first."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments import selectors
@@ -21,9 +23,12 @@ from appointments.models import (
     Provider,
 )
 from policies.decisions import Action, Decision
+from policies.models import Policy
 from policies.selectors import terms_for
 from policies.terms import Money
+from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
+from portal.practice import join_practice_staff
 
 
 class BookingError(Exception):
@@ -82,21 +87,88 @@ class AppointmentChange:
     fee: Fee | None  # what the change charged, if anything
 
 
+class ScheduleBusy(SlotUnavailable, ChangeError):
+    """The schedule stayed locked by another change for too long: try again in a moment."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(
+            message
+            or "Someone else is changing this schedule right now. Nothing was changed; "
+            "please try again in a moment."
+        )
+
+
+class NotPermitted(PermissionDenied):
+    """Someone who is neither the client nor their provider's practice."""
+
+
 # PostgreSQL's codes for a deadlock and a serialization failure: two writers checked the same
 # exclusion constraint at once and the database picked one. For the client, a lost race.
 RACE_SQLSTATES = {"40P01", "40001"}
+# How long a change waits for another one holding the same schedule (PostgreSQL; SQLite waits
+# its busy timeout for the database's single write lock, then says it is locked).
+LOCK_TIMEOUT_MS = 5000
 
 
 def lost_race(error: OperationalError) -> bool:
     return getattr(error.__cause__, "sqlstate", None) in RACE_SQLSTATES
 
 
+def waited_too_long(error: OperationalError) -> bool:
+    """PostgreSQL's lock_timeout (55P03), or SQLite's busy timeout."""
+    lock_timeout = getattr(error.__cause__, "sqlstate", None) == "55P03"
+    return lock_timeout or "database is locked" in str(error)
+
+
+@contextmanager
+def schedule_change() -> Iterator[None]:
+    """
+    One transaction for a change to a schedule, and what the database may say turned into what
+    the person is told: the exclusion constraint, or a deadlock between two writers, is a lost
+    race; a lock held too long is a busy schedule; anything else is a bug and goes up as it is.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as error:
+        raise SlotUnavailable() from error
+    except OperationalError as error:
+        if lost_race(error):
+            raise SlotUnavailable() from error
+        if waited_too_long(error):
+            raise ScheduleBusy() from error
+        raise
+
+
+def practice_only(actor: User | None, provider: Provider) -> None:
+    """Closing a session and settling fees are the practice's, never the client's."""
+    if actor is None or not (actor.is_superuser or provider.is_worked_by(actor)):
+        raise NotPermitted("Only the provider's practice can do this.")
+
+
+def acting_as(actor: User | None, *, client_id: int, provider: Provider) -> str:
+    """
+    "client" when the client acts for themselves, "practice" for the provider, their office
+    staff or a superuser; anyone else may not touch this schedule.
+    """
+    if actor is not None and actor.pk == client_id:
+        return "client"
+    if actor is not None and (actor.is_superuser or provider.is_worked_by(actor)):
+        return "practice"
+    raise NotPermitted("Only the client or their provider's practice can change this.")
+
+
 def lock_schedules(*, client: User, provider: Provider) -> Provider:
     """
     Serialise every write to these two schedules. Rows are always locked client first, then
-    provider, so two bookings cannot wait on each other. On SQLite select_for_update is a
-    no-op; there the IMMEDIATE transaction already holds the database's single write lock.
+    provider, so two bookings cannot wait on each other. A change that waits longer than
+    LOCK_TIMEOUT_MS gives up (ScheduleBusy) rather than hold a web worker. On SQLite
+    select_for_update is a no-op; there the IMMEDIATE transaction already holds the database's
+    single write lock.
     """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT_MS)}ms'")
     User.objects.select_for_update().only("pk").get(pk=client.pk)
     return Provider.objects.select_for_update().get(pk=provider.pk)
 
@@ -110,52 +182,50 @@ def appointment_book(
     booked_by: User,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book `start` if it is open for this client; raise a BookingError otherwise."""
+    """
+    Book `start` if it is open for this client; raise a BookingError otherwise. The client books
+    for themselves, or their provider's practice books for them.
+    """
     if timezone.is_naive(start):
         raise ValueError("start must be an aware datetime")
-    try:
-        with transaction.atomic():
-            provider = lock_schedules(client=client, provider=provider)
-            now = now or timezone.now()
-            # Checked again under the lock: the page the client saw may be minutes old.
-            if not provider.clients.filter(pk=client.pk).exists():
-                raise NotBookable("You can only book with providers on your care team.")
-            if (
-                appointment_type.provider_id != provider.pk
-                or not selectors.bookable_types(provider).filter(pk=appointment_type.pk).exists()
-            ):
-                raise NotBookable("That kind of appointment can't be booked online.")
-            if not selectors.is_open_slot(
-                provider=provider,
-                appointment_type=appointment_type,
-                client=client,
-                start=start,
-                now=now,
-            ):
-                raise SlotUnavailable()
-            appointment = Appointment.objects.create(
-                provider=provider,
-                client=client,
-                appointment_type=appointment_type,
-                start=start,
-                end=start + appointment_type.duration,
-                booked_by=booked_by,
-                created_at=now,
-                policy_terms=terms_for(provider, appointment_type).as_json(),
-            )
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                kind=AppointmentEvent.Kind.BOOKED,
-                actor=booked_by,
-                at=now,
-                new_start=start,
-            )
-            queue_appointment_emails(appointment, "booked")
-    except (IntegrityError, OperationalError) as error:
-        # The exclusion constraint caught an overlap the lock should have prevented.
-        if isinstance(error, OperationalError) and not lost_race(error):
-            raise
-        raise SlotUnavailable() from error
+    acting_as(booked_by, client_id=client.pk, provider=provider)
+    with schedule_change():
+        provider = lock_schedules(client=client, provider=provider)
+        now = now or timezone.now()
+        # Checked again under the lock: the page the client saw may be minutes old.
+        if not provider.clients.filter(pk=client.pk).exists():
+            raise NotBookable("You can only book with providers on your care team.")
+        if (
+            appointment_type.provider_id != provider.pk
+            or not selectors.bookable_types(provider).filter(pk=appointment_type.pk).exists()
+        ):
+            raise NotBookable("That kind of appointment can't be booked online.")
+        if not selectors.is_open_slot(
+            provider=provider,
+            appointment_type=appointment_type,
+            client=client,
+            start=start,
+            now=now,
+        ):
+            raise SlotUnavailable()
+        appointment = Appointment.objects.create(
+            provider=provider,
+            client=client,
+            appointment_type=appointment_type,
+            start=start,
+            end=start + appointment_type.duration,
+            booked_by=booked_by,
+            created_at=now,
+            policy_terms=terms_for(provider, appointment_type).as_json(),
+        )
+        AppointmentEvent.objects.create(
+            appointment=appointment,
+            kind=AppointmentEvent.Kind.BOOKED,
+            actor=booked_by,
+            at=now,
+            new_start=start,
+        )
+        queue_appointment_emails(appointment, "booked")
     return appointment
 
 
@@ -183,10 +253,10 @@ def _client_decision(
 ):
     """
     The policy binds the client acting for themselves, and they pay no fee larger than the one
-    they accepted. Office staff acting on a client's behalf are not held to it (and charge no
-    fee); who may act for whom is decided by the views that call this.
+    they accepted. The practice acting on a client's behalf is not held to it (and charges no
+    fee); anyone else may not act at all.
     """
-    if actor.pk != appointment.client_id:
+    if acting_as(actor, client_id=appointment.client_id, provider=appointment.provider) != "client":
         return None
     decision = appointment.decide(action, now)
     if decision.refused:
@@ -236,7 +306,7 @@ def appointment_cancel(
     fee the client was shown). The row stays, with its history; it only leaves the schedule.
     A second submit finds it cancelled and changes nothing.
     """
-    with transaction.atomic():
+    with schedule_change():
         now = now or timezone.now()
         appointment = _locked_appointment(appointment, expected_start)
         decision = _client_decision(appointment, Action.CANCEL, actor, now, accepted_fee)
@@ -273,47 +343,42 @@ def appointment_reschedule(
     """
     if timezone.is_naive(new_start):
         raise ValueError("new_start must be an aware datetime")
-    try:
-        with transaction.atomic():
-            now = now or timezone.now()
-            appointment = _locked_appointment(appointment, expected_start)
-            decision = _client_decision(appointment, Action.RESCHEDULE, actor, now, accepted_fee)
-            if new_start == appointment.start:
-                raise SlotUnavailable("That is the time it already has. Pick a different time.")
-            if not selectors.is_open_slot(
-                provider=appointment.provider,
-                appointment_type=appointment.appointment_type,
-                client=appointment.client,
-                start=new_start,
-                now=now,
-                exclude_appointment=appointment,
-            ):
-                raise SlotUnavailable()
-            old_start = appointment.start
-            appointment.start = new_start
-            appointment.end = new_start + (appointment.end - old_start)
-            appointment.ics_sequence += 1
-            if decision is not None:
-                appointment.client_reschedules += 1
-            appointment.save(update_fields=["start", "end", "ics_sequence", "client_reschedules"])
-            fee = _record_fee(
-                appointment, decision and decision.fee, Fee.Kind.LATE_RESCHEDULE, actor, now
-            )
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                kind=AppointmentEvent.Kind.RESCHEDULED,
-                actor=actor,
-                at=now,
-                old_start=old_start,
-                new_start=new_start,
-                reason=reason.strip(),
-                details={"fee": str(fee.money) if fee else None},
-            )
-            queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
-    except (IntegrityError, OperationalError) as error:
-        if isinstance(error, OperationalError) and not lost_race(error):
-            raise
-        raise SlotUnavailable() from error
+    with schedule_change():
+        now = now or timezone.now()
+        appointment = _locked_appointment(appointment, expected_start)
+        decision = _client_decision(appointment, Action.RESCHEDULE, actor, now, accepted_fee)
+        if new_start == appointment.start:
+            raise SlotUnavailable("That is the time it already has. Pick a different time.")
+        if not selectors.is_open_slot(
+            provider=appointment.provider,
+            appointment_type=appointment.appointment_type,
+            client=appointment.client,
+            start=new_start,
+            now=now,
+            exclude_appointment=appointment,
+        ):
+            raise SlotUnavailable()
+        old_start = appointment.start
+        appointment.start = new_start
+        appointment.end = new_start + (appointment.end - old_start)
+        appointment.ics_sequence += 1
+        if decision is not None:
+            appointment.client_reschedules += 1
+        appointment.save(update_fields=["start", "end", "ics_sequence", "client_reschedules"])
+        fee = _record_fee(
+            appointment, decision and decision.fee, Fee.Kind.LATE_RESCHEDULE, actor, now
+        )
+        AppointmentEvent.objects.create(
+            appointment=appointment,
+            kind=AppointmentEvent.Kind.RESCHEDULED,
+            actor=actor,
+            at=now,
+            old_start=old_start,
+            new_start=new_start,
+            reason=reason.strip(),
+            details={"fee": str(fee.money) if fee else None},
+        )
+        queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
     return AppointmentChange(appointment, fee)
 
 
@@ -339,6 +404,9 @@ def _close(appointment: Appointment, status: str, kind: str, actor: User | None,
 def appointment_complete(
     *, appointment: Appointment, actor: User | None, now: datetime | None = None, details=None
 ) -> Appointment:
+    """Completed, by the practice or, with no actor, by `complete_past_appointments`."""
+    if actor is not None:
+        practice_only(actor, appointment.provider)
     with transaction.atomic():
         return _close(
             appointment,
@@ -354,6 +422,7 @@ def appointment_mark_no_show(
     *, appointment: Appointment, actor: User, now: datetime | None = None
 ) -> Appointment:
     """A missed session; the no-show fee of the policy booked with applies, if it has one."""
+    practice_only(actor, appointment.provider)
     now = now or timezone.now()
     with transaction.atomic():
         _close(appointment, Appointment.Status.NO_SHOW, AppointmentEvent.Kind.NO_SHOW, actor, now)
@@ -364,6 +433,7 @@ def appointment_mark_no_show(
 
 
 def _settle_fee(fee: Fee, status: str, kind: str, actor: User, now: datetime | None) -> Fee:
+    practice_only(actor, fee.appointment.provider)
     now = now or timezone.now()
     with transaction.atomic():
         # Only a pending fee can be waived or paid, and only once.
@@ -502,3 +572,54 @@ def client_account_create(
             "An account with this email address exists already. Sign in to accept."
         ) from None
     return user
+
+
+DEFAULT_POLICY_TEXT = (
+    "You can cancel or reschedule online up to 24 hours before your session. After that, "
+    "please message us."
+)
+
+
+@dataclass(frozen=True)
+class ProviderCreated:
+    provider: Provider
+    invited: bool  # a new account was made and emailed a link to set its password
+
+
+def provider_create(
+    *,
+    email: str,
+    name: str,
+    time_zone: str,
+    title: str = "",
+    actor: User | None,
+    profile: dict | None = None,
+    policy: dict | None = None,
+) -> ProviderCreated:
+    """
+    A provider: their account (an existing one, or a new one invited to set a password), the
+    profile in their zone, a policy (the default unless `policy` gives its fields) and the
+    practice staff's access to the admin. Ops (no actor) or a superuser may.
+    """
+    if actor is not None and not actor.is_superuser:
+        raise NotPermitted("Only a superuser can create a provider.")
+    email = normalize_email_address(email)
+    with transaction.atomic():
+        if Provider.objects.filter(user__email=email).exists():
+            raise ChangeError(f"{email} is already a provider.")
+        user = User.objects.filter(email=email).first()
+        invited = user is None
+        if user is None:
+            user = User.objects.create_user(email, None, name=name, time_zone=time_zone)
+        provider = Provider.objects.create(
+            user=user,
+            display_name=name,
+            title=title.strip()[:150],
+            time_zone=time_zone,
+            **(profile or {}),
+        )
+        Policy.objects.create(provider=provider, **(policy or {"text": DEFAULT_POLICY_TEXT}))
+        join_practice_staff(user)
+        if invited:
+            queue_invitation(user, invited_by=name, audience="provider")
+    return ProviderCreated(provider=provider, invited=invited)

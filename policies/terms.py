@@ -12,11 +12,6 @@ from decimal import Decimal
 # "not online"; longer ones only overflow when subtracted from an appointment's start.
 MAX_NOTICE = timedelta(days=365)
 MAX_GRACE_PERIOD = timedelta(days=30)
-DURATION_LIMITS = {
-    "cancel_notice": MAX_NOTICE,
-    "reschedule_notice": MAX_NOTICE,
-    "grace_period": MAX_GRACE_PERIOD,
-}
 
 CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "EUR": "€", "GBP": "£"}
 
@@ -89,30 +84,92 @@ class PolicyTerms:
 
     @classmethod
     def from_json(cls, data: dict | None) -> "PolicyTerms":
-        if not data:
+        """
+        The terms saved with a booking. Each field has its own reader: whatever was saved,
+        by an older version or by hand, reads as a value of the right kind, never a crash.
+        """
+        if not isinstance(data, dict) or not data:
             return cls()
-        values = {}
-        for name, kind in cls.__dataclass_fields__.items():
-            if name not in data:
-                continue
-            value = data[name]
-            if kind.type in (timedelta, "timedelta"):
-                value = _saved_duration(value, DURATION_LIMITS[name], kind.default)
-            elif kind.type in (Decimal, "Decimal") or (name == "no_show_fee" and value is not None):
-                value = Decimal(value)
-            values[name] = value
-        return cls(**values)
+        defaults = cls()
+        return cls(
+            **{
+                name: read(data[name], getattr(defaults, name))
+                for name, read in READERS.items()
+                if name in data
+            }
+        )
 
 
-def _saved_duration(seconds, limit: timedelta, default: timedelta) -> timedelta:
-    """
-    A duration saved with a booking, clamped to [0, limit]. Terms saved before the bounds
-    existed may hold millions of days; they must still read, never crash a page.
-    """
+def _flag(value: object, default: bool) -> bool:
+    return value if isinstance(value, bool) else default
+
+
+def _late(value: object, default: str) -> str:
+    return value if value in (Late.REFUSE, Late.FEE) else default  # type: ignore[return-value]
+
+
+def _text(value: object, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
+def _currency(value: object, default: str) -> str:
+    return value if isinstance(value, str) and len(value) == 3 and value.isalpha() else default
+
+
+def _amount(value: object, default: Decimal | None) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return default
     try:
-        value = float(seconds)
-    except (TypeError, ValueError):
+        amount = Decimal(str(value))
+    except ArithmeticError:
         return default
-    if math.isnan(value):
-        return default
-    return timedelta(seconds=min(max(value, 0.0), limit.total_seconds()))
+    return amount if amount.is_finite() and amount >= 0 else default
+
+
+def _optional_amount(value: object, default: Decimal | None) -> Decimal | None:
+    return None if value is None else _amount(value, default)
+
+
+def _count(value: object, default: int | None) -> int | None:
+    if value is None:
+        return None
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    )
+
+
+def _duration(limit: timedelta):
+    def read(seconds: object, default: timedelta) -> timedelta:
+        """
+        Clamped to [0, limit]: terms saved before the bounds existed may hold millions of
+        days; they must still read, never crash a page.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float | str):
+            return default
+        try:
+            value = float(seconds)
+        except ValueError:
+            return default
+        if math.isnan(value):
+            return default
+        return timedelta(seconds=min(max(value, 0.0), limit.total_seconds()))
+
+    return read
+
+
+# How each saved field is read back; every field of PolicyTerms has one (a test checks).
+READERS = {
+    "clients_may_cancel": _flag,
+    "clients_may_reschedule": _flag,
+    "cancel_notice": _duration(MAX_NOTICE),
+    "reschedule_notice": _duration(MAX_NOTICE),
+    "late_cancel": _late,
+    "late_cancel_fee": _amount,
+    "late_reschedule": _late,
+    "late_reschedule_fee": _amount,
+    "currency": _currency,
+    "max_reschedules": _count,
+    "grace_period": _duration(MAX_GRACE_PERIOD),
+    "no_show_fee": _optional_amount,
+    "text": _text,
+}

@@ -10,7 +10,7 @@ from tests.tasks import sent_mail
 
 
 def invitation_path(email: str) -> str:
-    (message,) = [m for m in sent_mail() if m.to == [email]]
+    (message,) = [m for m in sent_mail() if m.to == [email] and "invited you" in m.subject]
     return re.search(r"https?://[^/\s]+(/appointments/invitations/\S+/)", message.body).group(1)
 
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from policies.terms import (
-    DURATION_LIMITS,
     MAX_GRACE_PERIOD,
     MAX_NOTICE,
+    READERS,
     Late,
     PolicyTerms,
 )
@@ -28,11 +28,47 @@ def test_terms_read_back_exactly_what_was_saved():
     assert PolicyTerms.from_json(TERMS.as_json()) == TERMS
 
 
-def test_every_duration_in_the_terms_has_a_bound():
-    durations = {
-        name for name, spec in PolicyTerms.__dataclass_fields__.items() if spec.type is timedelta
-    }
-    assert durations == set(DURATION_LIMITS)
+def test_every_field_of_the_terms_has_its_own_reader():
+    assert set(READERS) == set(PolicyTerms.__dataclass_fields__)
+
+
+# One changed value of every kind of field: flag, duration, choice, amount, optional amount,
+# code, count, optional count and text.
+CHANGES = {
+    "clients_may_cancel": False,
+    "clients_may_reschedule": False,
+    "cancel_notice": timedelta(days=2, seconds=1),
+    "reschedule_notice": timedelta(hours=3),
+    "late_cancel": Late.FEE,
+    "late_cancel_fee": Decimal("12.34"),
+    "late_reschedule": Late.FEE,
+    "late_reschedule_fee": Decimal("0.5"),
+    "currency": "EUR",
+    "max_reschedules": 0,
+    "grace_period": timedelta(minutes=7),
+    "no_show_fee": None,
+    "text": "Cancel by noon the day before.",
+}
+
+
+def test_the_changes_cover_every_field():
+    assert set(CHANGES) == set(PolicyTerms.__dataclass_fields__)
+
+
+@pytest.mark.parametrize(("name", "value"), CHANGES.items())
+def test_each_field_round_trips_through_what_is_saved(name, value):
+    terms = PolicyTerms(**{name: value})
+    again = PolicyTerms.from_json(terms.as_json())
+    assert getattr(again, name) == value and type(getattr(again, name)) is type(value)
+    assert again == terms
+
+
+@pytest.mark.parametrize("name", list(CHANGES))
+@pytest.mark.parametrize("junk", ["lots", [], {}, -5, float("nan"), "NaN", True])
+def test_junk_saved_in_any_field_reads_as_a_value_of_its_kind(name, junk):
+    terms = PolicyTerms.from_json(TERMS.as_json() | {name: junk})
+    value, default = getattr(terms, name), getattr(PolicyTerms(), name)
+    assert value is None or isinstance(value, type(default) if default is not None else Decimal)
 
 
 @pytest.mark.parametrize(

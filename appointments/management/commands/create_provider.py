@@ -1,19 +1,11 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.db import transaction
 
+from appointments import services
 from appointments.models import Provider
-from policies.models import Policy
-from portal.invitations import queue_invitation
-from portal.models import User, normalize_email_address
-from portal.practice import join_practice_staff
+from portal.models import normalize_email_address
 from portal.timezones import canonical_time_zone
-
-DEFAULT_POLICY_TEXT = (
-    "You can cancel or reschedule online up to 24 hours before your session. After that, "
-    "please message us."
-)
 
 
 class Command(BaseCommand):
@@ -46,19 +38,18 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Would create provider {name} <{email}> in {zone}.")
             return
-        with transaction.atomic():
-            user = User.objects.filter(email=email).first()
-            invited = user is None
-            if invited:
-                user = User.objects.create_user(email, None, name=name, time_zone=zone)
-            provider = Provider.objects.create(
-                user=user, display_name=name, title=title.strip()[:150], time_zone=zone
+        try:
+            created = services.provider_create(
+                email=email, name=name, time_zone=zone, title=title, actor=None
             )
-            Policy.objects.create(provider=provider, text=DEFAULT_POLICY_TEXT)
-            join_practice_staff(user)
-            if invited:
-                queue_invitation(user, invited_by=name, audience="provider")
+        except services.ChangeError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(
-            f"Created provider {provider.pk}: {name} <{email}> in {zone}, with a default policy. "
-            + ("A link to set a password is on its way." if invited else "Existing account kept.")
+            f"Created provider {created.provider.pk}: {name} <{email}> in {zone}, with a default "
+            "policy. "
+            + (
+                "A link to set a password is on its way."
+                if created.invited
+                else "Existing account kept."
+            )
         )

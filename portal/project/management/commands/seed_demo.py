@@ -7,10 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from appointments import selectors
+from appointments import selectors, services
 from appointments.models import (
     Appointment,
-    AppointmentEvent,
     AppointmentType,
     CareTeamMember,
     Modality,
@@ -18,10 +17,7 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
-from appointments.slots import local_instant
 from chat.models import Conversation, Message
-from policies.models import Policy
-from policies.selectors import terms_for
 from policies.terms import Late
 from portal.models import User
 from portal.practice import join_practice_staff
@@ -199,23 +195,20 @@ class Command(BaseCommand):
         return user
 
     def provider(self, spec: dict, user: User) -> Provider:
-        provider, made = Provider.objects.get_or_create(
-            user=user,
-            defaults={
-                key: spec[key]
-                for key in (
-                    "display_name",
-                    "title",
-                    "time_zone",
-                    "office_email",
-                    "office_phone",
-                    "uses_chat",
-                    "bio",
-                )
+        existing = Provider.objects.filter(user=user).first()
+        if existing is not None:
+            return existing
+        provider = services.provider_create(
+            email=user.email,
+            name=spec["display_name"],
+            time_zone=spec["time_zone"],
+            title=spec["title"],
+            actor=None,
+            profile={
+                key: spec[key] for key in ("office_email", "office_phone", "uses_chat", "bio")
             },
-        )
-        if not made:
-            return provider
+            policy=spec["policy"],
+        ).provider
         WeeklyHours.objects.bulk_create(
             WeeklyHours(provider=provider, weekday=day, start=start, end=end)
             for day, ranges in spec["hours"].items()
@@ -230,37 +223,48 @@ class Command(BaseCommand):
                 address=spec["address"] if modality == Modality.IN_PERSON else "",
                 video_link=spec["video_link"] if modality == Modality.VIDEO else "",
             )
-        Policy.objects.create(provider=provider, **spec["policy"])
         return provider
 
     def appointments(self, client: User, providers: list[Provider]) -> int:
+        """
+        Two upcoming appointments and two past ones, each booked through the booking service
+        a week before its time (so each has its history), the past ones then completed.
+        """
         for provider in providers:
             CareTeamMember.objects.get_or_create(provider=provider, client=client)
         if client.appointments.exists():
             return 0
         now = timezone.now()
         made = 0
-        # Two upcoming appointments from real availability, two past ones already held.
         for provider, days_ahead in zip(providers, (3, 9), strict=True):
             kind = provider.appointment_types.order_by("pk").first()
-            slots = selectors.open_slots(
-                provider=provider,
-                appointment_type=kind,
-                client=client,
-                now=now,
-                window_start=now + timedelta(days=days_ahead),
-            )
-            if slots:
-                self.make(
-                    client, provider, kind, slots[len(slots) // 5], Appointment.Status.SCHEDULED
-                )
-                made += 1
-            past_day = (now - timedelta(days=days_ahead * 4)).astimezone(provider.zone).date()
-            past_day -= timedelta(days=max(0, past_day.weekday() - 3))  # a weekday it works
-            past = local_instant(past_day, time(10), provider.zone)
-            self.make(client, provider, kind, past, Appointment.Status.COMPLETED)
-            made += 1
+            upcoming = self.book(client, provider, kind, around=now + timedelta(days=days_ahead))
+            past = self.book(client, provider, kind, around=now - timedelta(days=days_ahead * 4))
+            made += bool(upcoming) + bool(past)
+            if past is not None:
+                services.appointment_complete(appointment=past, actor=provider.user, now=past.end)
         return made
+
+    def book(self, client, provider, kind, *, around) -> Appointment | None:
+        """A free time from `around` on, booked by the practice a week before (or before now)."""
+        booked_at = min(around, timezone.now()) - timedelta(days=7)
+        slots = selectors.open_slots(
+            provider=provider,
+            appointment_type=kind,
+            client=client,
+            now=booked_at,
+            window_start=around,
+        )
+        if not slots:
+            return None
+        return services.appointment_book(
+            client=client,
+            provider=provider,
+            appointment_type=kind,
+            start=slots[len(slots) // 20],
+            booked_by=provider.user,
+            now=booked_at,
+        )
 
     def conversation(self, client: User, provider: Provider) -> None:
         conversation, made = Conversation.objects.get_or_create(provider=provider, client=client)
@@ -284,30 +288,3 @@ class Command(BaseCommand):
             )
         conversation.last_message_at = now - timedelta(minutes=60 * 25)
         conversation.save(update_fields=["last_message_at"])
-
-    def make(self, client, provider, kind, start, status) -> None:
-        appointment = Appointment.objects.create(
-            provider=provider,
-            client=client,
-            appointment_type=kind,
-            start=start,
-            end=start + kind.duration,
-            status=status,
-            booked_by=provider.user,
-            created_at=min(start, timezone.now()) - timedelta(days=7),
-            policy_terms=terms_for(provider, kind).as_json(),
-        )
-        AppointmentEvent.objects.create(
-            appointment=appointment,
-            kind=AppointmentEvent.Kind.BOOKED,
-            actor=provider.user,
-            at=appointment.created_at,
-            new_start=start,
-        )
-        if status == Appointment.Status.COMPLETED:
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                kind=AppointmentEvent.Kind.COMPLETED,
-                actor=provider.user,
-                at=appointment.end,
-            )

@@ -1,0 +1,155 @@
+"""
+Every service that changes an appointment checks who is acting, whoever calls it: the client,
+or their provider's practice; anyone else is refused and nothing changes.
+"""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from appointments import services
+from appointments.models import Appointment, Fee, OfficeStaff, Provider
+from tests.factories import PolicyFactory, ProviderFactory, UserFactory, book, open_slots_after
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def booked(client_user, provider, session_type):
+    PolicyFactory(provider=provider, no_show_fee=Decimal("60"))
+    return book(client_user, provider, session_type, days=5, booked_days_ago=2)
+
+
+@pytest.fixture
+def other_practice():
+    """Staff of another provider: as much a stranger to this schedule as anyone."""
+    other = ProviderFactory()
+    desk = UserFactory(email="desk@other.example", is_staff=True)
+    OfficeStaff.objects.create(provider=other, user=desk)
+    return desk
+
+
+@pytest.fixture(params=["stranger", "other_practice"])
+def outsider(request, stranger, other_practice):
+    return {"stranger": stranger, "other_practice": other_practice}[request.param]
+
+
+def test_an_outsider_cannot_book_for_the_client(client_user, provider, session_type, outsider):
+    start = open_slots_after(client_user, provider, session_type, days=2)[0]
+    with pytest.raises(services.NotPermitted):
+        services.appointment_book(
+            client=client_user,
+            provider=provider,
+            appointment_type=session_type,
+            start=start,
+            booked_by=outsider,
+        )
+    assert not Appointment.objects.exists()
+
+
+def test_an_outsider_cannot_cancel_or_reschedule(booked, outsider):
+    new_start = open_slots_after(
+        booked.client, booked.provider, booked.appointment_type, days=8, exclude=booked
+    )[0]
+    with pytest.raises(services.NotPermitted):
+        services.appointment_cancel(appointment=booked, actor=outsider)
+    with pytest.raises(services.NotPermitted):
+        services.appointment_reschedule(appointment=booked, actor=outsider, new_start=new_start)
+    booked.refresh_from_db()
+    assert booked.status == "scheduled" and booked.events.count() == 1
+
+
+@pytest.mark.parametrize("who", ["client", "outsider"])
+def test_only_the_practice_closes_a_session_or_settles_a_fee(booked, client_user, outsider, who):
+    actor = client_user if who == "client" else outsider
+    now = booked.start + timedelta(hours=1)
+    fee = Fee.objects.create(appointment=booked, kind="late_reschedule", amount=20, currency="USD")
+    with pytest.raises(services.NotPermitted):
+        services.appointment_complete(appointment=booked, actor=actor, now=now)
+    with pytest.raises(services.NotPermitted):
+        services.appointment_mark_no_show(appointment=booked, actor=actor, now=now)
+    with pytest.raises(services.NotPermitted):
+        services.fee_waive(fee=fee, actor=actor)
+    with pytest.raises(services.NotPermitted):
+        services.fee_mark_paid(fee=fee, actor=actor)
+    booked.refresh_from_db()
+    fee.refresh_from_db()
+    assert booked.status == "scheduled" and fee.status == "pending"
+
+
+def test_the_practice_acts_for_the_client_without_the_policys_fee(booked, provider):
+    desk = UserFactory(email="desk@ours.example", is_staff=True)
+    OfficeStaff.objects.create(provider=provider, user=desk)
+    change = services.appointment_cancel(
+        appointment=booked, actor=desk, now=booked.start - timedelta(hours=1)
+    )
+    assert change.fee is None and change.appointment.status == "cancelled"
+
+
+def test_the_command_completes_a_session_with_no_actor(booked):
+    services.appointment_complete(
+        appointment=booked, actor=None, now=booked.start + timedelta(hours=1)
+    )
+    booked.refresh_from_db()
+    assert booked.status == "completed"
+
+
+# --- A schedule held too long by another change --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_that_waits_too_long_for_the_schedule_says_so_and_changes_nothing(
+    client_user, provider, session_type, monkeypatch
+):
+    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 300)
+    start = open_slots_after(client_user, provider, session_type, days=2)[0]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_schedule():
+        try:
+            with transaction.atomic():
+                Provider.objects.select_for_update().get(pk=provider.pk)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_schedule)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        if connection.vendor == "sqlite":
+            # SQLite has one write lock for the whole file: wait for it no longer than the above.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout = 300")
+        began = timezone.now()
+        with pytest.raises(services.ScheduleBusy, match="Someone else is changing"):
+            services.appointment_book(
+                client=client_user,
+                provider=provider,
+                appointment_type=session_type,
+                start=start,
+                booked_by=client_user,
+            )
+        assert timezone.now() - began < timedelta(seconds=10)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+        connection.close()
+    assert not Appointment.objects.exists()
+
+
+def test_only_ops_or_a_superuser_may_create_a_provider(provider):
+    with pytest.raises(services.NotPermitted):
+        services.provider_create(
+            email="new@example.com", name="Dr. New", time_zone="UTC", actor=provider.user
+        )
+    root = UserFactory(email="root@example.com", is_staff=True, is_superuser=True)
+    created = services.provider_create(
+        email="new@example.com", name="Dr. New", time_zone="UTC", actor=root
+    )
+    assert created.invited and created.provider.policies.get().text
