@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from appointments import selectors, services
+from appointments.forms import CancelForm, RescheduleForm
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -23,11 +24,10 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
-from appointments.practice import PracticeScopedMixin, practice_providers
+from appointments.practice import PracticeScopedMixin, not_found, practice_providers
 from policies.admin import PolicyAdmin
 from policies.models import Policy
 from portal.forms import time_zone_choices
-from portal.inputs import parse_instant
 
 
 class ProviderForm(forms.ModelForm):
@@ -170,25 +170,11 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                result = services.care_team_invite(
-                    provider=form.cleaned_data["provider"],
-                    email=form.cleaned_data["email"],
-                    name=form.cleaned_data["name"],
-                    actor=request.user,
-                )
+                result = services.care_team_invite(**form.cleaned_data, actor=request.user)
             except services.ChangeError as error:
                 form.add_error("email", str(error))
             else:
-                if result.member is not None:
-                    messages.success(request, f"Already a client: {result.member.client.email}.")
-                    return redirect("admin:appointments_careteammember_changelist")
-                # The same answer whether or not the address has an account: no name, no hint.
-                messages.success(
-                    request,
-                    f"An invitation was sent to {result.invitation.email}. They join your "
-                    "clients when they accept it.",
-                )
-                return redirect("admin:appointments_careteaminvitation_changelist")
+                return self.invited(request, result)
         context = {
             **self.admin_site.each_context(request),
             "title": "Add a client",
@@ -196,6 +182,19 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/appointments/add_client.html", context)
+
+    def invited(self, request: HttpRequest, result: services.CareTeamResult) -> HttpResponse:
+        if result.member is not None:
+            messages.success(request, f"Already a client: {result.member.client.email}.")
+            return redirect("admin:appointments_careteammember_changelist")
+        assert result.invitation is not None
+        # The same answer whether or not the address has an account: no name, no hint.
+        messages.success(
+            request,
+            f"An invitation was sent to {result.invitation.email}. They join your clients when "
+            "they accept it.",
+        )
+        return redirect("admin:appointments_careteaminvitation_changelist")
 
 
 @admin.register(CareTeamInvitation)
@@ -291,31 +290,12 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CancelForm(forms.Form):
-    reason = forms.CharField(
-        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60})
-    )
-
-
-class RescheduleForm(forms.Form):
-    new_start = forms.ChoiceField(label="New time")
-
-    def __init__(self, *args, slots, **kwargs):
-        super().__init__(*args, **kwargs)
-        groups: dict[str, list] = {}
-        for slot in slots:
-            local = timezone.localtime(slot)
-            groups.setdefault(f"{local:%A %-d %B %Y}", []).append(
-                (slot.isoformat(), f"{local:%-I:%M %p %Z}")
-            )
-        self.fields["new_start"].choices = list(groups.items())
-
-    def clean_new_start(self) -> datetime:
-        # One of the offered choices by now; read like every other instant all the same.
-        start = parse_instant(self.cleaned_data["new_start"])
-        if start is None:
-            raise forms.ValidationError("Pick one of the times offered.")
-        return start
+ACTION_TITLES = {
+    "cancel": "Cancel on the client's behalf",
+    "reschedule": "Move to another time",
+    "complete": "Mark completed",
+    "no-show": "Mark no-show",
+}
 
 
 @admin.register(Appointment)
@@ -372,7 +352,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         """One page per action: what will happen, then the change, recorded with who did it."""
         appointment = self.get_object(request, object_id)
         if appointment is None or not self.has_change_permission(request, appointment):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return not_found(request, self.opts, object_id)
         back = reverse("admin:appointments_appointment_change", args=[appointment.pk])
         form = self.action_form(request, appointment, action)
         if request.method == "POST" and (form is None or form.is_valid()):
@@ -387,12 +367,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": {
-                "cancel": "Cancel on the client's behalf",
-                "reschedule": "Move to another time",
-                "complete": "Mark completed",
-                "no-show": "Mark no-show",
-            }[action],
+            "title": ACTION_TITLES[action],
             "appointment": appointment,
             "action": action,
             "form": form,
@@ -403,9 +378,13 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/appointments/appointment/action.html", context)
 
     def action_form(self, request, appointment, action):
+        """The same forms as the client's: a page that is out of date changes nothing."""
         data = request.POST if request.method == "POST" else None
+        initial = {"expected_start": appointment.start.isoformat()}
         if action == "cancel":
-            return CancelForm(data)
+            form = CancelForm(data, initial=initial)
+            form.fields["reason"].help_text = "Recorded in the appointment's history."
+            return form
         if action == "reschedule":
             slots = selectors.open_slots(
                 provider=appointment.provider,
@@ -414,19 +393,25 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
                 now=timezone.now(),
                 exclude_appointment=appointment,
             )
-            return RescheduleForm(data, slots=slots)
+            return RescheduleForm(data, initial=initial, slots=slots)
         return None
 
     def perform(self, request, appointment, action, data) -> str:
         actor = request.user
         if action == "cancel":
             services.appointment_cancel(
-                appointment=appointment, actor=actor, reason=data.get("reason", "")
+                appointment=appointment,
+                actor=actor,
+                reason=data["reason"],
+                expected_start=data["expected_start"],
             )
             return "Cancelled. An email to the client is on its way."
         if action == "reschedule":
             services.appointment_reschedule(
-                appointment=appointment, actor=actor, new_start=data["new_start"]
+                appointment=appointment,
+                actor=actor,
+                new_start=data["start"],
+                expected_start=data["expected_start"],
             )
             return "Moved. An email with the new time is on its way to the client."
         if action == "complete":

@@ -2,6 +2,7 @@
 file with a higher SEQUENCE moves the same calendar entry and METHOD:CANCEL removes it."""
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -40,8 +41,9 @@ def appointment_calendar(
     event.add("dtend", appointment.end)
     event.add("summary", f"Appointment with {appointment.provider.display_name}")
     event.add("location", appointment_location(appointment))
-    event.add("url", f"{settings.PORTAL_BASE_URL}/appointments/")
-    event.add("description", f"Details and changes: {settings.PORTAL_BASE_URL}/appointments/")
+    page = settings.PORTAL_BASE_URL + reverse("appointments:list")
+    event.add("url", page)
+    event.add("description", f"Details and changes: {page}")
     cancelled = method == "CANCEL" or appointment.status == Appointment.Status.CANCELLED
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     if method != "PUBLISH":

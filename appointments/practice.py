@@ -3,7 +3,10 @@ What a provider or their office staff may see in the admin: their own practice o
 A superuser sees everything.
 """
 
+from django.contrib import messages
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
 
 from appointments.models import Appointment, AppointmentType, Provider
 
@@ -45,3 +48,15 @@ class PracticeScopedMixin:
             elif db_field.related_model is Appointment:
                 kwargs["queryset"] = Appointment.objects.filter(provider__in=providers)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def not_found(request: HttpRequest, opts, object_id: str) -> HttpResponseRedirect:
+    """
+    Another practice's object, or none at all: back to the workspace, saying so in the words
+    the admin uses for a missing one, so the two cannot be told apart.
+    """
+    name = str(opts.verbose_name).capitalize()
+    messages.warning(
+        request, f"{name} with ID “{object_id}” doesn’t exist. Perhaps it was deleted?"
+    )
+    return redirect("admin:index")

@@ -1,6 +1,7 @@
 """Reads: what a client may see and book. Each owned object is fetched through its owner."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from appointments.models import (
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
+from policies.decisions import Action, Decision
 from portal.models import User
 
 
@@ -70,6 +72,27 @@ def upcoming_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
         .select_related("provider", "appointment_type")
         .order_by("start")
     )
+
+
+@dataclass(frozen=True)
+class Card:
+    """An upcoming appointment as its card shows it: with what its policy allows right now."""
+
+    appointment: Appointment
+    cancel: Decision
+    reschedule: Decision
+
+
+def upcoming_cards(client: User, now: datetime) -> list[Card]:
+    zone = client.zone
+    return [
+        Card(
+            appointment,
+            appointment.decide(Action.CANCEL, now, zone),
+            appointment.decide(Action.RESCHEDULE, now, zone),
+        )
+        for appointment in upcoming_appointments(client, now).prefetch_related("fees")
+    ]
 
 
 def past_appointments(client: User, now: datetime, limit: int = 20) -> QuerySet[Appointment]:

@@ -1,11 +1,11 @@
-from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,28 +23,24 @@ from appointments.forms import (
     SlotForm,
 )
 from appointments.invitations import invitation_for_token
-from appointments.models import Appointment, AppointmentType, Provider
-from policies.decisions import Action
+from appointments.models import Appointment, AppointmentType, CareTeamInvitation, Fee, Provider
+from appointments.picker import Picker, day_page, slots_by_day
+from policies.decisions import Action, Decision
 from policies.selectors import terms_for
 from portal import links
 from portal.formatting import when
+from portal.http import HtmxRequest, SignedInRequest
 from portal.models import User
 
 
-def upcoming_context(request: HttpRequest) -> dict:
+def upcoming_context(request: SignedInRequest) -> dict:
     """The upcoming cards, each with what its policy allows right now."""
-    now = timezone.now()
-    zone = request.user.zone
-    upcoming = list(selectors.upcoming_appointments(request.user, now).prefetch_related("fees"))
-    for appointment in upcoming:
-        appointment.cancel_decision = appointment.decide(Action.CANCEL, now, zone)
-        appointment.reschedule_decision = appointment.decide(Action.RESCHEDULE, now, zone)
-    return {"upcoming": upcoming}
+    return {"upcoming": selectors.upcoming_cards(request.user, timezone.now())}
 
 
 @login_required
 @require_GET
-def appointment_list(request: HttpRequest) -> HttpResponse:
+def appointment_list(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     context = upcoming_context(request) | {
         "invitations": list(selectors.pending_invitations(request.user, now)),
@@ -57,172 +53,140 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def book_provider(request: HttpRequest) -> HttpResponse:
+def book_provider(request: SignedInRequest) -> HttpResponse:
     providers = selectors.care_team_providers(request.user)
     return render(request, "appointments/book_provider.html", {"providers": providers})
 
 
 @login_required
 @require_GET
-def book_type(request: HttpRequest, provider_id: int) -> HttpResponse:
+def book_type(request: SignedInRequest, provider_id: int) -> HttpResponse:
     provider = selectors.get_provider_for_client(request.user, provider_id)
     types = selectors.bookable_types(provider)
     return render(request, "appointments/book_type.html", {"provider": provider, "types": types})
 
 
-def slots_by_day(slots: list[datetime]) -> dict[date, list[datetime]]:
-    """Slots grouped by the date the viewer's own clock shows."""
-    days: dict[date, list[datetime]] = defaultdict(list)
-    for slot in slots:
-        days[timezone.localtime(slot).date()].append(slot)
-    return dict(days)
-
-
-DAYS_PER_PAGE = 14
-
-
-def day_page(days: dict[date, list[datetime]], chosen: date | None) -> dict:
-    """
-    The fortnight of open days around the chosen one, and the days that lead to the pages
-    before and after it: the ?day= link alone moves between pages.
-    """
-    ordered = list(days)
-    index = ordered.index(chosen) if chosen in days else 0
-    first = index - index % DAYS_PER_PAGE
-    page = ordered[first : first + DAYS_PER_PAGE]
-    return {
-        "days": {day: days[day] for day in page},
-        "earlier_day": ordered[first - 1] if first > 0 else None,
-        "later_day": ordered[first + DAYS_PER_PAGE]
-        if first + DAYS_PER_PAGE < len(ordered)
-        else None,
-    }
+def chosen_day(request: SignedInRequest, day_param: str | None, days: dict) -> tuple[date, int]:
+    """The day asked for if it has open times, else the first; a bad day says why (400)."""
+    first = next(iter(days), None)
+    if not day_param:
+        return first, 200
+    form = DayForm({"day": day_param})
+    if not form.is_valid():
+        messages.error(request, form.errors["day"][0])
+        return first, 400
+    day = form.cleaned_data["day"]
+    if day not in days:
+        messages.warning(
+            request, f"There are no open times on {day:%A %-d %B}. Pick one of the days below."
+        )
+        return first, 200
+    return day, 200
 
 
 def render_picker(
-    request: HttpRequest,
-    *,
-    provider: Provider,
-    appointment_type: AppointmentType,
-    review_url: str,
-    day_param: str | None,
-    moving: Appointment | None = None,
-    status: int = 200,
+    request: SignedInRequest, picker: Picker, day_param: str | None, status: int = 200
 ) -> HttpResponse:
-    """
-    The day and time picker for a booking, or for moving `moving`; with htmx only its
-    swappable region.
-    """
+    """The day and time picker; with htmx only its swappable region."""
     slots = selectors.open_slots(
-        provider=provider,
-        appointment_type=appointment_type,
+        provider=picker.provider,
+        appointment_type=picker.appointment_type,
         client=request.user,
         now=timezone.now(),
-        exclude_appointment=moving,
+        exclude_appointment=picker.moving,
     )
     days = slots_by_day(slots)
-    chosen = next(iter(days), None)
-    if day_param:
-        form = DayForm({"day": day_param})
-        if not form.is_valid():
-            messages.error(request, form.errors["day"][0])
-            status = max(status, 400)
-        elif form.cleaned_data["day"] in days:
-            chosen = form.cleaned_data["day"]
-        else:
-            messages.warning(
-                request,
-                f"There are no open times on {form.cleaned_data['day']:%A %-d %B}. "
-                "Pick one of the days below.",
-            )
+    chosen, day_status = chosen_day(request, day_param, days)
     context = {
-        "provider": provider,
-        "appointment_type": appointment_type,
-        "moving": moving,
-        "review_url": review_url,
+        "picker": picker,
+        "provider": picker.provider,
+        "appointment_type": picker.appointment_type,
+        "moving": picker.moving,
         "chosen_day": chosen,
         "times": days.get(chosen, []),
         **day_page(days, chosen),
     }
-    template = "appointments/book_time.html"
     if request.htmx:
-        template += "#picker"
-        status = 200  # htmx 2 swaps only 2xx answers; the message says what went wrong
-    return render(request, template, context, status=status)
+        # htmx 2 swaps only 2xx answers; the message says what went wrong.
+        return render(request, "appointments/book_time.html#picker", context)
+    return render(request, "appointments/book_time.html", context, status=max(status, day_status))
+
+
+def booking_picker(provider: Provider, appointment_type: AppointmentType) -> Picker:
+    review_url = reverse("appointments:book-review", args=[provider.pk, appointment_type.pk])
+    return Picker(provider, appointment_type, review_url)
 
 
 @login_required
 @require_GET
-def book_time(request: HttpRequest, provider_id: int, type_id: int) -> HttpResponse:
+def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
     provider = selectors.get_provider_for_client(request.user, provider_id)
     appointment_type = selectors.get_bookable_type(provider, type_id)
     return render_picker(
-        request,
-        provider=provider,
-        appointment_type=appointment_type,
-        review_url=reverse("appointments:book-review", args=[provider.pk, appointment_type.pk]),
-        day_param=request.GET.get("day"),
+        request, booking_picker(provider, appointment_type), request.GET.get("day")
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def book_review(request: HttpRequest, provider_id: int, type_id: int) -> HttpResponse:
+def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
+    """GET: the booking to review; POST: confirm it."""
     provider = selectors.get_provider_for_client(request.user, provider_id)
-    appointment_type = selectors.get_bookable_type(provider, type_id)
+    picker = booking_picker(provider, selectors.get_bookable_type(provider, type_id))
     form = SlotForm(request.POST if request.method == "POST" else request.GET)
-
-    def picker(day: str | None, status: int = 200) -> HttpResponse:
-        review_url = reverse("appointments:book-review", args=[provider.pk, appointment_type.pk])
-        return render_picker(
-            request,
-            provider=provider,
-            appointment_type=appointment_type,
-            review_url=review_url,
-            day_param=day,
-            status=status,
-        )
-
     if not form.is_valid():
         messages.error(request, form.errors["start"][0])
-        return picker(None, status=400)
-    start = form.cleaned_data["start"]
-    day = timezone.localtime(start).date().isoformat()
-    if request.method == "GET":
-        if not selectors.is_open_slot(
-            provider=provider,
-            appointment_type=appointment_type,
-            client=request.user,
-            start=start,
-            now=timezone.now(),
-        ):
-            messages.error(request, "That time isn't available. Please pick another.")
-            return picker(day)
-        context = {
-            "provider": provider,
-            "appointment_type": appointment_type,
-            "start": start,
-            "policy": terms_for(provider, appointment_type),
-        }
-        return render(request, "appointments/book_review.html", context)
+        return render_picker(request, picker, None, status=400)
+    if request.method == "POST":
+        return confirm_booking(request, picker, form.cleaned_data["start"])
+    return review_booking(request, picker, form.cleaned_data["start"])
+
+
+def day_of(start: datetime) -> str:
+    return timezone.localtime(start).date().isoformat()
+
+
+def is_open(request: SignedInRequest, picker: Picker, start: datetime) -> bool:
+    return selectors.is_open_slot(
+        provider=picker.provider,
+        appointment_type=picker.appointment_type,
+        client=request.user,
+        start=start,
+        now=timezone.now(),
+        exclude_appointment=picker.moving,
+    )
+
+
+def review_booking(request: SignedInRequest, picker: Picker, start: datetime) -> HttpResponse:
+    if not is_open(request, picker, start):
+        messages.error(request, "That time isn't available. Please pick another.")
+        return render_picker(request, picker, day_of(start))
+    context = {
+        "provider": picker.provider,
+        "appointment_type": picker.appointment_type,
+        "start": start,
+        "policy": terms_for(picker.provider, picker.appointment_type),
+    }
+    return render(request, "appointments/book_review.html", context)
+
+
+def confirm_booking(request: SignedInRequest, picker: Picker, start: datetime) -> HttpResponse:
     try:
         appointment = services.appointment_book(
             client=request.user,
-            provider=provider,
-            appointment_type=appointment_type,
+            provider=picker.provider,
+            appointment_type=picker.appointment_type,
             start=start,
             booked_by=request.user,
         )
-    except services.SlotUnavailable as error:
-        messages.error(request, str(error))
-        return picker(day, status=409)
     except services.BookingError as error:
         messages.error(request, str(error))
-        return picker(day, status=403)
+        status = 409 if isinstance(error, services.SlotUnavailable) else 403
+        return render_picker(request, picker, day_of(start), status=status)
     messages.success(
         request,
-        f"Booked: {when(appointment.start, request.user.zone)} with {provider.display_name}. "
-        "A confirmation is on its way to your email.",
+        f"Booked: {when(appointment.start, request.user.zone)} with "
+        f"{picker.provider.display_name}. A confirmation is on its way to your email.",
     )
     return redirect("appointments:list")
 
@@ -233,30 +197,25 @@ def contact_link(appointment: Appointment) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET: the confirm pop-up (a page without JavaScript); POST: cancel."""
     appointment = selectors.get_appointment_for_client(request.user, pk)
-    decision = appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
-    form = CancelForm(request.POST if request.method == "POST" else None)
-    status, changed = 200, ""
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                change = services.appointment_cancel(
-                    appointment=appointment,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    expected_start=form.cleaned_data["expected_start"],
-                    accepted_fee=form.cleaned_data["accepted_fee"],
-                )
-            except services.FeeNotAccepted as error:
-                # Asked again, with the terms as they are now and what changed.
-                decision, form, status, changed = error.decision, CancelForm(), 409, str(error)
-            except services.ChangeError as error:
-                return render_change_problem(request, appointment, str(error), error)
-            else:
-                return cancelled(request, change)
-        else:
-            status = 400
+        return confirm_cancel(request, appointment)
+    return render_cancel(request, appointment, CancelForm())
+
+
+def render_cancel(
+    request: SignedInRequest,
+    appointment: Appointment,
+    form: CancelForm,
+    *,
+    decision: Decision | None = None,
+    changed: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The pop-up with the terms as they are now; it carries back the fee it shows."""
+    decision = decision or appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
     form.initial = {
         "expected_start": appointment.start.isoformat(),
         "accepted_fee": decision.fee.token if decision.fee else "",
@@ -265,11 +224,38 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return render_dialog(request, "appointments/cancel.html", context, status)
 
 
-def fee_sentence(fee) -> str:
+def confirm_cancel(request: SignedInRequest, appointment: Appointment) -> HttpResponse:
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return render_cancel(request, appointment, form, status=400)
+    try:
+        change = services.appointment_cancel(
+            appointment=appointment,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            expected_start=form.cleaned_data["expected_start"],
+            accepted_fee=form.cleaned_data["accepted_fee"],
+        )
+    except services.FeeNotAccepted as error:
+        # Asked again, with the terms as they are now and what changed.
+        return render_cancel(
+            request,
+            appointment,
+            CancelForm(),
+            decision=error.decision,
+            changed=str(error),
+            status=409,
+        )
+    except services.ChangeError as error:
+        return render_change_problem(request, appointment, str(error), error)
+    return cancelled(request, change)
+
+
+def fee_sentence(fee: Fee | None) -> str:
     return f" A {fee.money} {fee.get_kind_display().lower()} fee applies." if fee else ""
 
 
-def cancelled(request: HttpRequest, change: services.AppointmentChange) -> HttpResponse:
+def cancelled(request: SignedInRequest, change: services.AppointmentChange) -> HttpResponse:
     appointment = change.appointment
     text = format_html(
         'Your appointment on {} was cancelled.{} <a href="{}">Message your provider to verify</a>.',
@@ -285,14 +271,18 @@ def cancelled(request: HttpRequest, change: services.AppointmentChange) -> HttpR
     return render(request, "appointments/cancel.html#cancelled", context)
 
 
-def render_dialog(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+def render_dialog(
+    request: HtmxRequest, template: str, context: dict, status: int = 200
+) -> HttpResponse:
     """A page of its own without JavaScript; the contents of the pop-up with htmx."""
     if request.htmx:
         return render(request, f"{template}#dialog-content", context)
     return render(request, template, context, status=status)
 
 
-def render_change_problem(request, appointment, text: str, error=None) -> HttpResponse:
+def render_change_problem(
+    request: HtmxRequest, appointment: Appointment, text: str, error: Exception | None = None
+) -> HttpResponse:
     """A refusal or a stale page: say why, change nothing, offer a way to the provider."""
     status = 409 if isinstance(error, services.StaleAppointment | services.SlotUnavailable) else 403
     appointment.refresh_from_db()
@@ -300,102 +290,92 @@ def render_change_problem(request, appointment, text: str, error=None) -> HttpRe
     return render_dialog(request, "appointments/problem.html", context, status)
 
 
+def reschedule_picker(request: SignedInRequest, appointment: Appointment) -> Picker:
+    rule = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
+    review_url = reverse("appointments:reschedule-review", args=[appointment.pk])
+    return Picker(appointment.provider, appointment.appointment_type, review_url, appointment, rule)
+
+
 @login_required
 @require_GET
-def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
-    decision = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
-    if decision.refused:
-        return render_change_problem(request, appointment, decision.reason)
-    appointment.reschedule_decision = decision
-    return render_picker(
-        request,
-        provider=appointment.provider,
-        appointment_type=appointment.appointment_type,
-        review_url=reverse("appointments:reschedule-review", args=[appointment.pk]),
-        day_param=request.GET.get("day"),
-        moving=appointment,
-    )
+    picker = reschedule_picker(request, appointment)
+    assert picker.rule is not None
+    if picker.rule.refused:
+        return render_change_problem(request, appointment, picker.rule.reason)
+    return render_picker(request, picker, request.GET.get("day"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def appointment_reschedule_review(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResponse:
+    """GET: the move to review, old time and new; POST: confirm it."""
     appointment = selectors.get_appointment_for_client(request.user, pk)
-    data = request.POST if request.method == "POST" else request.GET
-    form = RescheduleForm(data) if request.method == "POST" else SlotForm(data)
-
-    def picker(day, status=200):
-        appointment.reschedule_decision = appointment.decide(
-            Action.RESCHEDULE, timezone.now(), request.user.zone
-        )
-        return render_picker(
-            request,
-            provider=appointment.provider,
-            appointment_type=appointment.appointment_type,
-            review_url=reverse("appointments:reschedule-review", args=[appointment.pk]),
-            day_param=day,
-            moving=appointment,
-            status=status,
-        )
-
+    picker = reschedule_picker(request, appointment)
+    posted = request.method == "POST"
+    form = (RescheduleForm if posted else SlotForm)(request.POST if posted else request.GET)
     if not form.is_valid():
-        first_error = next(iter(form.errors.values()))[0]
-        messages.error(request, first_error)
-        return picker(None, status=400)
-    new_start = form.cleaned_data["start"]
-    day = timezone.localtime(new_start).date().isoformat()
-    decision = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
-    appointment.reschedule_decision = decision
-    if request.method == "GET":
-        if decision.refused:
-            return render_change_problem(request, appointment, decision.reason)
-        if not selectors.is_open_slot(
-            provider=appointment.provider,
-            appointment_type=appointment.appointment_type,
-            client=request.user,
-            start=new_start,
-            now=timezone.now(),
-            exclude_appointment=appointment,
-        ):
-            messages.error(request, "That time isn't available. Please pick another.")
-            return picker(day)
-        context = {"appointment": appointment, "new_start": new_start, "decision": decision}
-        return render(request, "appointments/reschedule_review.html", context)
+        messages.error(request, next(iter(form.errors.values()))[0])
+        return render_picker(request, picker, None, status=400)
+    if posted:
+        return confirm_move(request, picker, form.cleaned_data)
+    return review_move(request, picker, form.cleaned_data["start"])
+
+
+def render_move_review(
+    request: SignedInRequest, picker: Picker, new_start: datetime, changed: str = ""
+) -> HttpResponse:
+    context = {
+        "appointment": picker.moving,
+        "new_start": new_start,
+        "decision": picker.rule,
+        "changed": changed,
+    }
+    status = 409 if changed else 200
+    return render(request, "appointments/reschedule_review.html", context, status=status)
+
+
+def review_move(request: SignedInRequest, picker: Picker, new_start: datetime) -> HttpResponse:
+    assert picker.moving is not None and picker.rule is not None
+    if picker.rule.refused:
+        return render_change_problem(request, picker.moving, picker.rule.reason)
+    if not is_open(request, picker, new_start):
+        messages.error(request, "That time isn't available. Please pick another.")
+        return render_picker(request, picker, day_of(new_start))
+    return render_move_review(request, picker, new_start)
+
+
+def confirm_move(request: SignedInRequest, picker: Picker, data: dict) -> HttpResponse:
+    assert picker.moving is not None
     try:
         change = services.appointment_reschedule(
-            appointment=appointment,
+            appointment=picker.moving,
             actor=request.user,
-            new_start=new_start,
-            expected_start=form.cleaned_data["expected_start"],
-            accepted_fee=form.cleaned_data["accepted_fee"],
+            new_start=data["start"],
+            expected_start=data["expected_start"],
+            accepted_fee=data["accepted_fee"],
         )
     except services.SlotUnavailable as error:
         messages.error(request, str(error))
-        return picker(day, status=409)
+        return render_picker(request, picker, day_of(data["start"]), status=409)
     except services.FeeNotAccepted as error:
         # Asked again, with the terms as they are now and what changed.
-        appointment.reschedule_decision = error.decision
-        context = {
-            "appointment": appointment,
-            "new_start": new_start,
-            "decision": error.decision,
-            "changed": str(error),
-        }
-        return render(request, "appointments/reschedule_review.html", context, status=409)
+        again = replace(picker, rule=error.decision)
+        return render_move_review(request, again, data["start"], changed=str(error))
     except services.ChangeError as error:
-        return render_change_problem(request, appointment, str(error), error)
+        return render_change_problem(request, picker.moving, str(error), error)
     messages.success(
         request,
-        f"Rescheduled: your appointment with {appointment.provider.display_name} is now "
-        f"{when(new_start, request.user.zone)}.{fee_sentence(change.fee)}",
+        f"Rescheduled: your appointment with {picker.provider.display_name} is now "
+        f"{when(data['start'], request.user.zone)}.{fee_sentence(change.fee)}",
     )
     return redirect("appointments:list")
 
 
 @login_required
 @require_GET
-def appointment_contact(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_contact(request: SignedInRequest, pk: int) -> HttpResponse:
     """How to reach the provider about this appointment: Chat if they use it, else the office."""
     appointment = selectors.get_appointment_for_client(request.user, pk)
     if appointment.provider.uses_chat:
@@ -409,7 +389,7 @@ def appointment_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def appointment_ics(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_ics(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     response = HttpResponse(appointment_calendar(appointment), content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
@@ -417,7 +397,7 @@ def appointment_ics(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_open(request: HtmxRequest, token: str) -> HttpResponse:
     """
     A care-team invitation's link. An address without an account makes one here, which
     accepts; an existing account signs in and answers on its Appointments tab.
@@ -433,6 +413,11 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
             messages.info(request, f"Sign in as {invitation.email} to answer the invitation.")
             return redirect_to_login(request.get_full_path())
         return redirect("appointments:list")  # the invitation waits there as a card
+    return join(request, invitation)
+
+
+def join(request: HtmxRequest, invitation: CareTeamInvitation) -> HttpResponse:
+    """An address with no account: the person makes one here, which accepts the invitation."""
     newcomer = User(email=invitation.email, name=invitation.name)
     form = JoinForm(newcomer, request.POST if request.method == "POST" else None)
     form.initial["name"] = invitation.name
@@ -461,7 +446,7 @@ def joined_text(provider: Provider) -> str:
 
 @login_required
 @require_POST
-def invitation_answer(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_answer(request: SignedInRequest, pk: int) -> HttpResponse:
     invitation = selectors.get_invitation_for_client(request.user, pk, timezone.now())
     form = InvitationAnswerForm(request.POST)
     if not form.is_valid():

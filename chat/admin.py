@@ -1,12 +1,14 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from appointments.practice import PracticeScopedMixin, works_for_a_practice
+from appointments.practice import PracticeScopedMixin, not_found, works_for_a_practice
 from chat import selectors, services
+from chat.forms import MessageForm
 from chat.models import Conversation
 
 
@@ -44,30 +46,31 @@ class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def reply(self, request: HttpRequest, conversation: Conversation) -> HttpResponse:
+        """The practice's answer, with the same form and service as the client's messages."""
+        form = MessageForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, next(iter(form.errors.values()))[0])
+        else:
+            try:
+                services.message_send(
+                    conversation=conversation,
+                    sender=request.user,
+                    body=form.cleaned_data["body"],
+                    client_key=form.cleaned_data["client_key"],
+                )
+            except services.ChatError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, "Reply sent.")
+        return redirect(reverse("admin:chat_conversation_change", args=[conversation.pk]))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         conversation = self.get_object(request, object_id)
         if conversation is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return not_found(request, self.opts, object_id)
         if request.method == "POST":
-            try:
-                key = uuid.UUID(request.POST.get("client_key", ""))
-            except ValueError:
-                key = None
-            if key is None:
-                messages.error(request, "This page is out of date. Please reload it and try again.")
-            else:
-                try:
-                    services.message_send(
-                        conversation=conversation,
-                        sender=request.user,
-                        body=request.POST.get("body", ""),
-                        client_key=key,
-                    )
-                except services.ChatError as error:
-                    messages.error(request, str(error))
-                else:
-                    messages.success(request, "Reply sent.")
-            return redirect(reverse("admin:chat_conversation_change", args=[conversation.pk]))
+            return self.reply(request, conversation)
         services.mark_read(conversation=conversation, user=request.user)
         page, older = selectors.message_page(conversation)
         context = {

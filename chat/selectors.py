@@ -94,7 +94,3 @@ def message_page(
 
 def has_newer(conversation: Conversation, after: int) -> bool:
     return conversation.messages.filter(id__gt=after).exists()
-
-
-def chattable_providers(client: User) -> QuerySet[Provider]:
-    return Provider.objects.filter(careteammember__client=client).order_by("display_name")

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments.models import Appointment
+from appointments.selectors import care_team_providers
 from chat import selectors, services
 from chat.forms import MessageForm
 from portal.formatting import when
@@ -23,7 +24,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def conversation_new(request: HttpRequest) -> HttpResponse:
     """New Chat Message: pick one of the care-team providers."""
-    providers = selectors.chattable_providers(request.user)
+    providers = care_team_providers(request.user)
     return render(request, "chat/new.html", {"providers": providers})
 
 
@@ -69,7 +70,7 @@ def send_from(request: HttpRequest, form: MessageForm, get_conversation, appoint
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpResponse:
-    provider = get_object_or_404(selectors.chattable_providers(request.user), pk=provider_id)
+    provider = get_object_or_404(care_team_providers(request.user), pk=provider_id)
     appointment = appointment_for_draft(request, provider)
     existing = selectors.conversation_for(request.user, provider)
     if existing is not None and request.method == "GET":

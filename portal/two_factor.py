@@ -184,17 +184,7 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
         "enrolled": enrolled,
     }
     if enrolled:
-        if request.method == "POST" and form.is_valid():
-            device, throttled = _verify(user, form.cleaned_data["code"])
-            if device is not None:
-                otp_login(request, device)
-                return HttpResponseRedirect(_next_url(request))
-            form.add_error(
-                "code",
-                TOO_FAST if throttled else "That code didn't work. Check it and try again.",
-            )
-        return TemplateResponse(request, "admin/two_factor.html", context)
-
+        return _ask_for_code(request, form, context)
     device = TOTPDevice.objects.filter(
         user=user, confirmed=False, pk=request.session.get(ENROLMENT_SESSION_KEY)
     ).first()
@@ -204,6 +194,25 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
         sent = queue_enrolment_link(user) if request.method == "GET" or resend else False
         context |= {"awaiting_link": True, "sent": sent, "email": user.email}
         return TemplateResponse(request, "admin/two_factor.html", context)
+    return _set_up(request, device, form, context)
+
+
+def _ask_for_code(request: HttpRequest, form: CodeForm, context: dict) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        device, throttled = _verify(request.user, form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return HttpResponseRedirect(_next_url(request))
+        form.add_error(
+            "code", TOO_FAST if throttled else "That code didn't work. Check it and try again."
+        )
+    return TemplateResponse(request, "admin/two_factor.html", context)
+
+
+def _set_up(
+    request: HttpRequest, device: TOTPDevice, form: CodeForm, context: dict
+) -> HttpResponse:
+    """The key this session's link made, as a QR code; the first right code turns it on."""
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if not allowed:
@@ -213,7 +222,7 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             request.session.pop(ENROLMENT_SESSION_KEY, None)
             otp_login(request, device)
-            request.session[CODES_SESSION_KEY] = new_recovery_codes(user)
+            request.session[CODES_SESSION_KEY] = new_recovery_codes(request.user)
             codes_url = reverse("admin:two-factor-codes")
             return redirect(f"{codes_url}?{urlencode({'next': _next_url(request)})}")
         form.add_error("code", "That code didn't match. Enter the 6 digits your app shows now.")
