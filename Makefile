@@ -51,6 +51,7 @@ check: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts *.egg-info

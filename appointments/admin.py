@@ -135,7 +135,9 @@ class ClientInviteForm(forms.Form):
 
     def __init__(self, *args, providers, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = providers
+        provider_field = self.fields["provider"]
+        assert isinstance(provider_field, forms.ModelChoiceField)
+        provider_field.queryset = providers
         only = list(providers[:2])
         if len(only) == 1:
             self.fields["provider"].initial = only[0].pk
@@ -205,8 +207,14 @@ class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["email"]
     list_select_related = ["provider"]
-    fields = ["email", "provider", "status", "invited_by", "created_at", "responded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "email",
+        "provider",
+        "status",
+        "invited_by",
+        "created_at",
+        "responded_at",
+    )
 
     def has_add_permission(self, request):
         return False  # invited from Clients > Add, which goes through the service
@@ -224,8 +232,15 @@ class AppointmentEventInline(admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "actor", "old_start", "new_start", "reason", "details"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "at",
+        "kind",
+        "actor",
+        "old_start",
+        "new_start",
+        "reason",
+        "details",
+    )
     verbose_name_plural = "history"
 
     def has_add_permission(self, request, obj=None):
@@ -239,8 +254,7 @@ class FeeInline(admin.TabularInline):
     model = Fee
     extra = 0
     can_delete = False
-    fields = ["kind", "amount", "currency", "status", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "amount", "currency", "status", "created_at")
 
     def has_add_permission(self, request, obj=None):
         return False

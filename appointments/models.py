@@ -317,11 +317,11 @@ class DateOverride(models.Model):
     def clean(self) -> None:
         if (self.start is None) != (self.end is None):
             raise ValidationError("Give both a start and an end, or neither for a day off.")
-        if self.start is not None and self.end <= self.start:
+        if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValidationError({"end": "The end must be after the start, on the same day."})
 
 
-class AppointmentQuerySet(models.QuerySet):
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self):
         return self.filter(status=Appointment.Status.SCHEDULED)
 

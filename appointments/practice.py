@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 
 from appointments.models import Appointment, AppointmentType, Provider
+from portal.admin_site import MixedIntoModelAdmin
 
 
 def practice_providers(user) -> QuerySet[Provider]:
@@ -21,7 +22,7 @@ def works_for_a_practice(user) -> bool:
     return user.is_superuser or practice_providers(user).exists()
 
 
-class PracticeScopedMixin:
+class PracticeScopedMixin(MixedIntoModelAdmin):
     """
     For ModelAdmin and inlines: rows, and the choices of every foreign key to a provider or
     an appointment type, are limited to the practices the signed-in user works for. A URL

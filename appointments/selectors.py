@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from appointments.models import (
     Appointment,
+    AppointmentQuerySet,
     AppointmentType,
     CareTeamInvitation,
     DateOverride,
@@ -113,15 +114,15 @@ def provider_hours(
         weekly[row.weekday].append(Hours(row.start, row.end))
     overrides: dict[date, list[Hours]] = defaultdict(list)
     rows = DateOverride.objects.filter(provider=provider, date__range=(first_day, last_day))
-    for row in rows.order_by("date", "start"):
-        overrides[row.date]  # a row without times still marks the date: a day off
-        if row.start is not None:
-            overrides[row.date].append(Hours(row.start, row.end))
+    for override in rows.order_by("date", "start"):
+        overrides[override.date]  # a row without times still marks the date: a day off
+        if override.start is not None and override.end is not None:
+            overrides[override.date].append(Hours(override.start, override.end))
     return dict(weekly), dict(overrides)
 
 
 def busy_intervals(
-    queryset: QuerySet[Appointment], start: datetime, end: datetime, exclude_pk: int | None
+    queryset: AppointmentQuerySet, start: datetime, end: datetime, exclude_pk: int | None
 ) -> list[Interval]:
     rows = queryset.active().overlapping(start, end)
     if exclude_pk is not None:

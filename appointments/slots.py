@@ -109,7 +109,7 @@ def bookable_starts(
         ranges = overrides[day] if day in overrides else weekly.get(day.weekday(), ())
         # Most days the clock does not change: then wall time minus one fixed offset is the
         # instant, which is much cheaper than asking the zone database for every slot.
-        offset = datetime.combine(day, time.min, tzinfo=zone).utcoffset()
+        offset = datetime.combine(day, time.min, tzinfo=zone).utcoffset() or timedelta(0)
         next_offset = datetime.combine(day + ONE_DAY, time.min, tzinfo=zone).utcoffset()
         steady = offset == next_offset
         for hours in ranges:
@@ -127,14 +127,14 @@ def bookable_starts(
             wall = datetime.combine(day, hours.start)
             wall_end = datetime.combine(day, hours.end)
             while wall < wall_end:
-                start = local_instant(day, wall.time(), zone)
-                if start is not None:
-                    if start > last_start:
+                instant = local_instant(day, wall.time(), zone)
+                if instant is not None:
+                    if instant > last_start:
                         break
-                    if earliest <= start < latest and not _overlaps(
-                        busy_starts, busy_ends, start, start + duration
+                    if earliest <= instant < latest and not _overlaps(
+                        busy_starts, busy_ends, instant, instant + duration
                     ):
-                        found.append(start)
+                        found.append(instant)
                 wall += rules.step
         day += ONE_DAY
     # Ranges of one day may overlap; a start time is still offered once.

@@ -29,6 +29,7 @@ from policies.decisions import Action, Decision
 from policies.selectors import terms_for
 from portal import links
 from portal.formatting import when
+from portal.forms import first_error
 from portal.http import HtmxRequest, SignedInRequest
 from portal.models import User
 
@@ -66,14 +67,16 @@ def book_type(request: SignedInRequest, provider_id: int) -> HttpResponse:
     return render(request, "appointments/book_type.html", {"provider": provider, "types": types})
 
 
-def chosen_day(request: SignedInRequest, day_param: str | None, days: dict) -> tuple[date, int]:
+def chosen_day(
+    request: SignedInRequest, day_param: str | None, days: dict[date, list[datetime]]
+) -> tuple[date | None, int]:
     """The day asked for if it has open times, else the first; a bad day says why (400)."""
     first = next(iter(days), None)
     if not day_param:
         return first, 200
     form = DayForm({"day": day_param})
     if not form.is_valid():
-        messages.error(request, form.errors["day"][0])
+        messages.error(request, first_error(form))
         return first, 400
     day = form.cleaned_data["day"]
     if day not in days:
@@ -103,7 +106,7 @@ def render_picker(
         "appointment_type": picker.appointment_type,
         "moving": picker.moving,
         "chosen_day": chosen,
-        "times": days.get(chosen, []),
+        "times": days[chosen] if chosen else [],
         **day_page(days, chosen),
     }
     if request.htmx:
@@ -135,7 +138,7 @@ def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> Htt
     picker = booking_picker(provider, selectors.get_bookable_type(provider, type_id))
     form = SlotForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
-        messages.error(request, form.errors["start"][0])
+        messages.error(request, first_error(form))
         return render_picker(request, picker, None, status=400)
     if request.method == "POST":
         return confirm_booking(request, picker, form.cleaned_data["start"])
@@ -316,7 +319,7 @@ def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResp
     posted = request.method == "POST"
     form = (RescheduleForm if posted else SlotForm)(request.POST if posted else request.GET)
     if not form.is_valid():
-        messages.error(request, next(iter(form.errors.values()))[0])
+        messages.error(request, first_error(form))
         return render_picker(request, picker, None, status=400)
     if posted:
         return confirm_move(request, picker, form.cleaned_data)

@@ -1,7 +1,7 @@
 import uuid
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -10,6 +10,8 @@ from appointments.practice import PracticeScopedMixin, not_found, works_for_a_pr
 from chat import selectors, services
 from chat.forms import MessageForm
 from chat.models import Conversation
+from portal.forms import first_error
+from portal.http import SignedInRequest
 
 
 @admin.register(Conversation)
@@ -46,11 +48,11 @@ class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def reply(self, request: HttpRequest, conversation: Conversation) -> HttpResponse:
+    def reply(self, request: SignedInRequest, conversation: Conversation) -> HttpResponse:
         """The practice's answer, with the same form and service as the client's messages."""
         form = MessageForm(request.POST)
         if not form.is_valid():
-            messages.error(request, next(iter(form.errors.values()))[0])
+            messages.error(request, first_error(form))
         else:
             try:
                 services.message_send(

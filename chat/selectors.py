@@ -28,12 +28,12 @@ def with_unread(conversations: QuerySet[Conversation], viewer: User, *, client_s
     Annotate `unread`: messages from the other side after the viewer's read marker. For the
     provider's side the other side is the client, whoever in the office read along.
     """
-    counted = Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read"))
+    others = Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read"))
     if client_side:
-        counted = counted.exclude(sender=viewer)
+        others = others.exclude(sender=viewer)
     else:
-        counted = counted.filter(sender=OuterRef("client"))
-    counted = counted.order_by().values("conversation").annotate(n=Count("id")).values("n")
+        others = others.filter(sender=OuterRef("client"))
+    counted = others.order_by().values("conversation").annotate(n=Count("id")).values("n")
     return conversations.annotate(viewer_read=_last_read(viewer)).annotate(
         unread=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
     )

@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -9,26 +9,27 @@ from appointments.selectors import care_team_providers
 from chat import selectors, services
 from chat.forms import MessageForm
 from portal.formatting import when
+from portal.http import SignedInRequest
 from portal.inputs import id_param
 from portal.middleware import passive
 
 
 @login_required
 @require_GET
-def conversation_list(request: HttpRequest) -> HttpResponse:
+def conversation_list(request: SignedInRequest) -> HttpResponse:
     conversations = selectors.client_conversations(request.user)
     return render(request, "chat/list.html", {"conversations": conversations})
 
 
 @login_required
 @require_GET
-def conversation_new(request: HttpRequest) -> HttpResponse:
+def conversation_new(request: SignedInRequest) -> HttpResponse:
     """New Chat Message: pick one of the care-team providers."""
     providers = care_team_providers(request.user)
     return render(request, "chat/new.html", {"providers": providers})
 
 
-def appointment_for_draft(request: HttpRequest, provider) -> Appointment | None:
+def appointment_for_draft(request: SignedInRequest, provider) -> Appointment | None:
     """The client's own appointment with this provider named in ?appointment=, if any."""
     pk = id_param(request.GET, "appointment") or id_param(request.POST, "appointment")
     if pk is None:
@@ -36,7 +37,7 @@ def appointment_for_draft(request: HttpRequest, provider) -> Appointment | None:
     return Appointment.objects.filter(pk=pk, client=request.user, provider=provider).first()
 
 
-def draft_for(request: HttpRequest, appointment: Appointment | None) -> str:
+def draft_for(request: SignedInRequest, appointment: Appointment | None) -> str:
     if appointment is None:
         return ""
     return f"About my appointment on {when(appointment.start, request.user.zone)}: "
@@ -50,7 +51,7 @@ def message_form(request, appointment=None, data=None) -> MessageForm:
     )
 
 
-def send_from(request: HttpRequest, form: MessageForm, get_conversation, appointment):
+def send_from(request: SignedInRequest, form: MessageForm, get_conversation, appointment):
     """Validate the form, then send; a refusal becomes a message on the form (None returned)."""
     if not form.is_valid():
         return None
@@ -69,15 +70,15 @@ def send_from(request: HttpRequest, form: MessageForm, get_conversation, appoint
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpResponse:
+def conversation_new_with(request: SignedInRequest, provider_id: int) -> HttpResponse:
     provider = get_object_or_404(care_team_providers(request.user), pk=provider_id)
     appointment = appointment_for_draft(request, provider)
     existing = selectors.conversation_for(request.user, provider)
     if existing is not None and request.method == "GET":
         url = reverse("chat:detail", args=[existing.pk])
         return redirect(f"{url}?appointment={appointment.pk}" if appointment else url)
+    context: dict[str, object] = {"provider": provider, "appointment": appointment}
     if not provider.uses_chat:
-        context = {"provider": provider, "appointment": appointment}
         return render(
             request, "chat/no_chat.html", context, status=200 if request.method == "GET" else 403
         )
@@ -93,13 +94,13 @@ def conversation_new_with(request: HttpRequest, provider_id: int) -> HttpRespons
         if message is not None:
             return redirect("chat:detail", message.conversation_id)
         status = 400
-    context = {"provider": provider, "form": form, "appointment": appointment}
+    context["form"] = form
     return render(request, "chat/compose.html", context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     conversation = selectors.get_conversation_for_client(request.user, pk)
     appointment = appointment_for_draft(request, conversation.provider)
     if request.method == "POST":
@@ -128,7 +129,7 @@ def render_conversation(request, conversation, page, older, before, form, status
     return render(request, "chat/conversation.html", context, status=status)
 
 
-def post_message(request: HttpRequest, conversation, appointment) -> HttpResponse:
+def post_message(request: SignedInRequest, conversation, appointment) -> HttpResponse:
     """Send; with htmx answer with a fresh form and the message, else redirect (or 400)."""
     form = message_form(request, appointment, request.POST)
     message = send_from(request, form, lambda: conversation, appointment)
@@ -147,7 +148,7 @@ def post_message(request: HttpRequest, conversation, appointment) -> HttpRespons
 @passive
 @login_required
 @require_GET
-def conversation_poll(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
     """New messages after ?after=; 204 with no body when there are none (htmx leaves the page)."""
     conversation = selectors.get_conversation_for_client(request.user, pk)
     after = id_param(request.GET, "after")

@@ -10,7 +10,7 @@ from policies.terms import MAX_GRACE_PERIOD, MAX_NOTICE, Late, PolicyTerms
 from portal.inputs import duration_validators
 
 LATE_CHOICES = [(Late.REFUSE, "Refuse it online"), (Late.FEE, "Allow it, with a fee")]
-MONEY = {"max_digits": 8, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
 class Policy(models.Model):
@@ -46,12 +46,18 @@ class Policy(models.Model):
     late_cancel = models.CharField(
         "inside the cancel notice", max_length=8, choices=LATE_CHOICES, default=Late.REFUSE
     )
-    late_cancel_fee = models.DecimalField(default=Decimal("0"), **MONEY)
+    late_cancel_fee = models.DecimalField(
+        default=Decimal("0"), max_digits=8, decimal_places=2, validators=NOT_NEGATIVE
+    )
     late_reschedule = models.CharField(
         "inside the reschedule notice", max_length=8, choices=LATE_CHOICES, default=Late.REFUSE
     )
-    late_reschedule_fee = models.DecimalField(default=Decimal("0"), **MONEY)
-    no_show_fee = models.DecimalField(null=True, blank=True, **MONEY)
+    late_reschedule_fee = models.DecimalField(
+        default=Decimal("0"), max_digits=8, decimal_places=2, validators=NOT_NEGATIVE
+    )
+    no_show_fee = models.DecimalField(
+        null=True, blank=True, max_digits=8, decimal_places=2, validators=NOT_NEGATIVE
+    )
     currency = models.CharField(
         max_length=3,
         default="USD",
@@ -105,12 +111,12 @@ class Policy(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.appointment_type.name if self.appointment_type_id else "all appointments"
+        scope = self.appointment_type.name if self.appointment_type else "all appointments"
         return f"{self.provider} – {scope}"
 
     def clean(self) -> None:
         errors = {}
-        if self.appointment_type_id and self.appointment_type.provider_id != self.provider_id:
+        if self.appointment_type and self.appointment_type.provider_id != self.provider_id:
             errors["appointment_type"] = "Pick one of this provider's appointment types."
         if self.late_cancel == Late.FEE and not self.late_cancel_fee:
             errors["late_cancel_fee"] = "Give the fee, or choose to refuse late cancellations."

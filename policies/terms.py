@@ -105,7 +105,7 @@ def _flag(value: object, default: bool) -> bool:
 
 
 def _late(value: object, default: str) -> str:
-    return value if value in (Late.REFUSE, Late.FEE) else default  # type: ignore[return-value]
+    return value if isinstance(value, str) and value in (Late.REFUSE, Late.FEE) else default
 
 
 def _text(value: object, default: str) -> str:

@@ -8,6 +8,7 @@ from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
 from portal.forms import time_zone_choices
+from portal.http import SignedInRequest
 from portal.mail import SENDING_TOO_LONG, email_send_again
 from portal.models import Email, User
 from portal.two_factor import second_factor_reset
@@ -54,7 +55,7 @@ class UserAdmin(BaseUserAdmin):
         description="Reset the second step (lost phone): email a new set-up link",
         permissions=["reset_second_factor"],
     )
-    def reset_second_factor(self, request: HttpRequest, queryset) -> None:
+    def reset_second_factor(self, request: SignedInRequest, queryset) -> None:
         for user in queryset:
             second_factor_reset(user=user, actor=request.user)
         count = queryset.count()
@@ -105,6 +106,23 @@ class SuperuserOnlyMixin:
         return request.user.is_active and request.user.is_superuser
 
 
+EMAIL_FIELDS = (
+    "kind",
+    "to",
+    "subject",
+    "state",
+    "attempts",
+    "created_at",
+    "first_attempt_at",
+    "last_attempt_at",
+    "next_attempt_at",
+    "send_before",
+    "sent_at",
+    "last_error",
+    "key",
+)
+
+
 @admin.register(Email)
 class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["created_at", "kind", "to", "state", "attempts", "last_attempt_at", "sent_at"]
@@ -113,22 +131,8 @@ class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["send_again"]
     # The content stays out of sight: reset and invitation links are in it.
-    fields = [
-        "kind",
-        "to",
-        "subject",
-        "state",
-        "attempts",
-        "created_at",
-        "first_attempt_at",
-        "last_attempt_at",
-        "next_attempt_at",
-        "send_before",
-        "sent_at",
-        "last_error",
-        "key",
-    ]
-    readonly_fields = fields
+    fields = EMAIL_FIELDS
+    readonly_fields = EMAIL_FIELDS
 
     @admin.display(description="status", ordering="status")
     def state(self, email: Email) -> str:

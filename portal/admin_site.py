@@ -1,4 +1,5 @@
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -11,6 +12,7 @@ from django.db import models
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
+from portal.auth import second_step_done
 from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, RefusedInput, parse_id, year_in_range
 
 BAD_DATE = (
@@ -37,7 +39,13 @@ class AdminSignInForm(AdminAuthenticationForm):
     )
 
 
-class RefuseHostileInput:
+if TYPE_CHECKING:
+    MixedIntoModelAdmin = admin.ModelAdmin
+else:
+    MixedIntoModelAdmin = object
+
+
+class RefuseHostileInput(MixedIntoModelAdmin):
     """
     Mixed into every ModelAdmin the site registers, Django's and other apps' included: the
     changelist's date drill-down and its actions read the query and the form without bounds,
@@ -59,11 +67,11 @@ class RefuseHostileInput:
         if not given:
             return
         numbers = {part: parse_id(value) for part, value in given.items()}
-        year = numbers.get("year")
-        if year is None or None in numbers.values() or not year_in_range(year):
+        year, month, day = numbers.get("year"), numbers.get("month", 1), numbers.get("day", 1)
+        if year is None or month is None or day is None or not year_in_range(year):
             raise RefusedInput(BAD_DATE)
         try:
-            date(year, numbers.get("month", 1), numbers.get("day", 1))
+            date(year, month, day)
         except ValueError:
             raise RefusedInput(BAD_DATE) from None
 
@@ -104,7 +112,7 @@ class PortalAdminSite(admin.AdminSite):
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
             return False
-        return not settings.ADMIN_REQUIRE_2FA or request.user.is_verified()
+        return not settings.ADMIN_REQUIRE_2FA or second_step_done(request.user)
 
     def login(self, request, extra_context=None):
         user = request.user
@@ -113,7 +121,7 @@ class PortalAdminSite(admin.AdminSite):
             and user.is_authenticated
             and user.is_active
             and user.is_staff
-            and not user.is_verified()
+            and not second_step_done(user)
         ):
             target = request.GET.get("next") or reverse("admin:index")
             # Encoded: a next of /admin/x/?a=1&b=2#top must come back whole, not as next=/admin

@@ -19,3 +19,9 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
         raw = request.POST.get("username", "")
     # At most what axes's username columns hold; a longer name is refused by the forms anyway.
     return normalize_email_address(raw)[:AXES_USERNAME_LENGTH]
+
+
+def second_step_done(user: object) -> bool:
+    """Whether this session confirmed a second factor (django-otp's middleware says so)."""
+    is_verified = getattr(user, "is_verified", None)
+    return bool(is_verified and is_verified())

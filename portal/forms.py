@@ -8,6 +8,11 @@ from portal.models import User, normalize_email_address
 from portal.timezones import canonical_time_zone, time_zone_names
 
 
+def first_error(form: forms.Form) -> str:
+    """The first thing wrong with a form, as the message a page shows for it."""
+    return next(iter(form.errors.get_json_data().values()))[0]["message"]
+
+
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in time_zone_names()]
 

@@ -14,4 +14,4 @@ class HtmxRequest(HttpRequest):
 
 
 class SignedInRequest(HtmxRequest):
-    user: User  # type: ignore[assignment]
+    user: User

@@ -168,29 +168,29 @@ def _record_failure(
     transaction. Returns (recorded, next attempt). Conditional on the state this attempt
     started from, so a duplicate task that failed alongside schedules nothing more.
     """
-    if claimed:
-        before = {"status": Email.Status.SENDING}
-    else:
+    before: dict[str, object] = {"status": Email.Status.SENDING}
+    if not claimed:
         before = {"status": Email.Status.QUEUED, "attempts": email.attempts}
         email.attempts += 1
         email.first_attempt_at = email.first_attempt_at or now
-    assert email.first_attempt_at is not None
-    next_at: datetime | None = now + retry_delay(email.attempts)
-    retry_until = email.first_attempt_at + settings.PORTAL_EMAIL_RETRY_FOR
+    first_attempt_at = email.first_attempt_at or now
+    wanted = now + retry_delay(email.attempts)
+    retry_until = first_attempt_at + settings.PORTAL_EMAIL_RETRY_FOR
     message = describe(error)
+    next_at: datetime | None = None
     if is_permanent(error):
-        next_at = None
-    elif email.send_before and next_at >= email.send_before:
-        next_at, message = None, f"{message} (not retried: it would arrive too late)"
+        pass
+    elif email.send_before and wanted >= email.send_before:
+        message = f"{message} (not retried: it would arrive too late)"
     elif now >= retry_until:
-        next_at, message = None, f"{message} (gave up after {email.attempts} attempts)"
+        message = f"{message} (gave up after {email.attempts} attempts)"
     else:
-        next_at = min(next_at, retry_until)  # one last try at the end of the window
+        next_at = min(wanted, retry_until)  # one last try at the end of the window
     with transaction.atomic():
         recorded = Email.objects.filter(pk=email.pk, **before).update(
             status=Email.Status.QUEUED if next_at else Email.Status.FAILED,
             attempts=email.attempts,
-            first_attempt_at=email.first_attempt_at,
+            first_attempt_at=first_attempt_at,
             last_attempt_at=now,
             next_attempt_at=next_at or now,
             last_error=message[:2000],
@@ -209,10 +209,16 @@ class SMTPBackend(smtp.EmailBackend):
 
     before_data: Callable[[], bool] | None = None
 
-    def _send(self, email_message: Any) -> bool:
+    def send_messages(self, email_messages: Any) -> int:
+        """With `before_data`, on a connection already open (deliver opens and closes it)."""
         if self.before_data is None:
-            return super()._send(email_message)
+            return super().send_messages(email_messages)
+        return sum(self._send_in_phases(message, self.before_data) for message in email_messages)
+
+    def _send_in_phases(self, email_message: Any, before_data: Callable[[], bool]) -> bool:
         server = self.connection
+        if server is None:
+            raise smtplib.SMTPServerDisconnected("The connection is not open.")
         sender = self.prep_address(email_message.from_email)
         recipients = [self.prep_address(address) for address in email_message.recipients()]
         content = email_message.message(policy=SMTP_POLICY).as_bytes()
@@ -229,7 +235,7 @@ class SMTPBackend(smtp.EmailBackend):
         if len(refused) == len(recipients):
             server.rset()
             raise smtplib.SMTPRecipientsRefused(refused)
-        if not self.before_data():
+        if not before_data():
             server.rset()
             return False
         code, reply = server.data(content)

@@ -1,5 +1,6 @@
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,9 +22,13 @@ SESSION_SEEN_KEY = "portal_last_active_at"
 SEEN_WRITE_INTERVAL = 30
 
 
+# Views (a poll, say) whose requests must not count as the user being active.
+PASSIVE_VIEWS: set[Callable] = set()
+
+
 def passive(view: Callable) -> Callable:
-    """Mark a view (a poll, say) whose requests must not count as the user being active."""
-    view.passive_session = True
+    """Mark a view whose requests must not keep an idle session alive."""
+    PASSIVE_VIEWS.add(view)
     return view
 
 
@@ -59,7 +64,7 @@ class SessionTimeoutMiddleware:
         too_old = now - started > settings.SESSION_MAX_AGE.total_seconds()
         if idle or too_old:
             return self._sign_out(request, idle=idle)
-        if not getattr(view_func, "passive_session", False) and now - seen >= SEEN_WRITE_INTERVAL:
+        if view_func not in PASSIVE_VIEWS and now - seen >= SEEN_WRITE_INTERVAL:
             session[SESSION_SEEN_KEY] = now
         return None
 
@@ -121,9 +126,11 @@ class ContentSecurityPolicyMiddleware(DjangoCSPMiddleware):
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if getattr(request, "_csp_nonce", None) is None:
-            request._csp_nonce = LazyNonce()
-        str(request._csp_nonce)  # generates it
+        # Django's own middleware keeps the nonce on the request under this private name.
+        holder = cast(Any, request)
+        if getattr(holder, "_csp_nonce", None) is None:
+            holder._csp_nonce = LazyNonce()
+        str(holder._csp_nonce)  # generates it
         return super().process_response(request, response)
 
 

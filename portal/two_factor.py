@@ -15,6 +15,7 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.conf import settings
+from django.contrib.admin import AdminSite
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
@@ -30,6 +31,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.auth import second_step_done
+from portal.http import SignedInRequest
 from portal.mail import queue_email
 from portal.models import Email, User
 
@@ -60,9 +63,7 @@ def enrolment_token(user: User) -> str:
 
 def user_for_enrolment_token(token: str) -> User | None:
     try:
-        data = signing.loads(
-            token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_WORKS_FOR.total_seconds()
-        )
+        data = signing.loads(token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_WORKS_FOR)
         user = User.objects.get(pk=int(data["u"]), is_active=True, is_staff=True)
     except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError, ValueError):
         return None
@@ -167,12 +168,12 @@ def new_recovery_codes(user) -> list[str]:
 
 
 @login_required
-def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
+def two_factor(request: SignedInRequest, admin_site: AdminSite) -> HttpResponse:
     """Ask for the second factor, or set it up the first time."""
     user = request.user
     if not (user.is_active and user.is_staff):
         return redirect("admin:login")
-    if user.is_verified():
+    if second_step_done(user):
         return HttpResponseRedirect(_next_url(request))
     enrolled = TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
     form = CodeForm(request.POST if request.method == "POST" else None)
@@ -197,7 +198,7 @@ def two_factor(request: HttpRequest, admin_site) -> HttpResponse:
     return _set_up(request, device, form, context)
 
 
-def _ask_for_code(request: HttpRequest, form: CodeForm, context: dict) -> HttpResponse:
+def _ask_for_code(request: SignedInRequest, form: CodeForm, context: dict) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         device, throttled = _verify(request.user, form.cleaned_data["code"])
         if device is not None:
@@ -210,7 +211,7 @@ def _ask_for_code(request: HttpRequest, form: CodeForm, context: dict) -> HttpRe
 
 
 def _set_up(
-    request: HttpRequest, device: TOTPDevice, form: CodeForm, context: dict
+    request: SignedInRequest, device: TOTPDevice, form: CodeForm, context: dict
 ) -> HttpResponse:
     """The key this session's link made, as a QR code; the first right code turns it on."""
     if request.method == "POST" and form.is_valid():
@@ -234,10 +235,10 @@ def _set_up(
 
 
 @login_required
-def recovery_codes(request: HttpRequest, admin_site) -> HttpResponse:
+def recovery_codes(request: SignedInRequest, admin_site: AdminSite) -> HttpResponse:
     """The new recovery codes, shown once."""
     codes = request.session.pop(CODES_SESSION_KEY, None)
-    if not codes or not request.user.is_verified():
+    if not codes or not second_step_done(request.user):
         return redirect("admin:index")
     context = {
         **admin_site.each_context(request),
@@ -248,7 +249,7 @@ def recovery_codes(request: HttpRequest, admin_site) -> HttpResponse:
     return TemplateResponse(request, "admin/recovery_codes.html", context)
 
 
-def enrol(request: HttpRequest, admin_site, token: str) -> HttpResponse:
+def enrol(request: HttpRequest, admin_site: AdminSite, token: str) -> HttpResponse:
     """
     The emailed link: signed in as the account it was sent to, it makes the app's key and
     lets this session show it. It works once: making the key changes what the link signs.

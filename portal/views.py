@@ -5,7 +5,12 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
@@ -18,7 +23,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from portal import throttles
 from portal.client_address import client_address
-from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm
+from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm, first_error
+from portal.http import SignedInRequest
 from portal.inputs import RefusedInput
 from portal.invitations import user_for_token
 
@@ -38,7 +44,8 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
     redirect_authenticated_user = True
 
-    def form_valid(self, form: SignInForm) -> HttpResponse:
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        assert isinstance(form, SignInForm)
         user = form.get_user()
         zone = form.browser_zone()
         if not user.time_zone and zone:
@@ -67,7 +74,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "portal/password_reset.html"
     success_url = reverse_lazy("password-reset-sent")
 
-    def form_valid(self, form: PortalPasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         """Over the limit, the answer is the same "check your email" page, and nothing is sent."""
         # The throttle's slots and the queued email commit together, or not at all.
         with transaction.atomic():
@@ -94,7 +101,7 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 @sensitive_post_parameters()
 @login_required
 @require_http_methods(["GET", "POST"])
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: SignedInRequest) -> HttpResponse:
     if request.method != "POST":
         form = PasswordChangeForm(request.user)
         return render(request, "portal/password_change.html", {"form": form})
@@ -110,7 +117,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/password_change.html", {"form": form})
 
 
-def password_change_paused(request: HttpRequest, until: datetime) -> HttpResponse:
+def password_change_paused(request: SignedInRequest, until: datetime) -> HttpResponse:
     """429, like sign-in's pause: why, and when the form opens again. Nothing was checked."""
     minutes = throttles.minutes_until(until)
     wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
@@ -164,7 +171,7 @@ def account_detail(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def account_time_zone(request: HttpRequest) -> HttpResponse:
+def account_time_zone(request: SignedInRequest) -> HttpResponse:
     """The banner's one-click switch to the zone the browser reports."""
     form = TimeZoneForm(request.POST)
     next_url = request.POST.get("next", "")
@@ -173,7 +180,7 @@ def account_time_zone(request: HttpRequest) -> HttpResponse:
     ):
         next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
     if not form.is_valid():
-        messages.error(request, form.errors["time_zone"][0])
+        messages.error(request, first_error(form))
         return redirect(next_url) if not request.htmx else HttpResponseClientRedirect(next_url)
     request.user.time_zone = form.cleaned_data["time_zone"]
     request.user.save(update_fields=["time_zone"])

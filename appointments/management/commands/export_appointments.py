@@ -53,7 +53,7 @@ class Command(BaseCommand):
         )
         if only is not None:
             rows = rows.filter(provider=only)
-        rows = rows.values_list(
+        values = rows.values_list(
             "pk",
             "status",
             "start",
@@ -79,7 +79,7 @@ class Command(BaseCommand):
             writer.writerow(HEADER)
             zones: dict[str, ZoneInfo] = {}
             # iterator() keeps memory flat: rows are fetched and written in chunks.
-            for pk, status, s, e, tz, who, name, email, kind, booked in rows.iterator(2000):
+            for pk, status, s, e, tz, who, name, email, kind, booked in values.iterator(2000):
                 zone = zones.setdefault(tz, ZoneInfo(tz))
                 writer.writerow(
                     [

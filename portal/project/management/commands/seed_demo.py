@@ -1,6 +1,7 @@
 import uuid
 from datetime import time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -23,7 +24,7 @@ from portal.models import User
 from portal.practice import join_practice_staff
 
 # Known, printed passwords: this command is for demos and local development only.
-DEMO_ACCOUNTS = [
+DEMO_ACCOUNTS: list[dict[str, Any]] = [
     {
         "role": "client",
         "email": "client@example.com",
@@ -67,7 +68,7 @@ DEMO_ACCOUNTS = [
 ]
 
 WEEKDAYS = range(0, 5)
-DEMO_PROVIDERS = [
+DEMO_PROVIDERS: list[dict[str, Any]] = [
     {
         "email": "provider@example.com",
         "display_name": "Dr. Maya Okafor",
