@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -19,7 +20,8 @@ from appointments.models import (
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
-from policies.decisions import Action, Decision
+from policies.decisions import Action, Decision, Outcome
+from portal.formatting import when
 from portal.models import User
 
 
@@ -82,6 +84,21 @@ class Card:
     appointment: Appointment
     cancel: Decision
     reschedule: Decision
+    zone: ZoneInfo
+
+    @property
+    def rules(self) -> list[tuple[str, str]]:
+        """
+        (outcome, sentence) for the card: one line when cancelling and moving end together
+        and free, else each rule on its own line.
+        """
+        cancel, move = self.cancel, self.reschedule
+        free = {Outcome.FREE, Outcome.GRACE}
+        both_free = cancel.outcome in free and move.outcome in free
+        if both_free and cancel.deadline is not None and cancel.deadline == move.deadline:
+            until = when(cancel.deadline, self.zone)
+            return [(cancel.outcome, f"Free to cancel or reschedule until {until}")]
+        return [(cancel.outcome, cancel.reason), (move.outcome, move.reason)]
 
 
 def upcoming_cards(client: User, now: datetime) -> list[Card]:
@@ -91,6 +108,7 @@ def upcoming_cards(client: User, now: datetime) -> list[Card]:
             appointment,
             appointment.decide(Action.CANCEL, now, zone),
             appointment.decide(Action.RESCHEDULE, now, zone),
+            zone,
         )
         for appointment in upcoming_appointments(client, now).prefetch_related("fees")
     ]

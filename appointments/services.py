@@ -54,7 +54,7 @@ class StaleAppointment(ChangeError):
 
 class PolicyRefused(ChangeError):
     def __init__(self, decision: Decision):
-        super().__init__(decision.reason)
+        super().__init__(f"{decision.reason}.")
         self.decision = decision
 
 

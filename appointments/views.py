@@ -63,8 +63,13 @@ def book_provider(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def book_type(request: SignedInRequest, provider_id: int) -> HttpResponse:
     provider = selectors.get_provider_for_client(request.user, provider_id)
-    types = selectors.bookable_types(provider)
-    return render(request, "appointments/book_type.html", {"provider": provider, "types": types})
+    context = {
+        "provider": provider,
+        "types": selectors.bookable_types(provider),
+        "message_url": provider.uses_chat
+        and links.link("message-provider", provider_id=provider.pk),
+    }
+    return render(request, "appointments/book_type.html", context)
 
 
 def chosen_day(
@@ -260,11 +265,13 @@ def fee_sentence(fee: Fee | None) -> str:
 
 def cancelled(request: SignedInRequest, change: services.AppointmentChange) -> HttpResponse:
     appointment = change.appointment
+    reach = "Message your provider" if appointment.provider.uses_chat else "Contact the office"
     text = format_html(
-        'Your appointment on {} was cancelled.{} <a href="{}">Message your provider to verify</a>.',
+        'Your appointment on {} was cancelled.{} <a href="{}">{} to verify</a>.',
         when(appointment.start, request.user.zone),
         fee_sentence(change.fee),
         contact_link(appointment),
+        reach,
     )
     if not request.htmx:
         messages.success(request, text)
@@ -306,7 +313,7 @@ def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     picker = reschedule_picker(request, appointment)
     assert picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, appointment, picker.rule.reason)
+        return render_change_problem(request, appointment, f"{picker.rule.reason}.")
     return render_picker(request, picker, request.GET.get("day"))
 
 
@@ -342,7 +349,7 @@ def render_move_review(
 def review_move(request: SignedInRequest, picker: Picker, new_start: datetime) -> HttpResponse:
     assert picker.moving is not None and picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, picker.moving, picker.rule.reason)
+        return render_change_problem(request, picker.moving, f"{picker.rule.reason}.")
     if not is_open(request, picker, new_start):
         messages.error(request, "That time isn't available. Please pick another.")
         return render_picker(request, picker, day_of(new_start))

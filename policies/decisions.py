@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     FEE = "fee"  # allowed with a fee
     NOT_ONLINE = "not_online"  # the provider does not allow this action online
     WINDOW = "window"  # refused: inside the notice window
+    GRACE_ENDED = "grace_ended"  # refused: booked inside the window, and the grace period ended
     LIMIT = "limit"  # refused: rescheduled as often as the policy allows
     STARTED = "started"  # refused: the appointment has started or passed
     INACTIVE = "inactive"  # refused: cancelled, completed or missed
@@ -69,6 +70,13 @@ def notice_words(notice: timedelta) -> str:
     return _plural(int(notice.total_seconds() // 60), "minute")
 
 
+def duration_words(span: timedelta) -> str:
+    """10-minute, 1-hour, 2-day: a length as an adjective."""
+    words = notice_words(span)
+    count, unit = words.split(" ", 1)
+    return f"{count}-{unit.rstrip('s')}"
+
+
 def decide(
     terms: PolicyTerms,
     action: Action,
@@ -80,6 +88,7 @@ def decide(
     """`zone` only shapes the words of the reason (the viewer's zone); never the decision."""
     noun = "cancellation" if action == Action.CANCEL else "rescheduling"
     verb = "cancel" if action == Action.CANCEL else "reschedule"
+    done = "cancelled" if action == Action.CANCEL else "rescheduled"
 
     def refuse(outcome: Outcome, reason: str, deadline: datetime | None = None) -> Decision:
         return Decision(action, outcome, False, None, deadline, reason)
@@ -89,11 +98,11 @@ def decide(
     if now >= appointment.start:
         return refuse(
             Outcome.STARTED,
-            f"This appointment has already started, so it can't be {verb}d online.",
+            f"This appointment has already started, so it can't be {done} online",
         )
     may = terms.clients_may_cancel if action == Action.CANCEL else terms.clients_may_reschedule
     if not may:
-        return refuse(Outcome.NOT_ONLINE, f"Online {noun} isn't available — message your provider.")
+        return refuse(Outcome.NOT_ONLINE, f"Online {noun} isn't available")
     if (
         action == Action.RESCHEDULE
         and terms.max_reschedules is not None
@@ -103,7 +112,7 @@ def decide(
             Outcome.LIMIT,
             f"This appointment has been rescheduled "
             f"{_plural(appointment.client_reschedules, 'time')}, the most your provider allows "
-            "online — message your provider.",
+            "online",
         )
 
     notice = terms.cancel_notice if action == Action.CANCEL else terms.reschedule_notice
@@ -135,9 +144,17 @@ def decide(
                 f"A {fee} fee applies if you {verb} now",
             )
         return Decision(action, Outcome.FREE, True, None, None, f"You can {verb} online")
+    if grace_ends > window_opens:
+        # Booked inside the notice window: the grace period after booking was the free time.
+        return refuse(
+            Outcome.GRACE_ENDED,
+            f"Online {noun} closed {when(grace_ends, zone)}, when the "
+            f"{duration_words(terms.grace_period)} grace period after booking ended",
+            grace_ends,
+        )
     return refuse(
         Outcome.WINDOW,
-        f"Online {noun} closed {when(deadline, zone)}, {notice_words(notice)} before the "
-        "session — message your provider.",
-        deadline,
+        f"Online {noun} closed {when(window_opens, zone)}, {notice_words(notice)} before the "
+        "session",
+        window_opens,
     )

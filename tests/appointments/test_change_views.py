@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments.models import Fee
+from appointments.models import Appointment, Fee
 from tests.factories import PolicyFactory, book, open_slots_after
 
 pytestmark = pytest.mark.django_db
@@ -104,11 +104,17 @@ def test_wrong_methods_are_405(signed_in, appointment, name, method):
 # --- The list -------------------------------------------------------------------------------
 
 
-def test_each_card_states_its_cancel_rule_and_offers_the_menu(signed_in, appointment, client_user):
+def wall(instant, zone) -> str:
+    """Wed 2 Dec, 10:00 AM, as the portal writes it."""
+    local = instant.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b}, {local.hour % 12 or 12}:{local:%M %p}"
+
+
+def test_each_card_states_its_rule_and_offers_the_menu(signed_in, appointment, client_user):
     html = signed_in.get(reverse("appointments:list")).text
-    deadline = (appointment.start - timedelta(hours=24)).astimezone(client_user.zone)
-    clock = f"{deadline.hour % 12 or 12}:{deadline:%M %p}"
-    assert f"Free to cancel until {deadline:%a} {deadline.day} {deadline:%b}, {clock}" in html
+    deadline = wall(appointment.start - timedelta(hours=24), client_user.zone)
+    # Cancelling and moving end together here: one line says so.
+    assert f"Free to cancel or reschedule until {deadline}" in html
     assert '<details class="menu">' in html
     assert "Options for the appointment on" in html
     assert "Cancel Appointment" in html and "Reschedule" in html
@@ -127,7 +133,18 @@ def test_online_cancellation_off_says_so_on_the_card(
     PolicyFactory(provider=provider, clients_may_cancel=False)
     book_at(client_user, provider, session_type, days=5)
     html = signed_in.get(reverse("appointments:list")).text
-    assert "Online cancellation isn&#x27;t available — message your provider" in html
+    assert "Online cancellation isn&#x27;t available" in html
+    assert "message your provider" not in html.lower().replace("message your provider to", "")
+
+
+def test_a_card_states_both_rules_when_they_differ(signed_in, client_user, provider, session_type):
+    PolicyFactory(provider=provider, reschedule_notice=timedelta(hours=72))
+    appointment = book_at(client_user, provider, session_type, days=5)
+    html = signed_in.get(reverse("appointments:list")).text
+    cancel_by = wall(appointment.start - timedelta(hours=24), client_user.zone)
+    move_by = wall(appointment.start - timedelta(hours=72), client_user.zone)
+    assert f"Free to cancel until {cancel_by}" in html
+    assert f"Free to reschedule until {move_by}" in html
 
 
 def test_the_list_stays_flat_in_queries_with_decisions_and_fees(
@@ -431,3 +448,51 @@ def test_a_reschedule_posted_without_the_fee_shown_is_asked_again(signed_in, lat
     assert "Reschedule and accept the $30 fee" in response.text
     late_to_move.refresh_from_db()
     assert late_to_move.start != new and not Fee.objects.exists()
+
+
+@pytest.fixture
+def no_chat(provider):
+    provider.uses_chat = False
+    provider.save(update_fields=["uses_chat"])
+    return provider
+
+
+def test_without_chat_a_refusal_offers_the_office_and_never_chat(
+    signed_in, client_user, no_chat, session_type
+):
+    PolicyFactory(provider=no_chat, clients_may_cancel=False)
+    appointment = book_at(client_user, no_chat, session_type, days=5)
+    for response in [
+        signed_in.get(url("cancel", appointment)),
+        signed_in.get(url("cancel", appointment), headers={"HX-Request": "true"}),
+        signed_in.post(url("cancel", appointment), {"expected_start": appointment.start}),
+    ]:
+        text = response.text.lower()
+        assert "message your provider" not in text
+        assert "doesn't use chat" in text and "office@practice.example" in text
+
+
+def test_without_chat_the_cancelled_message_points_to_the_office(
+    signed_in, client_user, no_chat, session_type
+):
+    PolicyFactory(provider=no_chat)
+    appointment = book_at(client_user, no_chat, session_type, days=5)
+    response = signed_in.post(
+        url("cancel", appointment), {"expected_start": appointment.start.isoformat()}, follow=True
+    )
+    assert "Contact the office to verify" in response.text
+    assert "Message your provider" not in response.text
+
+
+def test_the_refusal_after_the_grace_period_names_it(
+    signed_in, client_user, provider, session_type
+):
+    """Booked inside the 24 hours: the 10 minutes after booking were the time to change it."""
+    PolicyFactory(provider=provider, late_cancel="refuse", grace_period=timedelta(minutes=10))
+    appointment = book_at(client_user, provider, session_type, days=0, booked_days_ago=0)
+    Appointment.objects.filter(pk=appointment.pk).update(
+        created_at=timezone.now() - timedelta(minutes=30)
+    )
+    html = signed_in.get(reverse("appointments:list")).text
+    assert "when the 10-minute grace period after booking ended" in html
+    assert "24 hours before the session" not in html

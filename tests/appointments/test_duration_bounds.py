@@ -172,7 +172,7 @@ def test_absurd_saved_terms_are_read_as_their_bounds(signed_in, absurd_appointme
     )
     # A year's notice on a session five days away: the grace period is what still allows it.
     html = signed_in.get(reverse("appointments:list")).text
-    assert "Free to cancel until" in html
+    assert "Free to cancel or reschedule until" in html
 
 
 def test_the_practice_sees_a_booking_with_absurd_saved_terms(

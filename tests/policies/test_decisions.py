@@ -64,8 +64,7 @@ def test_inside_a_refusing_window_it_is_refused_with_the_reason():
     decision = reschedule(START - timedelta(hours=48) + SECOND)
     assert decision.refused and decision.outcome == Outcome.WINDOW
     assert decision.reason == (
-        "Online rescheduling closed Mon 30 Nov, 9:00 AM (EST), 2 days before the session "
-        "— message your provider."
+        "Online rescheduling closed Mon 30 Nov, 9:00 AM (EST), 2 days before the session"
     )
     assert reschedule(START - timedelta(hours=48)).allowed
 
@@ -143,7 +142,7 @@ def test_an_action_not_offered_online_is_refused_whatever_the_time():
     terms = PolicyTerms(clients_may_cancel=False, clients_may_reschedule=False)
     decision = cancel(START - timedelta(days=30), terms=terms)
     assert decision.refused
-    assert decision.reason == "Online cancellation isn't available — message your provider."
+    assert decision.reason == "Online cancellation isn't available"
     assert reschedule(START - timedelta(days=30), terms=terms).outcome == Outcome.NOT_ONLINE
 
 
@@ -213,3 +212,69 @@ def test_an_accepted_fee_covers_only_no_more_of_the_same_currency():
     assert accepted.covers(Money(Decimal("20"), "USD"))
     assert not accepted.covers(Money(Decimal("50.01"), "USD"))
     assert not accepted.covers(Money(Decimal("10"), "EUR"))
+
+
+# --- The refusal names the rule that decided it, with its own time -------------------------------
+
+DAWN = datetime(2026, 11, 28, 10, tzinfo=UTC)  # Sat 28 Nov, 5:00 AM EST
+REFUSING = PolicyTerms(
+    cancel_notice=timedelta(hours=24),
+    reschedule_notice=timedelta(hours=24),
+    late_reschedule=Late.REFUSE,
+    late_cancel=Late.REFUSE,
+    grace_period=timedelta(minutes=10),
+    max_reschedules=1,
+)
+
+
+def test_after_the_grace_period_the_refusal_names_the_grace_period_and_its_end():
+    """Booked 2:22 AM for 5:00 AM: the only free time was the 10 minutes after booking."""
+    booked = DAWN - timedelta(hours=2, minutes=38)
+    decision = reschedule(booked + timedelta(minutes=11), terms=REFUSING, start=DAWN, booked=booked)
+    assert decision.refused and decision.outcome == Outcome.GRACE_ENDED
+    assert decision.reason == (
+        "Online rescheduling closed Sat 28 Nov, 2:32 AM (EST), when the 10-minute grace period "
+        "after booking ended"
+    )
+    assert decision.deadline == booked + timedelta(minutes=10)
+
+
+def test_inside_the_notice_window_the_refusal_names_the_window_and_its_opening():
+    decision = reschedule(DAWN - timedelta(hours=3), terms=REFUSING, start=DAWN, booked=BOOKED)
+    assert decision.outcome == Outcome.WINDOW
+    assert decision.reason == (
+        "Online rescheduling closed Fri 27 Nov, 5:00 AM (EST), 24 hours before the session"
+    )
+
+
+def test_a_reached_limit_says_so_without_a_time():
+    decision = reschedule(DAWN - timedelta(days=3), terms=REFUSING, start=DAWN, reschedules=1)
+    assert decision.outcome == Outcome.LIMIT
+    assert decision.reason == (
+        "This appointment has been rescheduled 1 time, the most your provider allows online"
+    )
+
+
+def test_a_started_session_says_so():
+    decision = cancel(DAWN + SECOND, terms=REFUSING, start=DAWN)
+    assert decision.outcome == Outcome.STARTED
+    assert (
+        decision.reason == "This appointment has already started, so it can't be cancelled online"
+    )
+
+
+def test_not_allowed_online_says_so_for_each_action():
+    terms = PolicyTerms(clients_may_cancel=False, clients_may_reschedule=False)
+    assert cancel(DAWN - timedelta(days=3), terms=terms, start=DAWN).reason == (
+        "Online cancellation isn't available"
+    )
+    assert reschedule(DAWN - timedelta(days=3), terms=terms, start=DAWN).reason == (
+        "Online rescheduling isn't available"
+    )
+
+
+def test_no_reason_tells_the_client_to_message_anyone():
+    """How to reach the provider follows from their settings, not from the policy."""
+    for now in [DAWN - timedelta(days=3), DAWN - timedelta(hours=3), DAWN + SECOND]:
+        for act in (cancel, reschedule):
+            assert "message" not in act(now, terms=REFUSING, start=DAWN).reason.lower()
