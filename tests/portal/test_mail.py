@@ -507,3 +507,22 @@ def test_the_tests_mailbox_refuses_an_email_sent_inside_a_request(client, settin
     settings.ROOT_URLCONF = type("urls", (), {"urlpatterns": [path("", sends_directly)]})
     with pytest.raises(AssertionError, match="while a request was being answered"):
         client.get("/")
+
+
+LINK = "https://portal.example.org/appointments/invitations/" + "x" * 150 + "/"
+
+
+def test_a_long_link_stays_on_one_line_in_the_plain_text(smtp_server):
+    queue_email("new-message", {"link": LINK, "portal_name": "P"}, to="jordan@example.com")
+    run_worker()
+    (message,) = smtp_server.received
+    plain = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    assert plain["Content-Transfer-Encoding"] != "quoted-printable"
+    assert LINK in plain.get_payload()  # as sent, not only once decoded
+
+
+def test_the_console_shows_the_link_whole(settings, capsys):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    queue_email("new-message", {"link": LINK, "portal_name": "P"}, to="jordan@example.com")
+    run_worker()
+    assert LINK in capsys.readouterr().out
