@@ -97,8 +97,8 @@ class PortalEmailMessage(EmailMultiAlternatives):
     that show in the console and in some mail clients.
     """
 
-    def message(self, *, policy: Policy = DEFAULT_POLICY) -> Any:
-        return super().message(policy=policy.clone(max_line_length=998))
+    def message(self, *, policy: Policy | None = DEFAULT_POLICY) -> Any:
+        return super().message(policy=(policy or DEFAULT_POLICY).clone(max_line_length=998))
 
 
 def message_for(email: Email) -> EmailMultiAlternatives:
