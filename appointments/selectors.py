@@ -3,6 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from appointments.models import (
     Appointment,
+    AppointmentEvent,
     AppointmentQuerySet,
     AppointmentType,
     CareTeamInvitation,
@@ -21,6 +23,7 @@ from appointments.models import (
 )
 from appointments.slots import Hours, Interval, bookable_starts
 from policies.decisions import Action, Decision, Outcome
+from policies.terms import Money
 from portal.formatting import when
 from portal.models import User
 
@@ -122,6 +125,66 @@ def past_appointments(client: User, now: datetime, limit: int = 20) -> QuerySet[
         .select_related("provider", "appointment_type")
         .order_by("-start")[:limit]
     )
+
+
+def cancelled_appointments(client: User, limit: int = 20) -> QuerySet[Appointment]:
+    """What was cancelled, newest first: gone from the schedule, kept for the client to see."""
+    return (
+        Appointment.objects.filter(client=client, status=Appointment.Status.CANCELLED)
+        .select_related("provider", "appointment_type")
+        .order_by("-start")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of an appointment's story as its client reads it."""
+
+    at: datetime
+    title: str
+    detail: str = ""
+
+
+def appointment_story(appointment: Appointment, client: User) -> list[Step]:
+    """
+    What happened to the appointment, in the client's zone: who did each thing is "you" or
+    "the practice", never a staff member's name.
+    """
+    zone = client.zone
+
+    def who(event: AppointmentEvent) -> str:
+        return "by you" if event.actor_id == client.pk else "by the practice"
+
+    def money(event: AppointmentEvent) -> str:
+        details = event.details or {}
+        return str(Money(Decimal(details.get("amount", "0")), details.get("currency", "")))
+
+    steps = []
+    for event in appointment.events.all():
+        Kind = AppointmentEvent.Kind
+        if event.kind == Kind.BOOKED:
+            start = event.new_start or appointment.start
+            step = Step(event.at, f"Booked {who(event)}", f"For {when(start, zone)}")
+        elif event.kind == Kind.RESCHEDULED:
+            old, new = event.old_start or appointment.start, event.new_start or appointment.start
+            moved = f"From {when(old, zone)} to {when(new, zone)}"
+            step = Step(event.at, f"Moved {who(event)}", moved)
+        elif event.kind == Kind.CANCELLED:
+            reason = f"Reason: {event.reason}" if event.reason else ""
+            step = Step(event.at, f"Cancelled {who(event)}", reason)
+        elif event.kind == Kind.FEE_APPLIED:
+            kind = Fee.Kind(event.details.get("kind", Fee.Kind.LATE_CANCEL)).label.lower()
+            step = Step(event.at, f"A {money(event)} {kind} fee was applied")
+        elif event.kind == Kind.FEE_WAIVED:
+            step = Step(event.at, f"The {money(event)} fee was waived by the practice")
+        elif event.kind == Kind.FEE_PAID:
+            step = Step(event.at, f"The {money(event)} fee was marked paid")
+        elif event.kind == Kind.COMPLETED:
+            step = Step(event.at, "The session took place")
+        else:
+            step = Step(event.at, "Marked as missed by the practice")
+        steps.append(step)
+    return steps
 
 
 def provider_hours(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("book/<id:provider_id>/", views.book_type, name="book-type"),
     path("book/<id:provider_id>/<id:type_id>/", views.book_time, name="book-time"),
     path("book/<id:provider_id>/<id:type_id>/review/", views.book_review, name="book-review"),
+    path("<id:pk>/", views.appointment_detail, name="detail"),
     path("<id:pk>/cancel/", views.appointment_cancel, name="cancel"),
     path("<id:pk>/reschedule/", views.appointment_reschedule, name="reschedule"),
     path(

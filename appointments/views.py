@@ -46,6 +46,7 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
     context = upcoming_context(request) | {
         "invitations": list(selectors.pending_invitations(request.user, now)),
         "past": list(selectors.past_appointments(request.user, now)),
+        "cancelled": list(selectors.cancelled_appointments(request.user)),
         "fees": list(selectors.client_fees(request.user)),
         "can_book": selectors.care_team_providers(request.user).exists(),
     }
@@ -381,6 +382,19 @@ def confirm_move(request: SignedInRequest, picker: Picker, data: dict) -> HttpRe
         f"{when(data['start'], request.user.zone)}.{fee_sentence(change.fee)}",
     )
     return redirect("appointments:list")
+
+
+@login_required
+@require_GET
+def appointment_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    """One appointment and its story: booked, moved, cancelled, fees, in the client's zone."""
+    appointment = selectors.get_appointment_for_client(request.user, pk)
+    context = {
+        "appointment": appointment,
+        "story": selectors.appointment_story(appointment, request.user),
+        "fees": list(appointment.fees.all()),
+    }
+    return render(request, "appointments/detail.html", context)
 
 
 @login_required

@@ -24,6 +24,12 @@ def isoformat_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+@register.filter
+def html_datetime(value: datetime) -> str:
+    """An instant for <time datetime>: UTC, whole seconds (HTML allows no microseconds)."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
 register.filter("initials", formatting.initials)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from appointments import selectors
 from appointments.models import Appointment, CareTeamMember
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, UserFactory
+from tests.pages import section
 
 pytestmark = pytest.mark.django_db
 
@@ -285,8 +286,9 @@ def test_cancelled_appointments_never_appear_among_the_upcoming(
 ):
     gone = AppointmentFactory(appointment_type=session_type, client=client_user, status="cancelled")
     html = signed_in.get(reverse("appointments:list")).text
-    assert f"appointment-{gone.pk}" not in html
+    assert f"appointment-{gone.pk}" not in section(html, "upcoming-heading")
     assert "You have no upcoming appointments" in html
+    assert f"appointment-{gone.pk}" in section(html, "cancelled-heading")
 
 
 def test_another_clients_appointments_are_not_listed(signed_in, stranger, session_type):
