@@ -11,7 +11,7 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install migrate serve check lint benchmark benchmark-mail clean
+.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
@@ -25,8 +25,15 @@ run: install migrate
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install checker
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The Nu HTML checker the browser tests run on every page they visit (npm's vnu-jar; Java).
+NU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+checker:
+	@if [ ! -f $(NU_JAR) ]; then \
+		if command -v npm >/dev/null 2>&1; then npm install --no-package-lock --no-audit --no-fund --silent; \
+		else echo "npm was not found: the browser tests will not check HTML (under CI=true they fail)."; fi; fi
 
 install: $(VENV)/.installed
 
@@ -54,7 +61,7 @@ lint: install
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts *.egg-info
+	rm -rf $(VENV) staticfiles test-artifacts *.egg-info node_modules
 
 benchmark: install
 	$(PY) tests/benchmarks/slots.py

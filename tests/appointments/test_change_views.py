@@ -212,7 +212,7 @@ def test_an_htmx_cancel_removes_the_card_in_place(signed_in, appointment):
     assert response.status_code == 200
     assert "was cancelled" in response.text
     assert (
-        '<section id="upcoming" aria-labelledby="upcoming-heading" hx-swap-oob="true">'
+        '<section id="upcoming" aria-labelledby="upcoming-heading" data-hx-swap-oob="true">'
         in response.text
     )
     assert f'id="appointment-{appointment.pk}"' not in response.text

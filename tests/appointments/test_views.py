@@ -146,7 +146,7 @@ def test_the_picker_lists_days_and_times_with_full_accessible_names(signed_in, u
     assert response.status_code == 200
     label = f'aria-label="{local:%A} {local.day} {local:%B}, {local.hour % 12 or 12}:{local:%M %p}"'
     assert label in response.text
-    assert f'?day={local:%Y-%m-%d}" hx-get' in response.text
+    assert f'?day={local:%Y-%m-%d}" data-hx-get' in response.text
 
 
 def test_the_picker_answers_htmx_with_only_its_region(signed_in, urls, slot):
@@ -345,10 +345,10 @@ def test_the_picker_shows_a_fortnight_of_days_at_a_time(
     html = signed_in.get(urls["book-time"]).text
     days = re.findall(r'class="day" href="\?day=([\d-]+)"', html)
     assert len(days) == 14
-    later = re.search(r'href="\?day=([\d-]+)" hx-get="[^"]+">Later dates', html).group(1)
+    later = re.search(r'href="\?day=([\d-]+)" data-hx-get="[^"]+">Later dates', html).group(1)
     assert later not in days and later > days[-1]
     assert "Earlier dates" not in html
     page_two = signed_in.get(f"{urls['book-time']}?day={later}").text
     second_days = re.findall(r'class="day" href="\?day=([\d-]+)"', page_two)
     assert second_days[0] == later
-    assert f'?day={days[-1]}" hx-get="?day={days[-1]}">‹ Earlier dates' in page_two
+    assert f'?day={days[-1]}" data-hx-get="?day={days[-1]}">‹ Earlier dates' in page_two

@@ -215,7 +215,7 @@ def test_an_htmx_send_answers_with_a_fresh_form_and_the_message(signed_in, conve
     assert response.status_code == 200
     message = Message.objects.get()
     assert '<form id="compose"' in response.text
-    assert 'hx-swap-oob="beforeend:#message-list"' in response.text
+    assert 'data-hx-swap-oob="beforeend:#message-list"' in response.text
     assert f'id="message-{message.pk}"' in response.text
     assert f"?after={message.pk}" in response.text
 
@@ -353,5 +353,5 @@ def test_older_messages_load_on_demand(signed_in, conversation, client_user):
         detail(conversation) + f"?before={ids[70]}", headers={"HX-Request": "true"}
     )
     assert "number 69" in older.text and "number 20" in older.text and "number 19" not in older.text
-    assert 'hx-swap-oob="afterbegin:#message-list"' in older.text
+    assert 'data-hx-swap-oob="afterbegin:#message-list"' in older.text
     assert "Show older messages" in older.text

@@ -3,9 +3,15 @@ Browser tests: Playwright for Python driving the system Chromium (Debian's `chro
 against pytest-django's live server, at a desktop and a phone viewport.
 """
 
+import json
 import os
 import re
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -53,6 +59,73 @@ def _chromium_or_fail() -> str:
     pytest.skip(message)
 
 
+NU_JAR = Path(__file__).resolve().parents[2] / "node_modules/vnu-jar/build/dist/vnu.jar"
+
+
+class NuChecker:
+    """The Nu HTML checker as a local web service, started once for the whole session."""
+
+    def __init__(self, port: int):
+        self.url = f"http://127.0.0.1:{port}/?out=json"
+
+    def errors(self, html: str) -> list[str]:
+        request = urllib.request.Request(
+            self.url,
+            data=html.encode(),
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            messages = json.load(response)["messages"]
+        return [
+            f"line {m.get('lastLine', '?')}: {m['message']} [{m.get('extract', '').strip()}]"
+            for m in messages
+            if m["type"] in ("error", "non-document-error")
+        ]
+
+
+@pytest.fixture(scope="session")
+def nu_checker():
+    """None (and a note) where Java or the jar is missing outside CI; under CI=true a failure."""
+    java = shutil.which("java")
+    if not java or not NU_JAR.exists():
+        message = "The Nu HTML checker needs Java and `make checker` (npm's vnu-jar)."
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(message, pytrace=False)
+        warnings.warn(message + " Pages are not checked.", stacklevel=1)
+        yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            java,
+            "-Dnu.validator.servlet.bind-address=127.0.0.1",
+            "-cp",
+            str(NU_JAR),
+            "nu.validator.servlet.Main",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checker = NuChecker(port)
+    try:
+        # It reads its schemas and the HTML spec first: tens of seconds on a busy machine.
+        for _ in range(360):
+            try:
+                checker.errors("<!doctype html><html lang=en><title>t</title></html>")
+                break
+            except (OSError, ValueError):
+                time.sleep(0.5)
+        else:
+            pytest.fail("The Nu HTML checker did not start.", pytrace=False)
+        yield checker
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def browser():
     executable = _chromium_or_fail()
@@ -74,7 +147,8 @@ def viewport(request) -> str:
 class Visit:
     """One browser tab with the checks every journey makes: console errors, axe, screenshots."""
 
-    def __init__(self, page, base_url: str, viewport: str, test_name: str):
+    def __init__(self, page, base_url: str, viewport: str, test_name: str, checker=None):
+        self.checker = checker
         self.page = page
         self.base_url = base_url
         self.viewport = viewport
@@ -111,20 +185,30 @@ class Visit:
             ),
         )
 
+    def assert_valid_html(self):
+        """The page as the browser holds it now (dialogs and swaps included), to the Nu checker."""
+        if self.checker is None:
+            return
+        errors = self.checker.errors(self.page.content())
+        assert not errors, "The Nu HTML checker found errors on {}:\n{}".format(
+            self.page.url, "\n".join(f"- {error}" for error in errors)
+        )
+
     def check(self, step: str):
-        """Screenshot, axe, and no console errors (a CSP violation is one) so far."""
+        """Screenshot, axe, valid HTML, and no console errors (a CSP violation is one) so far."""
         self.page.wait_for_load_state("load")
         self.screenshot(step)
         self.assert_accessible()
+        self.assert_valid_html()
         assert not self.console_errors, self.console_errors
 
 
 @pytest.fixture
-def visit(browser, live_server, viewport, request, transactional_db):
+def visit(browser, live_server, viewport, request, transactional_db, nu_checker):
     context = browser.new_context(**VIEWPORTS[viewport], timezone_id="America/New_York")
     context.set_default_timeout(10_000)
     page = context.new_page()
-    yield Visit(page, live_server.url, viewport, request.node.name)
+    yield Visit(page, live_server.url, viewport, request.node.name, nu_checker)
     context.close()
 
 

@@ -76,7 +76,7 @@ def test_a_provider_enrols_a_second_factor_then_cancels_for_a_client(visit, brow
     portal.get_by_label("Password").fill("demo-client-2026")
     portal.get_by_role("button", name="Sign in").click()
     expect(portal.get_by_role("heading", name="Upcoming")).to_be_visible()
-    expect(portal.locator(f"#appointment-{appointment.pk}")).to_have_count(0)
+    expect(portal.locator(f"#upcoming #appointment-{appointment.pk}")).to_have_count(0)
     client_context.close()
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
