@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from appointments import selectors, services
+from appointments import admin_week, selectors, services
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -24,6 +24,7 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
+from portal.admin_inlines import LabelledTabularInline
 from portal.admin_scoping import PracticeScopedMixin, practice_providers
 from portal.forms import time_zone_choices
 
@@ -51,17 +52,17 @@ class AppointmentTypeInline(PracticeScopedMixin, admin.StackedInline):
     ]
 
 
-class WeeklyHoursInline(PracticeScopedMixin, admin.TabularInline):
+class WeeklyHoursInline(PracticeScopedMixin, LabelledTabularInline):
     model = WeeklyHours
     extra = 0
 
 
-class DateOverrideInline(PracticeScopedMixin, admin.TabularInline):
+class DateOverrideInline(PracticeScopedMixin, LabelledTabularInline):
     model = DateOverride
     extra = 0
 
 
-class CareTeamInline(PracticeScopedMixin, admin.TabularInline):
+class CareTeamInline(PracticeScopedMixin, LabelledTabularInline):
     model = CareTeamMember
     extra = 0
     fields = ["client", "added_at"]
@@ -73,7 +74,7 @@ class CareTeamInline(PracticeScopedMixin, admin.TabularInline):
         return False  # clients are added by email under Clients, which invites them
 
 
-class OfficeStaffInline(admin.TabularInline):
+class OfficeStaffInline(LabelledTabularInline):
     model = OfficeStaff
     extra = 0
     autocomplete_fields = ["user"]
@@ -219,7 +220,7 @@ class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return pending and super().has_delete_permission(request, obj)
 
 
-class AppointmentEventInline(admin.TabularInline):
+class AppointmentEventInline(LabelledTabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
@@ -234,7 +235,7 @@ class AppointmentEventInline(admin.TabularInline):
         return False
 
 
-class FeeInline(admin.TabularInline):
+class FeeInline(LabelledTabularInline):
     model = Fee
     extra = 0
     can_delete = False
@@ -497,3 +498,7 @@ def policy_preview(policy) -> str:
         *lines,
         terms.text or "(none yet: add it above)",
     )
+
+
+# A practice lands on the provider's week (portal's admin site imports no app, so it is set here).
+admin.site.landing = admin_week.practice_week

@@ -1,5 +1,8 @@
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
@@ -10,6 +13,16 @@ class PortalAdminSite(admin.AdminSite):
     site_header = "Client Portal · Practice"
     site_title = "Client Portal practice"
     index_title = "Your practice"
+    # The page a practice lands on at /admin/, set by the app that owns it (portal imports no
+    # app): called with (request, site), it answers, or returns None for the stock index.
+    landing: Callable[[HttpRequest, "PortalAdminSite"], HttpResponse | None] | None = None
+
+    def index(self, request, extra_context=None):
+        if self.landing is not None:
+            response = self.landing(request, self)
+            if response is not None:
+                return response
+        return super().index(request, extra_context)
 
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):
