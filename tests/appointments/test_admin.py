@@ -472,9 +472,11 @@ def test_a_provider_cannot_add_clients_to_another_practice(staff_browser, ours, 
 
 def test_every_input_of_the_hours_rows_has_an_accessible_name(staff_browser, ours):
     provider = ours["provider"]
-    html = staff_browser(provider.user).get(
-        reverse("admin:appointments_provider_change", args=[provider.pk])
-    ).text
+    html = (
+        staff_browser(provider.user)
+        .get(reverse("admin:appointments_provider_change", args=[provider.pk]))
+        .text
+    )
     monday = provider.weekly_hours.get(weekday=0)
     for field in ["weekday", "start", "end", "delete"]:
         prefix = f'aria-label="{field.capitalize()}, {monday}"'

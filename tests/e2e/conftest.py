@@ -18,7 +18,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     # The provider's workspace is checked at a tablet's width instead of a phone's.
-    "tablet": {"viewport": {"width": 820, "height": 1180}, "device_scale_factor": 2, "has_touch": True},
+    "tablet": {
+        "viewport": {"width": 820, "height": 1180},
+        "device_scale_factor": 2,
+        "has_touch": True,
+    },
     "phone": {
         "viewport": {"width": 390, "height": 844},
         "device_scale_factor": 2,

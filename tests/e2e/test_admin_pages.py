@@ -4,11 +4,8 @@ width: each is screenshotted, has no console error (a CSP refusal is one), and a
 WCAG 2.1 A/AA violation on it.
 """
 
-import re
-
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import expect
 
 from appointments.models import Appointment, CareTeamMember, Fee, Provider
 from chat.models import Conversation
@@ -22,29 +19,67 @@ def viewport(request) -> str:
 
 
 def busy_demo_week() -> Appointment:
-    """The demo practice with a week worth looking at: several clients booked this week."""
+    """
+    The demo practice with a week worth looking at: next week, clients booked through the
+    booking service at times of their own (a free hour left here and there), and a fee.
+    Returns the demo client's own upcoming appointment.
+    """
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from appointments import selectors
+    from appointments.schedule import monday_of
+    from appointments.services import appointment_book
+    from appointments.slots import local_instant
+    from portal.models import User
+    from tests.factories import UserFactory
+
+    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    kinds = list(provider.appointment_types.order_by("name"))
+    now = timezone.now()
+    monday = monday_of(now.astimezone(provider.zone).date()) + timedelta(days=7)
+    plan = [
+        (0, "09:00", "Priya Shah"), (0, "10:00", "Tom Becker"), (0, "14:30", "Ana Souza"),
+        (1, "09:30", "Lee Morgan"), (1, "13:00", "Chris Njoroge"), (1, "16:00", "Priya Shah"),
+        (2, "11:00", "Tom Becker"), (2, "15:00", "Ana Souza"),
+        (3, "09:00", "Chris Njoroge"), (3, "10:00", "Lee Morgan"), (3, "11:00", "Priya Shah"),
+        (4, "09:00", "Ana Souza"), (4, "12:00", "Tom Becker"),
+    ]  # fmt: skip
+    clients = {}
+    for index, (weekday, at, name) in enumerate(plan):
+        if name not in clients:
+            clients[name] = UserFactory(name=name, email=f"client{len(clients)}@example.com")
+            CareTeamMember.objects.create(provider=provider, client=clients[name])
+        kind = kinds[index % len(kinds)]
+        start = local_instant(
+            monday + timedelta(days=weekday), time.fromisoformat(at), provider.zone
+        )
+        slots = selectors.open_slots(
+            provider=provider, appointment_type=kind, client=clients[name], now=now,
+            window_start=start, window_end=start + timedelta(minutes=1),
+        )  # fmt: skip
+        if slots != [start]:
+            continue  # the demo client's own appointment may be there already
+        appointment_book(
+            client=clients[name], provider=provider, appointment_type=kind, start=start,
+            booked_by=clients[name], now=now,
+        )  # fmt: skip
+    jordan = User.objects.get(email="client@example.com")
+    mine = Appointment.objects.filter(client=jordan, provider=provider, status="scheduled").first()
+    Fee.objects.create(appointment=mine, kind="late_reschedule", amount=75, currency="USD")
+    return mine
+
+
+def next_week(provider: Provider) -> str:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from portal.models import User
-    from tests.factories import UserFactory, book
+    from appointments.schedule import monday_of
 
-    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
-    provider.min_notice = timedelta(0)
-    provider.save()
-    kind = provider.appointment_types.get(name="Therapy session")
-    names = ["Priya Shah", "Tom Becker", "Ana Souza", "Lee Morgan", "Chris Njoroge"]
-    for index, name in enumerate(names):
-        client = UserFactory(name=name, email=f"client{index}@example.com")
-        CareTeamMember.objects.create(provider=provider, client=client)
-        book(client, provider, kind, pick=index * 7)
-    appointment = Appointment.objects.filter(
-        provider=provider, status="scheduled", start__gt=timezone.now()
-    ).first()
-    Fee.objects.create(appointment=appointment, kind="late_reschedule", amount=75, currency="USD")
-    jordan = User.objects.get(email="client@example.com")
-    return Appointment.objects.filter(client=jordan, provider=provider, status="scheduled").first()
+    today = timezone.now().astimezone(provider.zone).date()
+    return f"{monday_of(today) + timedelta(days=7):%Y-%m-%d}"
 
 
 def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
@@ -55,7 +90,8 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
     a = f"/admin/appointments/appointment/{appointment.pk}"
     return [
         ("week", "/admin/"),
-        ("next-week", "/admin/?week=2030-01-07"),
+        ("busy-week", f"/admin/?week={next_week(provider)}"),
+        ("bad-week", "/admin/?week=2026-02-30"),
         ("provider", f"/admin/appointments/provider/{provider.pk}/change/"),
         ("appointments", "/admin/appointments/appointment/"),
         ("appointment", f"{a}/change/"),
