@@ -324,6 +324,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     search_fields = ["client__email", "client__name"]
     list_select_related = ["client", "provider", "appointment_type"]
     readonly_fields = [
+        "when",
         "provider",
         "client",
         "appointment_type",
@@ -337,6 +338,15 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     exclude = ["policy_terms", "ics_sequence"]
     inlines = [FeeInline, AppointmentEventInline]
     change_form_template = "admin/appointments/appointment/change_form.html"
+
+    @admin.display(description="when, on the provider's clock")
+    def when(self, appointment: Appointment) -> str:
+        zone = appointment.provider.zone
+        start, end = appointment.start.astimezone(zone), appointment.end.astimezone(zone)
+        return (
+            f"{start:%A %-d %B %Y, %-I:%M %p}–{end:%-I:%M %p %Z} "
+            f"({appointment.provider.time_zone.replace('_', ' ')})"
+        )
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

@@ -485,3 +485,20 @@ def test_every_input_of_the_hours_rows_has_an_accessible_name(staff_browser, our
     assert f'aria-label="Date, {day_off}"' in html
     # The row the "Add another" link copies is named too.
     assert 'aria-label="Start, new row"' in html
+
+
+def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(staff_browser, ours):
+    from zoneinfo import ZoneInfo
+
+    appointment = ours["appointment"]
+    viewer = UserFactory(is_staff=True, time_zone="Asia/Tokyo")
+    OfficeStaff.objects.create(provider=ours["provider"], user=viewer)
+    join_practice_staff(viewer)
+    html = (
+        staff_browser(viewer)
+        .get(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+        .text
+    )
+    start = appointment.start.astimezone(ZoneInfo("America/Chicago"))
+    assert f"{start:%A %-d %B %Y, %-I:%M %p}–" in html
+    assert f"{start:%Z} (America/Chicago)" in html

@@ -4,13 +4,17 @@ width: each is screenshotted, has no console error (a CSP refusal is one), and a
 WCAG 2.1 A/AA violation on it.
 """
 
+import re
+
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from appointments.models import Appointment, CareTeamMember, Fee, Provider
 from chat.models import Conversation
 from policies.models import Policy
-from tests.e2e.conftest import admin_sign_in
+from portal.models import User
+from tests.e2e.conftest import admin_sign_in, totp_code
 
 
 @pytest.fixture(params=["desktop", "tablet"])
@@ -32,7 +36,6 @@ def busy_demo_week() -> Appointment:
     from appointments.schedule import monday_of
     from appointments.services import appointment_book
     from appointments.slots import local_instant
-    from portal.models import User
     from tests.factories import UserFactory
 
     provider = Provider.objects.get(display_name="Dr. Maya Okafor")
@@ -122,12 +125,22 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
     ids=["provider", "office"],
 )
 def test_every_workspace_page_passes_axe(visit, live_server, email, password):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    TOTPDevice.objects.create(user=User.objects.get(email=email), name="phone", confirmed=True)
     appointment = busy_demo_week()
     page = visit.page
-    page.goto(live_server.url + "/admin/login/")
+    page.goto(live_server.url + "/admin/")
     visit.check("sign-in")
-    admin_sign_in(page, live_server.url, email, password)
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+    expect(page.get_by_label("Code")).to_be_visible()
+    visit.check("second-step")
+    page.get_by_label("Code").fill(totp_code(TOTPDevice.objects.get(user__email=email)))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Dr. Maya Okafor’s week")).to_be_visible()
     failures = []
     for name, path in provider_pages(appointment):
         response = visit.goto(path)
@@ -137,3 +150,41 @@ def test_every_workspace_page_passes_axe(visit, live_server, email, password):
         except AssertionError as error:
             failures.append(str(error))
     assert not failures, "\n".join(failures)
+
+
+def test_the_week_is_walked_and_opened_with_the_keyboard(visit, live_server):
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    busy_demo_week()
+    page = visit.page
+    admin_sign_in(page, live_server.url, "office@example.com", "demo-office-2026")
+    visit.goto(f"/admin/?week={next_week(Provider.objects.get(display_name='Dr. Maya Okafor'))}")
+    first = page.locator(".booking a").first
+    for _ in range(40):  # Tab through the header and the week links to the first appointment
+        page.keyboard.press("Tab")
+        if first.evaluate("link => link === document.activeElement"):
+            break
+    expect(first).to_be_focused()
+    expect(first).to_contain_text("9:00–9:30 AM")
+    visit.screenshot("focused")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/appointments/appointment/\d+/change/$"))
+    expect(page.get_by_text("when, on the provider")).to_be_visible()
+
+
+def test_new_hours_rows_and_the_date_picker_pass_axe(visit, live_server):
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    page = visit.page
+    admin_sign_in(page, live_server.url, "provider@example.com", "demo-provider-2026")
+    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    visit.goto(f"/admin/appointments/provider/{provider.pk}/change/")
+    page.get_by_role("button", name="Add another Date override").click()
+    expect(page.get_by_role("textbox", name="Date, new row")).to_be_visible()
+    page.locator("tr.dynamic-overrides button[id^=calendarlink]").first.click()
+    expect(page.locator("dialog.calendarbox[open]")).to_be_visible()
+    visit.check("date-picker-open")
+    page.keyboard.press("Escape")
+    page.get_by_role("textbox", name="Date, new row").fill("2030-01-02")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.get_by_text("was changed successfully")).to_be_visible()
+    visit.check("day-off-saved")
+    assert provider.overrides.filter(date="2030-01-02", start=None).exists()
