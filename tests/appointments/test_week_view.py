@@ -85,11 +85,11 @@ def test_the_days_are_headed_and_each_is_a_list_a_screen_reader_can_walk(
 
 def test_previous_next_and_this_week_links(staff_browser, okafor):
     html = week_page(staff_browser(okafor.user), week="2026-06-03")
-    assert 'href="?week=2026-05-25">‹ Previous week' in html
-    assert 'href="?week=2026-06-08">Next week ›' in html
+    assert f'href="?provider={okafor.pk}&amp;week=2026-05-25">‹ Previous week' in html
+    assert f'href="?provider={okafor.pk}&amp;week=2026-06-08">Next week ›' in html
     this_monday = timezone.now().astimezone(CHICAGO).date()
     this_monday -= timedelta(days=this_monday.weekday())
-    assert f'href="?week={this_monday:%Y-%m-%d}">This week' in html
+    assert f'href="?provider={okafor.pk}&amp;week={this_monday:%Y-%m-%d}"' in html
 
 
 def test_without_a_week_it_shows_this_week_with_today_marked(staff_browser, okafor):
@@ -159,7 +159,10 @@ def test_a_superuser_keeps_the_stock_index_with_a_way_to_a_week(staff_browser, o
     html = week_page(browser)
     assert "Recent actions" in html and "’s week</h1>" not in html
     assert 'href="?provider="' in html
-    assert "Dr. Maya Okafor’s week" in week_page(browser, provider="")
+    html = week_page(browser, provider="")
+    assert "Dr. Maya Okafor’s week" in html
+    # The week links keep the superuser on the week view.
+    assert f'href="?provider={okafor.pk}&amp;week=' in html
 
 
 def test_staff_outside_any_practice_get_the_stock_index(staff_browser):
