@@ -189,3 +189,13 @@ def test_the_page_makes_as_many_queries_for_fifty_appointments_as_for_one(
             appointment_type=kind, client=UserFactory(), start=start + timedelta(hours=3 * index)
         )
     assert queries_for_the_week(browser) == one
+
+
+def test_a_week_with_a_clock_change_names_both_zones_and_keeps_sunday_night(
+    staff_browser, okafor, kind
+):
+    late = AppointmentFactory(appointment_type=kind, start=at("2026-03-08", "23:00"))
+    html = week_page(staff_browser(okafor.user), week="2026-03-04")
+    assert "Times in <strong>America/Chicago</strong> (CST, then CDT)" in html
+    link = reverse("admin:appointments_appointment_change", args=[late.pk])
+    assert f'<a href="{link}">' in html and "11:00–11:50 PM" in html
