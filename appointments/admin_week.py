@@ -38,9 +38,10 @@ def practice_week(request: HttpRequest, site) -> HttpResponse | None:
     if not providers:
         return None
     provider = _chosen_provider(request, providers)
-    today = timezone.now().astimezone(provider.zone).date()
+    now = timezone.now()
+    today = now.astimezone(provider.zone).date()
     monday = _chosen_monday(request, today)
-    week = schedule.week_schedule(provider=provider, monday=monday, today=today)
+    week = schedule.week_schedule(provider=provider, monday=monday, today=today, now=now)
     context = {
         **site.each_context(request),
         "title": f"Week of {monday:%-d %B %Y}",

@@ -51,6 +51,7 @@ class Booking(Stretch):
 class Day:
     date: date
     is_today: bool
+    is_past: bool
     # Nothing open that day: no weekly hours on its weekday, or an override making it a day off.
     is_day_off: bool
     open: list[Stretch]
@@ -136,11 +137,14 @@ def _open_intervals(day: date, ranges: list[Hours], zone: ZoneInfo) -> list[Inte
     return found
 
 
-def week_schedule(*, provider: Provider, monday: date, today: date) -> Week:
+def week_schedule(
+    *, provider: Provider, monday: date, today: date, now: datetime | None = None
+) -> Week:
     """
     The provider's week from `monday` (a Monday) in their zone: three queries whatever the
     number of appointments (weekly hours, the week's overrides, the week's appointments).
-    Cancelled appointments are left out: their time is free again.
+    Cancelled appointments are left out: their time is free again. Time before `now` is
+    never free: nobody can book it any more.
     """
     zone = provider.zone
     week_start, week_end = day_start(monday, zone), day_start(monday + timedelta(days=7), zone)
@@ -159,11 +163,15 @@ def week_schedule(*, provider: Provider, monday: date, today: date) -> Week:
         ranges = overrides[day] if day in overrides else weekly.get(day.weekday(), [])
         open_ = _open_intervals(day, ranges, zone)
         mine = [a for a in appointments if begins <= a.start < ends]
-        free = _subtract(open_, [(a.start, a.end) for a in mine if a.start < a.end])
+        taken = [(a.start, a.end) for a in mine if a.start < a.end]
+        if now is not None:
+            taken.append((begins, min(max(now, begins), ends)))
+        free = _subtract(open_, taken)
         days.append(
             Day(
                 date=day,
                 is_today=day == today,
+                is_past=day < today,
                 is_day_off=not open_,
                 open=[_local(Stretch, start, end, zone) for start, end in open_],
                 free=[_local(Stretch, start, end, zone) for start, end in free],

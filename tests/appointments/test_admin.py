@@ -502,3 +502,16 @@ def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(sta
     start = appointment.start.astimezone(ZoneInfo("America/Chicago"))
     assert f"{start:%A %-d %B %Y, %-I:%M %p}–" in html
     assert f"{start:%Z} (America/Chicago)" in html
+
+
+def test_the_schedule_names_the_provider_only_for_a_practice_of_several(
+    staff_browser, ours, theirs
+):
+    url = reverse("admin:appointments_appointment_changelist")
+    html = staff_browser(ours["provider"].user).get(url).text
+    assert "column-provider" not in html
+    staff = UserFactory(is_staff=True)
+    for provider in (ours["provider"], theirs["provider"]):
+        OfficeStaff.objects.create(provider=provider, user=staff)
+    join_practice_staff(staff)
+    assert "column-provider" in staff_browser(staff).get(url).text

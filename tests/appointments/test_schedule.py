@@ -194,3 +194,12 @@ def test_the_week_is_read_in_three_queries_however_full(
 def test_monday_of_any_day_is_its_weeks_monday():
     assert monday_of(date(2026, 3, 8)) == date(2026, 3, 2)
     assert monday_of(date(2026, 3, 9)) == date(2026, 3, 9)
+
+
+def test_time_already_past_is_not_free(chicago):
+    now = at("2026-06-03", "12:00")
+    week = week_schedule(provider=chicago, monday=date(2026, 6, 1), today=now.date(), now=now)
+    assert week.days[0].is_past and week.days[0].free == []
+    assert not week.days[2].is_past
+    assert [(f.start.time(), f.end.time()) for f in week.days[2].free] == [(time(12), time(17))]
+    assert [(f.start.time(), f.end.time()) for f in week.days[3].free] == [(time(9), time(17))]

@@ -72,15 +72,17 @@ def test_a_provider_lands_on_their_week_in_their_zone_named(staff_browser, okafo
 def test_the_days_are_headed_and_each_is_a_list_a_screen_reader_can_walk(
     staff_browser, okafor, kind
 ):
-    AppointmentFactory(appointment_type=kind, start=at("2026-06-01", "09:00"))
-    html = week_page(staff_browser(okafor.user), week="2026-06-01")
+    AppointmentFactory(appointment_type=kind, start=at("2030-06-03", "09:00"))
+    html = week_page(staff_browser(okafor.user), week="2030-06-03")
     headings = re.findall(r'<h2 class="day-head">(.*?)</h2>', html, re.S)
     assert len(headings) == 7
-    assert "Monday" in headings[0] and "1 Jun" in headings[0]
+    assert "Monday" in headings[0] and "3 Jun" in headings[0]
     assert "Sunday" in headings[6]
     assert html.count('<li class="booking ') == 1
     assert "Free 9:50 AM to 5:00 PM." in html  # Monday, after the one appointment
     assert "No working hours this day." in html  # the weekend
+    past = week_page(staff_browser(okafor.user), week="2026-06-01")
+    assert "This day is over." in past and " to 5:00 PM." not in past
 
 
 def test_previous_next_and_this_week_links(staff_browser, okafor):
