@@ -82,9 +82,8 @@ class Week:
     def zone_abbreviations(self) -> list[str]:
         """CST, or CST and CDT for a week with a clock change, in the order they occur."""
         names: list[str] = []
-        for day in [*self.days, None]:
-            when = day_start(self.next if day is None else day.date, self.zone)
-            name = when.astimezone(self.zone).tzname() or ""
+        for day in [*(day.date for day in self.days), self.next]:
+            name = day_start(day, self.zone).astimezone(self.zone).tzname() or ""
             if name not in names:
                 names.append(name)
         return names
