@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from appointments import selectors, services
+from appointments import admin_week, selectors, services
 from appointments.forms import CancelForm, RescheduleForm
 from appointments.models import (
     Appointment,
@@ -27,6 +27,8 @@ from appointments.models import (
 from appointments.practice import PracticeScopedMixin, not_found, practice_providers
 from policies.admin import PolicyAdmin
 from policies.models import Policy
+from portal.admin_inlines import LabelledTabularInline
+from portal.admin_site import PortalAdminSite
 from portal.forms import time_zone_choices
 
 
@@ -53,17 +55,17 @@ class AppointmentTypeInline(PracticeScopedMixin, admin.StackedInline):
     ]
 
 
-class WeeklyHoursInline(PracticeScopedMixin, admin.TabularInline):
+class WeeklyHoursInline(PracticeScopedMixin, LabelledTabularInline):
     model = WeeklyHours
     extra = 0
 
 
-class DateOverrideInline(PracticeScopedMixin, admin.TabularInline):
+class DateOverrideInline(PracticeScopedMixin, LabelledTabularInline):
     model = DateOverride
     extra = 0
 
 
-class CareTeamInline(PracticeScopedMixin, admin.TabularInline):
+class CareTeamInline(PracticeScopedMixin, LabelledTabularInline):
     model = CareTeamMember
     extra = 0
     fields = ["client", "added_at"]
@@ -75,7 +77,7 @@ class CareTeamInline(PracticeScopedMixin, admin.TabularInline):
         return False  # clients are added by email under Clients, which invites them
 
 
-class OfficeStaffInline(admin.TabularInline):
+class OfficeStaffInline(LabelledTabularInline):
     model = OfficeStaff
     extra = 0
     autocomplete_fields = ["user"]
@@ -228,7 +230,7 @@ class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return pending and super().has_delete_permission(request, obj)
 
 
-class AppointmentEventInline(admin.TabularInline):
+class AppointmentEventInline(LabelledTabularInline):
     model = AppointmentEvent
     extra = 0
     can_delete = False
@@ -250,7 +252,7 @@ class AppointmentEventInline(admin.TabularInline):
         return False
 
 
-class FeeInline(admin.TabularInline):
+class FeeInline(LabelledTabularInline):
     model = Fee
     extra = 0
     can_delete = False
@@ -323,6 +325,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     search_fields = ["client__email", "client__name"]
     list_select_related = ["client", "provider", "appointment_type"]
     readonly_fields = [
+        "when",
         "provider",
         "client",
         "appointment_type",
@@ -337,10 +340,25 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     inlines = [FeeInline, AppointmentEventInline]
     change_form_template = "admin/appointments/appointment/change_form.html"
 
+    @admin.display(description="when, on the provider's clock")
+    def when(self, appointment: Appointment) -> str:
+        zone = appointment.provider.zone
+        start, end = appointment.start.astimezone(zone), appointment.end.astimezone(zone)
+        return (
+            f"{start:%A %-d %B %Y, %-I:%M %p}–{end:%-I:%M %p %Z} "
+            f"({appointment.provider.time_zone.replace('_', ' ')})"
+        )
+
     def get_list_filter(self, request):
         if request.user.is_superuser:
             return [*self.list_filter, "provider"]
         return self.list_filter
+
+    def get_list_display(self, request):
+        # A practice of one provider gains a column (the type) on a tablet without it.
+        if request.user.is_superuser or practice_providers(request.user).count() > 1:
+            return self.list_display
+        return [name for name in self.list_display if name != "provider"]
 
     def has_add_permission(self, request):
         return False  # bookings are made through the booking service, which guards the schedule
@@ -480,3 +498,8 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
 @admin.register(Policy)
 class PracticePolicyAdmin(PracticeScopedMixin, PolicyAdmin):
     """Policies as policies/ edits them, limited to the practice."""
+
+
+# A practice lands on the provider's week (portal's admin site imports no app, so it is set here).
+assert isinstance(admin.site, PortalAdminSite)
+admin.site.landing = admin_week.practice_week

@@ -39,8 +39,11 @@ Interval = tuple[datetime, datetime]
 ONE_DAY = timedelta(days=1)
 
 
-def _day_end_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """Where a range ends. An end time the clock skips means the first moment after the gap."""
+def day_end_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """
+    Where a range ends. An end time the clock skips means the first moment after the gap.
+    The week view reads the start of its days and stretches the same way.
+    """
     exact = local_instant(day, at, zone)
     if exact is not None:
         return exact
@@ -113,7 +116,7 @@ def bookable_starts(
         next_offset = datetime.combine(day + ONE_DAY, time.min, tzinfo=zone).utcoffset()
         steady = offset == next_offset
         for hours in ranges:
-            range_end = _day_end_instant(day, hours.end, zone)
+            range_end = day_end_instant(day, hours.end, zone)
             last_start = range_end - duration
             if steady:
                 start = (datetime.combine(day, hours.start) - offset).replace(tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Reads for chat. Every conversation is fetched through a participant; others get a 404."""
 
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
 
 from appointments.models import Provider
@@ -23,18 +23,38 @@ def _last_read(user: User, conversation_ref="pk"):
     )
 
 
+def _last_practice_reply():
+    """The id of the newest message anyone in the practice (not the client) sent; 0 if none."""
+    # The index on (conversation, id) serves this newest-first read.
+    replies = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(sender=OuterRef("client"))
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    return Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
+
+
 def with_unread(conversations: QuerySet[Conversation], viewer: User, *, client_side: bool):
     """
     Annotate `unread`: messages from the other side after the viewer's read marker. For the
-    provider's side the other side is the client, whoever in the office read along.
+    provider's side the other side is the client, whoever in the office read along, and a
+    client message already answered by someone in the practice no longer counts.
     """
-    others = Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read"))
     if client_side:
-        others = others.exclude(sender=viewer)
+        others = Message.objects.filter(
+            conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read")
+        ).exclude(sender=viewer)
+        annotated = conversations.annotate(viewer_read=_last_read(viewer))
     else:
-        others = others.filter(sender=OuterRef("client"))
+        others = Message.objects.filter(
+            conversation=OuterRef("pk"), sender=OuterRef("client"), id__gt=OuterRef("seen_to")
+        )
+        annotated = conversations.annotate(viewer_read=_last_read(viewer)).annotate(
+            seen_to=Greatest(F("viewer_read"), _last_practice_reply())
+        )
     counted = others.order_by().values("conversation").annotate(n=Count("id")).values("n")
-    return conversations.annotate(viewer_read=_last_read(viewer)).annotate(
+    return annotated.annotate(
         unread=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
     )
 

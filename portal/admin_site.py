@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -9,6 +10,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
@@ -108,6 +110,17 @@ class PortalAdminSite(admin.AdminSite):
                 {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
             )
         super().register(model_or_iterable, admin_class, **options)
+
+    # The page a practice lands on at /admin/, set by the app that owns it (portal imports no
+    # app): called with (request, site), it answers, or returns None for the stock index.
+    landing: Callable[[HttpRequest, "PortalAdminSite"], HttpResponse | None] | None = None
+
+    def index(self, request, extra_context=None):
+        if self.landing is not None:
+            response = self.landing(request, self)
+            if response is not None:
+                return response
+        return super().index(request, extra_context)
 
     def has_permission(self, request) -> bool:
         if not super().has_permission(request):

@@ -481,3 +481,50 @@ def test_a_move_from_a_page_older_than_the_appointments_time_changes_nothing(sta
     appointment.refresh_from_db()
     assert appointment.start == before
     assert response.status_code == 200 and "moved in the meantime" in response.text
+
+
+def test_every_input_of_the_hours_rows_has_an_accessible_name(staff_browser, ours):
+    provider = ours["provider"]
+    html = (
+        staff_browser(provider.user)
+        .get(reverse("admin:appointments_provider_change", args=[provider.pk]))
+        .text
+    )
+    monday = provider.weekly_hours.get(weekday=0)
+    for field in ["weekday", "start", "end", "delete"]:
+        prefix = f'aria-label="{field.capitalize()}, {monday}"'
+        assert prefix in html, field
+    day_off = provider.overrides.get()
+    assert f'aria-label="Date, {day_off}"' in html
+    # The row the "Add another" link copies is named too.
+    assert 'aria-label="Start, new row"' in html
+
+
+def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(staff_browser, ours):
+    from zoneinfo import ZoneInfo
+
+    appointment = ours["appointment"]
+    viewer = UserFactory(is_staff=True, time_zone="Asia/Tokyo")
+    OfficeStaff.objects.create(provider=ours["provider"], user=viewer)
+    join_practice_staff(viewer)
+    html = (
+        staff_browser(viewer)
+        .get(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
+        .text
+    )
+    start = appointment.start.astimezone(ZoneInfo("America/Chicago"))
+    assert f"{start:%A %-d %B %Y, %-I:%M %p}–" in html
+    assert f"{start:%Z} (America/Chicago)" in html
+
+
+def test_the_schedule_names_the_provider_only_for_a_practice_of_several(
+    staff_browser, ours, theirs
+):
+    url = reverse("admin:appointments_appointment_changelist")
+    html = staff_browser(ours["provider"].user).get(url).text
+    assert "column-provider" not in html
+    staff = UserFactory(is_staff=True)
+    for provider in (ours["provider"], theirs["provider"]):
+        OfficeStaff.objects.create(provider=provider, user=staff)
+    join_practice_staff(staff)
+    assert "column-provider" in staff_browser(staff).get(url).text

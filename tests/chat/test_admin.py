@@ -128,3 +128,79 @@ def test_a_bad_reply_gets_a_message_and_sends_nothing(
     response = client.post(thread(conversation), payload, follow=True)
     assert text in response.text
     assert conversation.messages.count() == 1
+
+
+def unread_in_inbox(client) -> list[str]:
+    import re
+
+    return re.findall(r'<td class="field-unread_count">(\d+)</td>', client.get(INBOX).text)
+
+
+def say(conversation, sender, body="..."):
+    return message_send(
+        conversation=conversation, sender=sender, body=body, client_key=uuid.uuid4()
+    )
+
+
+def test_a_client_message_the_practice_answered_is_not_unread(
+    client, staff_browser, provider, conversation
+):
+    staff = UserFactory(name="Alex Kim", is_staff=True)
+    OfficeStaff.objects.create(provider=provider, user=staff)
+    say(conversation, staff, "Tuesday is fine.")  # the office answered; the provider never looked
+    staff_browser(provider.user)
+    assert unread_in_inbox(client) == ["0"]
+
+
+def test_a_client_message_after_the_answer_counts_again(
+    client, staff_browser, provider, conversation, client_user
+):
+    say(conversation, provider.user, "Tuesday is fine.")
+    say(conversation, client_user, "Thanks! And the week after?")
+    say(conversation, client_user, "Same time?")
+    staff_browser(provider.user)
+    assert unread_in_inbox(client) == ["2"]
+
+
+def test_the_read_marker_still_counts_without_an_answer(
+    client, staff_browser, provider, conversation, client_user
+):
+    staff_browser(provider.user)
+    client.get(thread(conversation))  # read "Is Tuesday OK?"
+    say(conversation, client_user, "Or Wednesday?")
+    assert unread_in_inbox(client) == ["1"]
+
+
+def test_a_practice_answer_before_the_read_marker_changes_nothing(
+    client, staff_browser, provider, conversation, client_user
+):
+    say(conversation, provider.user, "Tuesday is fine.")
+    staff_browser(provider.user)
+    client.get(thread(conversation))
+    say(conversation, client_user, "Great, see you then.")
+    assert unread_in_inbox(client) == ["1"]
+
+
+def test_the_thread_shows_an_appointment_time_in_the_providers_zone_named(
+    client, staff_browser, provider, conversation, client_user, session_type
+):
+    from datetime import date, time
+    from zoneinfo import ZoneInfo
+
+    from appointments.slots import local_instant
+    from tests.factories import AppointmentFactory
+
+    start = local_instant(date(2026, 12, 1), time(10), ZoneInfo("America/Chicago"))
+    appointment = AppointmentFactory(appointment_type=session_type, client=client_user, start=start)
+    message_send(
+        conversation=conversation,
+        sender=client_user,
+        body="About Tuesday",
+        client_key=uuid.uuid4(),
+        appointment=appointment,
+    )
+    viewer = UserFactory(name="Alex Kim", is_staff=True, time_zone="Europe/Berlin")
+    OfficeStaff.objects.create(provider=provider, user=viewer)
+    staff_browser(viewer)
+    html = client.get(thread(conversation)).text
+    assert "about the appointment on Tue 1 Dec 2026, 10:00 AM CST (America/Chicago time)" in html

@@ -1,0 +1,109 @@
+"""
+The workspace's landing page for a practice: the provider's week, Monday to Sunday on the
+provider's clock. A superuser keeps the stock index and reaches this with ?provider=.
+"""
+
+from dataclasses import dataclass
+from datetime import date, time
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from appointments import schedule
+from appointments.models import Provider
+from appointments.practice import practice_providers
+
+# The grid is drawn in rows of this many minutes (static/portal/admin-week.css has a class
+# for every row a day can start at or span, since the CSP allows no inline styles).
+ROW_MINUTES = 5
+# Weeks further off than this are refused as a typo rather than drawn.
+EARLIEST, LATEST = date(1970, 1, 5), date(2199, 12, 23)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Something drawn on the grid, with the classes that put it at its rows."""
+
+    item: schedule.Stretch
+    rows: str
+
+
+def practice_week(request: HttpRequest, site) -> HttpResponse | None:
+    user = request.user
+    if user.is_superuser and "provider" not in request.GET:
+        return None
+    providers = list(practice_providers(user).order_by("display_name"))
+    if not providers:
+        return None
+    provider = _chosen_provider(request, providers)
+    now = timezone.now()
+    today = now.astimezone(provider.zone).date()
+    monday = _chosen_monday(request, today)
+    week = schedule.week_schedule(provider=provider, monday=monday, today=today, now=now)
+    context = {
+        **site.each_context(request),
+        "title": f"Week of {monday:%-d %B %Y}",
+        "week": week,
+        "grid": _grid(week),
+        "providers": providers,
+        "this_monday": schedule.monday_of(today),
+        "app_list": site.get_app_list(request),
+    }
+    return TemplateResponse(request, "admin/appointments/week.html", context)
+
+
+def _chosen_provider(request: HttpRequest, providers: list[Provider]) -> Provider:
+    wanted = request.GET.get("provider", "")
+    if not wanted:
+        return providers[0]
+    for provider in providers:
+        if str(provider.pk) == wanted:
+            return provider
+    messages.warning(request, "That provider is not one of yours; here is the first of them.")
+    return providers[0]
+
+
+def _chosen_monday(request: HttpRequest, today: date) -> date:
+    wanted = request.GET.get("week", "")
+    if not wanted:
+        return schedule.monday_of(today)
+    try:
+        day = date.fromisoformat(wanted)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        messages.warning(
+            request, f"“{wanted[:20]}” is not a week we can show (use a date like 2026-03-02)."
+        )
+        return schedule.monday_of(today)
+    return schedule.monday_of(day)
+
+
+def _rows(start_minute: int, end_minute: int, first_hour: int) -> str:
+    start = (start_minute - first_hour * 60) // ROW_MINUTES
+    span = max(-(-(end_minute - first_hour * 60) // ROW_MINUTES) - start, 1)
+    return f"at-{start + 1} span-{span}"
+
+
+def _grid(week: schedule.Week) -> dict:
+    first, last = week.first_hour, week.last_hour
+    per_hour = 60 // ROW_MINUTES
+    return {
+        "rows": f"at-1 span-{(last - first) * per_hour}",
+        "hours": [
+            {"at": time(hour), "rows": f"at-{(hour - first) * per_hour + 1} span-{per_hour}"}
+            for hour in range(first, last)
+        ],
+        "days": [
+            {
+                "day": day,
+                "free": [Placed(s, _rows(s.start_minute, s.end_minute, first)) for s in day.free],
+                "bookings": [
+                    Placed(b, _rows(b.start_minute, b.end_minute, first)) for b in day.bookings
+                ],
+            }
+            for day in week.days
+        ],
+    }

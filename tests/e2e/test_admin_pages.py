@@ -1,0 +1,190 @@
+"""
+Every page of the workspace a provider or their office staff use, at a desktop and a tablet
+width: each is screenshotted, has no console error (a CSP refusal is one), and axe finds no
+WCAG 2.1 A/AA violation on it.
+"""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, CareTeamMember, Fee, Provider
+from chat.models import Conversation
+from policies.models import Policy
+from portal.models import User
+from tests.e2e.conftest import admin_sign_in, totp_code
+
+
+@pytest.fixture(params=["desktop", "tablet"])
+def viewport(request) -> str:
+    return request.param
+
+
+def busy_demo_week() -> Appointment:
+    """
+    The demo practice with a week worth looking at: next week, clients booked through the
+    booking service at times of their own (a free hour left here and there), and a fee.
+    Returns the demo client's own upcoming appointment.
+    """
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from appointments import selectors
+    from appointments.schedule import monday_of
+    from appointments.services import appointment_book
+    from appointments.slots import local_instant
+    from tests.factories import UserFactory
+
+    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    kinds = list(provider.appointment_types.order_by("name"))
+    now = timezone.now()
+    monday = monday_of(now.astimezone(provider.zone).date()) + timedelta(days=7)
+    plan = [
+        (0, "09:00", "Priya Shah"), (0, "10:00", "Tom Becker"), (0, "14:30", "Ana Souza"),
+        (1, "09:30", "Lee Morgan"), (1, "13:00", "Chris Njoroge"), (1, "16:00", "Priya Shah"),
+        (2, "11:00", "Tom Becker"), (2, "15:00", "Ana Souza"),
+        (3, "09:00", "Chris Njoroge"), (3, "10:00", "Lee Morgan"), (3, "11:00", "Priya Shah"),
+        (4, "09:00", "Ana Souza"), (4, "12:00", "Tom Becker"),
+    ]  # fmt: skip
+    clients = {}
+    for index, (weekday, at, name) in enumerate(plan):
+        if name not in clients:
+            clients[name] = UserFactory(name=name, email=f"client{len(clients)}@example.com")
+            CareTeamMember.objects.create(provider=provider, client=clients[name])
+        kind = kinds[index % len(kinds)]
+        start = local_instant(
+            monday + timedelta(days=weekday), time.fromisoformat(at), provider.zone
+        )
+        slots = selectors.open_slots(
+            provider=provider, appointment_type=kind, client=clients[name], now=now,
+            window_start=start, window_end=start + timedelta(minutes=1),
+        )  # fmt: skip
+        if slots != [start]:
+            continue  # the demo client's own appointment may be there already
+        appointment_book(
+            client=clients[name], provider=provider, appointment_type=kind, start=start,
+            booked_by=clients[name], now=now,
+        )  # fmt: skip
+    jordan = User.objects.get(email="client@example.com")
+    mine = Appointment.objects.filter(client=jordan, provider=provider, status="scheduled").first()
+    Fee.objects.create(appointment=mine, kind="late_reschedule", amount=75, currency="USD")
+    return mine
+
+
+def next_week(provider: Provider) -> str:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from appointments.schedule import monday_of
+
+    today = timezone.now().astimezone(provider.zone).date()
+    return f"{monday_of(today) + timedelta(days=7):%Y-%m-%d}"
+
+
+def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
+    provider = appointment.provider
+    conversation = Conversation.objects.get(provider=provider)
+    policy = Policy.objects.filter(provider=provider).first()
+    fee = Fee.objects.filter(appointment__provider=provider).first()
+    a = f"/admin/appointments/appointment/{appointment.pk}"
+    return [
+        ("week", "/admin/"),
+        ("busy-week", f"/admin/?week={next_week(provider)}"),
+        ("bad-week", "/admin/?week=2026-02-30"),
+        ("provider", f"/admin/appointments/provider/{provider.pk}/change/"),
+        ("appointments", "/admin/appointments/appointment/"),
+        ("appointment", f"{a}/change/"),
+        ("move", f"{a}/reschedule/"),
+        ("cancel", f"{a}/cancel/"),
+        ("complete", f"{a}/complete/"),
+        ("no-show", f"{a}/no-show/"),
+        ("history", f"{a}/history/"),
+        ("fees", "/admin/appointments/fee/"),
+        ("fee", f"/admin/appointments/fee/{fee.pk}/change/"),
+        ("clients", "/admin/appointments/careteammember/"),
+        ("add-client", "/admin/appointments/careteammember/add/"),
+        ("invitations", "/admin/appointments/careteaminvitation/"),
+        ("policies", "/admin/policies/policy/"),
+        ("policy", f"/admin/policies/policy/{policy.pk}/change/"),
+        ("inbox", "/admin/chat/conversation/"),
+        ("thread", f"/admin/chat/conversation/{conversation.pk}/change/"),
+        ("password", "/admin/password_change/"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("provider@example.com", "demo-provider-2026"),
+        ("office@example.com", "demo-office-2026"),
+    ],
+    ids=["provider", "office"],
+)
+def test_every_workspace_page_passes_axe(visit, live_server, email, password):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    TOTPDevice.objects.create(user=User.objects.get(email=email), name="phone", confirmed=True)
+    appointment = busy_demo_week()
+    page = visit.page
+    page.goto(live_server.url + "/admin/")
+    visit.check("sign-in")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+    expect(page.get_by_label("Code")).to_be_visible()
+    visit.check("second-step")
+    page.get_by_label("Code").fill(totp_code(TOTPDevice.objects.get(user__email=email)))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Dr. Maya Okafor’s week")).to_be_visible()
+    failures = []
+    for name, path in provider_pages(appointment):
+        response = visit.goto(path)
+        assert response.status == 200, path
+        try:
+            visit.check(name)
+        except AssertionError as error:
+            failures.append(str(error))
+    assert not failures, "\n".join(failures)
+
+
+def test_the_week_is_walked_and_opened_with_the_keyboard(visit, live_server):
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    busy_demo_week()
+    page = visit.page
+    admin_sign_in(page, live_server.url, "office@example.com", "demo-office-2026")
+    visit.goto(f"/admin/?week={next_week(Provider.objects.get(display_name='Dr. Maya Okafor'))}")
+    first = page.locator(".booking a").first
+    for _ in range(40):  # Tab through the header and the week links to the first appointment
+        page.keyboard.press("Tab")
+        if first.evaluate("link => link === document.activeElement"):
+            break
+    expect(first).to_be_focused()
+    expect(first).to_contain_text("9:00–9:30 AM")
+    visit.screenshot("focused")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/admin/appointments/appointment/\d+/change/$"))
+    expect(page.get_by_text("when, on the provider")).to_be_visible()
+
+
+def test_new_hours_rows_and_the_date_picker_pass_axe(visit, live_server):
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    page = visit.page
+    admin_sign_in(page, live_server.url, "provider@example.com", "demo-provider-2026")
+    provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    visit.goto(f"/admin/appointments/provider/{provider.pk}/change/")
+    page.get_by_role("button", name="Add another Date override").click()
+    expect(page.get_by_role("textbox", name="Date, new row")).to_be_visible()
+    page.locator("tr.dynamic-overrides button[id^=calendarlink]").first.click()
+    expect(page.locator("dialog.calendarbox[open]")).to_be_visible()
+    visit.check("date-picker-open")
+    page.keyboard.press("Escape")
+    page.get_by_role("textbox", name="Date, new row").fill("2030-01-02")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.get_by_text("was changed successfully")).to_be_visible()
+    visit.check("day-off-saved")
+    assert provider.overrides.filter(date="2030-01-02", start=None).exists()
