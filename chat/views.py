@@ -137,7 +137,12 @@ def post_message(request: SignedInRequest, conversation, appointment) -> HttpRes
         if message is None:
             context = {"conversation": conversation, "form": form}
             return render(request, "chat/conversation.html#compose", context)
-        context = {"conversation": conversation, "form": message_form(request), "sent": [message]}
+        context = {
+            "conversation": conversation,
+            "form": message_form(request),
+            "sent": [message],
+            "last_id": message.pk,
+        }
         return render(request, "chat/conversation.html#sent", context)
     if message is not None:
         return redirect("chat:detail", conversation.pk)
@@ -156,9 +161,17 @@ def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
         return HttpResponse(
             "A message id is needed in ?after=", status=400, content_type="text/plain"
         )
-    if not selectors.has_newer(conversation, after):
+    page: list = []
+    shown_unread = id_param(request.GET, "unread")  # what the menus show now, if it says
+    if selectors.has_newer(conversation, after):
+        page, _ = selectors.message_page(conversation, after=after)
+        services.mark_read(conversation=conversation, user=request.user)
+    elif shown_unread is None or selectors.unread_total(request.user) == shown_unread:
+        # Nothing new here, and the menus' count of the other conversations stands.
         return HttpResponse(status=204)
-    page, _ = selectors.message_page(conversation, after=after)
-    services.mark_read(conversation=conversation, user=request.user)
-    context = {"conversation": conversation, "sent": page}
+    context = {
+        "conversation": conversation,
+        "sent": page,
+        "last_id": page[-1].pk if page else after,
+    }
     return render(request, "chat/conversation.html#sent", context)

@@ -43,11 +43,6 @@ def equals(value, other) -> bool:
     return value == other
 
 
-@register.filter
-def last_pk(items) -> int:
-    return items[-1].pk if items else 0
-
-
 @register.simple_tag(takes_context=True)
 def context_value(context, name: str | None):
     """The value of the context variable called `name` (a menu item's badge count)."""

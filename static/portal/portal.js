@@ -28,25 +28,92 @@
   }
 
   // The pop-up: htmx loads its contents, this opens it. Without JavaScript the same
-  // links lead to pages of their own.
+  // links lead to pages of their own. Focus goes to its heading (a phone's keyboard stays
+  // down), or to the button its content names (Done, once cancelled); when it closes, back to
+  // the three-dots button of the same appointment, or, when that card is gone, of the next
+  // one, or to the list's heading.
   function wireDialog() {
     var dialog = document.getElementById("dialog");
     if (!dialog) return;
+    var returnTo = null;
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (event.detail.target.id !== "dialog-body" || dialog.open) return;
+      var card = event.detail.elt.closest(".appt-card");
+      var next = card && card.nextElementSibling;
+      returnTo = card ? { card: card.id, next: next && next.id } : null;
+    });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target.id !== "dialog-body") return;
       document.querySelectorAll("details.menu[open]").forEach(function (menu) {
         menu.open = false;
       });
+      if (document.getElementById("dialog-title")) {
+        dialog.setAttribute("aria-labelledby", "dialog-title");
+      }
       if (!dialog.open) dialog.showModal();
-      var focusable = dialog.querySelector("textarea, input:not([type=hidden]), button, a[href]");
-      if (focusable) focusable.focus();
+      var target = dialog.querySelector("[data-dialog-focus]") ||
+        document.getElementById("dialog-title");
+      if (target) target.focus();
     });
     dialog.addEventListener("close", function () {
       document.getElementById("dialog-body").innerHTML = "";
+      dialog.removeAttribute("aria-labelledby");
+      restoreFocus(returnTo);
+      returnTo = null;
     });
     dialog.addEventListener("click", function (event) {
-      if (event.target === dialog) dialog.close();  // a click on the backdrop
+      if (event.target === dialog || event.target.closest("[data-dialog-close]")) dialog.close();
     });
+  }
+
+  function menuButtonOf(cardId) {
+    var card = cardId && document.getElementById(cardId);
+    return card && card.closest("#upcoming") ? card.querySelector("summary") : null;
+  }
+
+  function restoreFocus(place) {
+    var target = place && (menuButtonOf(place.card) || menuButtonOf(place.next));
+    if (!target) {
+      target = document.getElementById("upcoming-heading");
+      if (target) target.setAttribute("tabindex", "-1");
+    }
+    if (target) target.focus();
+  }
+
+  // The picker's days are one stop for Tab; the arrow keys, Home and End move between them.
+  function rovingDays() {
+    document.querySelectorAll(".day-list").forEach(function (list) {
+      var days = Array.prototype.slice.call(list.querySelectorAll("a.day"));
+      if (!days.length || list.dataset.roving) return;
+      list.dataset.roving = "1";
+      var current = list.querySelector("a.day[aria-current]") || days[0];
+      days.forEach(function (day) { day.tabIndex = day === current ? 0 : -1; });
+      list.addEventListener("keydown", function (event) {
+        var index = days.indexOf(document.activeElement);
+        if (index === -1) return;
+        var to = {
+          ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1,
+          Home: 0, End: days.length - 1
+        }[event.key];
+        if (to === undefined) return;
+        event.preventDefault();
+        to = Math.max(0, Math.min(days.length - 1, to));
+        days[index].tabIndex = -1;
+        days[to].tabIndex = 0;
+        days[to].focus();
+      });
+    });
+  }
+
+  // After the picker swaps in a new day, focus stays on the chosen day, not on the page.
+  function keepPickerFocus() {
+    var picker = document.getElementById("picker");
+    if (!picker) return;
+    rovingDays();
+    if (document.activeElement === document.body || !document.activeElement) {
+      var chosen = picker.querySelector("a.day[aria-current]");
+      if (chosen) chosen.focus();
+    }
   }
 
   // Menus close when the person clicks elsewhere or presses Escape.
@@ -81,7 +148,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.body.addEventListener("htmx:afterSettle", tidyThread);
     document.body.addEventListener("htmx:oobAfterSwap", tidyThread);
+    document.body.addEventListener("htmx:afterSettle", keepPickerFocus);
     wireDialog();
+    rovingDays();
     wireMenus();
     var zone = browserZone();
     document.querySelectorAll("input[name=browser_time_zone]").forEach(function (input) {

@@ -355,3 +355,23 @@ def test_older_messages_load_on_demand(signed_in, conversation, client_user):
     assert "number 69" in older.text and "number 20" in older.text and "number 19" not in older.text
     assert 'data-hx-swap-oob="afterbegin:#message-list"' in older.text
     assert "Show older messages" in older.text
+
+
+def test_the_poll_brings_the_menus_count_when_another_conversation_gets_a_message(
+    signed_in, conversation, client_user, provider
+):
+    message = say(conversation, client_user)
+    other = ProviderFactory(display_name="Dr. Other")
+    CareTeamMember.objects.create(provider=other, client=client_user)
+    elsewhere = conversation_start(client=client_user, provider=other)
+    quiet = signed_in.get(poll(conversation, message.pk) + "&unread=0")
+    assert quiet.status_code == 204
+    say(elsewhere, other.user)
+    response = signed_in.get(poll(conversation, message.pk) + "&unread=0")
+    assert response.status_code == 200
+    assert 'id="chat_unread-side" class="badge" data-hx-swap-oob="true">1<' in response.text
+    assert (
+        'id="chat_unread-bottom" class="badge badge--dot" data-hx-swap-oob="true">1<'
+        in response.text
+    )
+    assert "&amp;unread=1" in response.text  # the next poll compares with what is now shown

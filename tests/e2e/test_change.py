@@ -81,6 +81,7 @@ def test_cancel_asks_in_a_pop_up_then_removes_the_card_in_place(visit, demo):
     expect(dialog).to_contain_text("Please cancel or reschedule at least 24 hours")
     assert "/cancel/" not in page.url  # a pop-up, not a new page
     visit.check("dialog")
+    dialog.get_by_text("Add a reason (optional)").click()
     dialog.get_by_label("Reason (optional)").fill("Travelling for work")
     dialog.get_by_role("button", name="Cancel appointment").click()
     expect(dialog).to_contain_text("was cancelled")
