@@ -183,7 +183,7 @@ def test_htmx_gets_only_the_dialog_contents(signed_in, appointment):
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'id="dialog-title"' in response.text
-    assert 'data-dialog-close' in response.text  # Keep closes the pop-up, changing nothing
+    assert "data-dialog-close" in response.text  # Keep closes the pop-up, changing nothing
 
 
 def test_confirming_cancels_and_says_so_with_a_way_to_verify(signed_in, appointment, client_user):

@@ -190,3 +190,26 @@ def test_a_deadline_passing_while_the_dialog_is_open_asks_again_before_any_fee(
     accept.click()
     expect(dialog).to_contain_text("was cancelled. A $40 late cancellation fee applies.")
     assert Fee.objects.get(appointment=appointment).amount == 40
+
+
+def test_an_appointments_history_is_a_click_from_its_card(visit, demo):
+    page = visit.page
+    appointment = (
+        Appointment.objects.filter(client=demo, status="scheduled").order_by("start").first()
+    )
+    card = page.locator(f"#appointment-{appointment.pk}")
+    card.get_by_role("link", name=re.compile("Details and history")).click()
+    expect(page.get_by_role("heading", name="What happened")).to_be_visible()
+    expect(page.locator(".history")).to_contain_text("Booked by the practice")
+    visit.check("history")
+    # A cancelled one stays reachable from its own section under Past.
+    from appointments.services import appointment_cancel
+
+    appointment_cancel(appointment=appointment, actor=demo, reason="Travelling")
+    visit.goto("/appointments/")
+    cancelled = page.locator("section[aria-labelledby='cancelled-heading']")
+    expect(cancelled).to_contain_text("Cancelled")
+    cancelled.get_by_role("link", name=re.compile("Details and history")).first.click()
+    expect(page.locator(".history")).to_contain_text("Cancelled by you")
+    expect(page.locator(".history")).to_contain_text("Reason: Travelling")
+    visit.check("cancelled-history")
