@@ -42,7 +42,9 @@
       var next = card && card.nextElementSibling;
       returnTo = card ? { card: card.id, next: next && next.id } : null;
     });
-    document.body.addEventListener("htmx:afterSwap", function (event) {
+    // After settling, not swapping: htmx wires the new content's forms only when it settles,
+    // and a keyboard user given focus before that could submit a form htmx has not seen yet.
+    document.body.addEventListener("htmx:afterSettle", function (event) {
       if (event.detail.target.id !== "dialog-body") return;
       document.querySelectorAll("details.menu[open]").forEach(function (menu) {
         menu.open = false;
