@@ -1,8 +1,11 @@
+import re
 from datetime import timedelta
 
 import pytest
+from django import forms
 from django.urls import reverse
 
+from portal.forms import TimeZoneSelect, time_zone_choices
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +230,23 @@ def test_a_change_ends_every_other_session_of_the_account(signed_in, client_user
     change(signed_in, TEST_PASSWORD)
     assert elsewhere.get(ACCOUNT).status_code == 302
     assert signed_in.get(ACCOUNT).status_code == 200
+
+
+def options_of(html):
+    return re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', html)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "", "Mars/Olympus_Mons"])
+def test_the_time_zone_select_renders_what_the_stock_select_would(zone):
+    choices = time_zone_choices()
+    quick = TimeZoneSelect(attrs={"id": "id_time_zone"}).render("time_zone", zone)
+    stock = forms.Select(attrs={"id": "id_time_zone"}, choices=choices).render("time_zone", zone)
+    assert options_of(quick) == options_of(stock)
+    assert len(options_of(quick)) == len(choices)
+    assert quick.startswith('<select name="time_zone" id="id_time_zone">')
+    assert sum(bool(selected) for _, selected, _ in options_of(quick)) == (zone in dict(choices))
+
+
+def test_the_account_page_selects_the_clients_own_zone(signed_in, client_user):
+    html = signed_in.get(ACCOUNT).content.decode()
+    assert '<option value="America/New_York" selected>America/New York</option>' in html
