@@ -2,9 +2,12 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from urllib.parse import quote
 
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 
 from appointments.models import Appointment, AppointmentType, Provider
 from policies.decisions import Decision
@@ -25,23 +28,62 @@ class Picker:
 
 def slots_by_day(slots: list[datetime]) -> dict[date, list[datetime]]:
     """Slots grouped by the date the viewer's own clock shows."""
+    zone = timezone.get_current_timezone()  # once: it is looked up anew on every call
     days: dict[date, list[datetime]] = defaultdict(list)
     for slot in slots:
-        days[timezone.localtime(slot).date()].append(slot)
+        days[slot.astimezone(zone).date()].append(slot)
     return dict(days)
 
 
-def day_page(days: dict[date, list[datetime]], chosen: date | None) -> dict:
+@dataclass(frozen=True)
+class DayChip:
+    """One open day as its chip reads: Tue, 3 Dec, 7 times."""
+
+    param: str  # the ?day= value
+    weekday: str
+    date: str
+    count: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    """One open time as its button reads, and the review it leads to."""
+
+    clock: str  # 10:30 AM
+    label: str  # Tuesday 3 December, 10:30 AM
+    href: str
+
+
+def day_chip(day: date, slots: list[datetime], chosen: date | None) -> DayChip:
+    param, weekday, numbers = format_date(day, "Y-m-d|D|j M").split("|")
+    count = f"{len(slots)} time{pluralize(len(slots))}"
+    return DayChip(param, weekday, numbers, count, day == chosen)
+
+
+def time_choices(slots: list[datetime], review_url: str) -> list[TimeChoice]:
+    zone = timezone.get_current_timezone()
+    choices = []
+    for slot in slots:
+        label = format_date(slot.astimezone(zone), "l j F, g:i A")
+        start = quote(slot.astimezone(UTC).isoformat(), safe="")
+        choices.append(TimeChoice(label.rpartition(", ")[2], label, f"{review_url}?start={start}"))
+    return choices
+
+
+def day_page(days: dict[date, list[datetime]], chosen: date | None, review_url: str) -> dict:
     """
-    The fortnight of open days around the chosen one, and the days that lead to the pages
-    before and after it: the ?day= link alone moves between pages.
+    The fortnight of open days around the chosen one with the chosen day's times, and the
+    days that lead to the pages before and after it: the ?day= link alone moves between
+    pages. Worded here once rather than through template filters per chip and per time.
     """
     ordered = list(days)
     index = ordered.index(chosen) if chosen in days else 0
     first = index - index % DAYS_PER_PAGE
     after = first + DAYS_PER_PAGE
     return {
-        "days": {day: days[day] for day in ordered[first:after]},
-        "earlier_day": ordered[first - 1] if first > 0 else None,
-        "later_day": ordered[after] if after < len(ordered) else None,
+        "days": [day_chip(day, days[day], chosen) for day in ordered[first:after]],
+        "times": time_choices(days[chosen], review_url) if chosen else [],
+        "earlier_day": format_date(ordered[first - 1], "Y-m-d") if first > 0 else None,
+        "later_day": format_date(ordered[after], "Y-m-d") if after < len(ordered) else None,
     }

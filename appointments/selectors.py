@@ -1,14 +1,18 @@
 """Reads: what a client may see and book. Each owned object is fetched through its owner."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.dateformat import format as format_date
 
 from appointments.models import (
     Appointment,
@@ -24,7 +28,7 @@ from appointments.models import (
 from appointments.slots import Hours, Interval, bookable_starts
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money
-from portal.formatting import when
+from portal.formatting import minutes, when
 from portal.models import User
 
 
@@ -76,18 +80,60 @@ def upcoming_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
         Appointment.objects.active()
         .filter(client=client, end__gt=now)
         .select_related("provider", "appointment_type")
-        .order_by("start")
+        .order_by("start", "pk")
     )
 
 
 @dataclass(frozen=True)
 class Card:
-    """An upcoming appointment as its card shows it: with what its policy allows right now."""
+    """
+    An appointment as its card shows it, its words and links worked out once here rather
+    than through a dozen template filters per card. An upcoming card also carries what its
+    policy allows right now.
+    """
 
     appointment: Appointment
-    cancel: Decision
-    reschedule: Decision
     zone: ZoneInfo
+    cancel: Decision | None = None
+    reschedule: Decision | None = None
+
+    @property
+    def is_past(self) -> bool:
+        return self.cancel is None
+
+    @cached_property
+    def face(self) -> dict[str, str]:
+        """The words of the card: one date format for the start and one for the end."""
+        appointment = self.appointment
+        start = appointment.start.astimezone(self.zone)
+        month, day, weekday, date_words, start_time, abbr = format_date(
+            start, "M|j|D|l j F|g:i A|T"
+        ).split("|")
+        end_time = format_date(appointment.end.astimezone(self.zone), "g:i A")
+        return {
+            "month": month,
+            "day": day,
+            "weekday": weekday,
+            "heading": f"{date_words}, {start_time} – {end_time}",
+            "abbr": abbr,
+            "zone": self.zone.key.replace("_", " "),
+            # What a screen reader hears after each link's name, and the menu's label.
+            "label": f"{date_words}, {start_time}",
+        }
+
+    @cached_property
+    def what(self) -> str:
+        appointment = self.appointment
+        words = f"{appointment.appointment_type.name} · {minutes(appointment.duration)} min"
+        if self.is_past and appointment.status != Appointment.Status.COMPLETED:
+            words += f" · {appointment.get_status_display()}"
+        return words
+
+    @cached_property
+    def links(self) -> dict[str, str]:
+        pk = self.appointment.pk
+        names = ["detail"] if self.is_past else ["detail", "calendar", "cancel", "reschedule"]
+        return {name: reverse(f"appointments:{name}", args=[pk]) for name in names}
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -96,6 +142,8 @@ class Card:
         and free, else each rule on its own line.
         """
         cancel, move = self.cancel, self.reschedule
+        if cancel is None or move is None:
+            return []
         free = {Outcome.FREE, Outcome.GRACE}
         both_free = cancel.outcome in free and move.outcome in free
         if both_free and cancel.deadline is not None and cancel.deadline == move.deadline:
@@ -104,35 +152,41 @@ class Card:
         return [(cancel.outcome, cancel.reason), (move.outcome, move.reason)]
 
 
-def upcoming_cards(client: User, now: datetime) -> list[Card]:
-    zone = client.zone
+def upcoming_cards(
+    appointments: Iterable[Appointment], zone: ZoneInfo, now: datetime
+) -> list[Card]:
+    """Cards for upcoming appointments, each with what its policy allows at `now`."""
     return [
         Card(
             appointment,
+            zone,
             appointment.decide(Action.CANCEL, now, zone),
             appointment.decide(Action.RESCHEDULE, now, zone),
-            zone,
         )
-        for appointment in upcoming_appointments(client, now).prefetch_related("fees")
+        for appointment in appointments
     ]
 
 
-def past_appointments(client: User, now: datetime, limit: int = 20) -> QuerySet[Appointment]:
+def past_cards(appointments: Iterable[Appointment], zone: ZoneInfo) -> list[Card]:
+    return [Card(appointment, zone) for appointment in appointments]
+
+
+def past_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
     # Cancelled appointments are gone from the schedule; what happened stays in the past list.
     return (
         Appointment.objects.filter(client=client, end__lte=now)
         .exclude(status=Appointment.Status.CANCELLED)
         .select_related("provider", "appointment_type")
-        .order_by("-start")[:limit]
+        .order_by("-start", "-pk")
     )
 
 
-def cancelled_appointments(client: User, limit: int = 20) -> QuerySet[Appointment]:
+def cancelled_appointments(client: User) -> QuerySet[Appointment]:
     """What was cancelled, newest first: gone from the schedule, kept for the client to see."""
     return (
         Appointment.objects.filter(client=client, status=Appointment.Status.CANCELLED)
         .select_related("provider", "appointment_type")
-        .order_by("-start")[:limit]
+        .order_by("-start", "-pk")
     )
 
 
@@ -277,5 +331,31 @@ def client_fees(client: User) -> QuerySet[Fee]:
     return (
         Fee.objects.filter(appointment__client=client)
         .select_related("appointment__provider")
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
     )
+
+
+@dataclass(frozen=True)
+class FeeTotal:
+    status: str
+    total: Money
+    count: int
+
+    @property
+    def label(self) -> str:
+        return Fee.Status(self.status).label
+
+
+def fee_totals(client: User) -> list[FeeTotal]:
+    """What the client's fees come to, by status (pending first) and currency, in one query."""
+    rows = (
+        Fee.objects.filter(appointment__client=client)
+        .values("status", "currency")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+        .order_by("status", "currency")
+    )
+    order = list(Fee.Status)
+    totals = [
+        FeeTotal(row["status"], Money(row["total"], row["currency"]), row["count"]) for row in rows
+    ]
+    return sorted(totals, key=lambda total: order.index(Fee.Status(total.status)))

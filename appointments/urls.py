@@ -5,6 +5,10 @@ from appointments import views
 app_name = "appointments"
 urlpatterns = [
     path("", views.appointment_list, name="list"),
+    path("upcoming/", views.upcoming_list, name="upcoming"),
+    path("past/", views.appointment_archive, {"which": "past"}, name="past"),
+    path("cancelled/", views.appointment_archive, {"which": "cancelled"}, name="cancelled"),
+    path("fees/", views.fee_list, name="fees"),
     path("book/", views.book_provider, name="book"),
     path("book/<id:provider_id>/", views.book_type, name="book-type"),
     path("book/<id:provider_id>/<id:type_id>/", views.book_time, name="book-time"),

@@ -1,11 +1,14 @@
 from dataclasses import replace
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,24 +36,109 @@ from portal.forms import first_error
 from portal.http import HtmxRequest, SignedInRequest
 from portal.models import User
 
+# The overview shows the first few of each list, the same page for 20 appointments or 2,000;
+# each list has a page of its own for the rest.
+UPCOMING_SHOWN = 5
+PAST_SHOWN = 3
+CANCELLED_SHOWN = 3
+PER_PAGE = 20
 
-def upcoming_context(request: SignedInRequest) -> dict:
-    """The upcoming cards, each with what its policy allows right now."""
-    return {"upcoming": selectors.upcoming_cards(request.user, timezone.now())}
+
+def first_few(queryset: QuerySet, count: int) -> tuple[list, bool]:
+    """The first `count` rows, and whether there are more, in one query."""
+    rows = list(queryset[: count + 1])
+    return rows[:count], len(rows) > count
+
+
+def upcoming_context(request: SignedInRequest, page_number: str | None = None) -> dict:
+    """
+    The upcoming section, each card with what its policy allows right now: the overview's
+    first few, or with `page_number` one page of all of them.
+    """
+    now = timezone.now()
+    appointments = selectors.upcoming_appointments(request.user, now).prefetch_related("fees")
+    page = None
+    if page_number is None:
+        shown, more = first_few(appointments, UPCOMING_SHOWN)
+    else:
+        page = Paginator(appointments, PER_PAGE).get_page(page_number)
+        shown, more = list(page.object_list), False
+    return {
+        "upcoming": selectors.upcoming_cards(shown, request.user.zone, now),
+        "upcoming_more": more,
+        "upcoming_page": page,
+    }
+
+
+def upcoming_in_place(request: SignedInRequest) -> dict:
+    """After a change in the pop-up, the upcoming section of the page it was opened from."""
+    opened_from = urlsplit(request.htmx.current_url_abs_path or "")
+    if opened_from.path == reverse("appointments:upcoming"):
+        return upcoming_context(request, QueryDict(opened_from.query).get("page", "1"))
+    return upcoming_context(request)
 
 
 @login_required
 @require_GET
 def appointment_list(request: SignedInRequest) -> HttpResponse:
-    now = timezone.now()
+    """The overview: invitations, the next few appointments, the last few past, fees in sum."""
+    now, zone = timezone.now(), request.user.zone
+    past, more_past = first_few(selectors.past_appointments(request.user, now), PAST_SHOWN)
+    cancelled, more_cancelled = first_few(
+        selectors.cancelled_appointments(request.user), CANCELLED_SHOWN
+    )
     context = upcoming_context(request) | {
         "invitations": list(selectors.pending_invitations(request.user, now)),
-        "past": list(selectors.past_appointments(request.user, now)),
-        "cancelled": list(selectors.cancelled_appointments(request.user)),
-        "fees": list(selectors.client_fees(request.user)),
+        "past": selectors.past_cards(past, zone),
+        "more_past": more_past,
+        "cancelled": selectors.past_cards(cancelled, zone),
+        "more_cancelled": more_cancelled,
+        "fee_totals": selectors.fee_totals(request.user),
         "can_book": selectors.care_team_providers(request.user).exists(),
     }
     return render(request, "appointments/list.html", context)
+
+
+@login_required
+@require_GET
+def upcoming_list(request: SignedInRequest) -> HttpResponse:
+    """Every upcoming appointment, a page at a time, each card with its menu."""
+    context = upcoming_context(request, request.GET.get("page", "1"))
+    return render(request, "appointments/upcoming.html", context)
+
+
+@login_required
+@require_GET
+def appointment_archive(request: SignedInRequest, which: str) -> HttpResponse:
+    """Every past or every cancelled appointment, newest first, a page at a time."""
+    if which == "past":
+        title, appointments = (
+            "Past appointments",
+            selectors.past_appointments(request.user, timezone.now()),
+        )
+    else:
+        title, appointments = (
+            "Cancelled appointments",
+            selectors.cancelled_appointments(request.user),
+        )
+    page = Paginator(appointments, PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "title": title,
+        "page": page,
+        "cards": selectors.past_cards(page.object_list, request.user.zone),
+    }
+    return render(request, "appointments/archive.html", context)
+
+
+@login_required
+@require_GET
+def fee_list(request: SignedInRequest) -> HttpResponse:
+    """Every fee the client's providers applied, newest first, and what is pending in sum."""
+    page = Paginator(selectors.client_fees(request.user), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"page": page, "fee_totals": selectors.fee_totals(request.user)}
+    return render(request, "appointments/fees.html", context)
 
 
 @login_required
@@ -112,8 +200,7 @@ def render_picker(
         "appointment_type": picker.appointment_type,
         "moving": picker.moving,
         "chosen_day": chosen,
-        "times": days[chosen] if chosen else [],
-        **day_page(days, chosen),
+        **day_page(days, chosen, picker.review_url),
     }
     if request.htmx:
         # htmx 2 swaps only 2xx answers; the message says what went wrong.
@@ -278,7 +365,7 @@ def cancelled(request: SignedInRequest, change: services.AppointmentChange) -> H
         messages.success(request, text)
         return redirect("appointments:list")
     # In place: the dialog says it is done and the card leaves the upcoming list.
-    context = upcoming_context(request) | {"appointment": appointment, "text": text}
+    context = upcoming_in_place(request) | {"appointment": appointment, "text": text}
     return render(request, "appointments/cancel.html#cancelled", context)
 
 

@@ -1,6 +1,6 @@
 """How the portal writes times and names, in one place for every app."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.dateformat import format as format_date
@@ -12,6 +12,11 @@ HONORIFICS = {"dr", "mr", "mrs", "ms", "mx", "prof"}
 def when(instant: datetime, zone: ZoneInfo) -> str:
     """Mon 2 Dec, 9:00 AM (EST)"""
     return format_date(instant.astimezone(zone), "D j M, g:i A (T)")
+
+
+def minutes(duration: timedelta) -> int:
+    """A duration in whole minutes: 50 for a 50-minute session."""
+    return int(duration.total_seconds() // 60)
 
 
 def name_words(name: str) -> list[str]:

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django import template
 
@@ -13,9 +13,7 @@ def zone_label(name: str) -> str:
     return (name or "").replace("_", " ")
 
 
-@register.filter
-def minutes(value: timedelta) -> int:
-    return int(value.total_seconds() // 60)
+register.filter("minutes", formatting.minutes)
 
 
 @register.filter
