@@ -7,10 +7,10 @@ from urllib.parse import quote
 
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 
 from appointments.models import Appointment, AppointmentType, Provider
 from policies.decisions import Decision
+from portal.formatting import format_date
 
 DAYS_PER_PAGE = 14
 

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.dateformat import format as format_date
 
 from appointments.models import (
     Appointment,
@@ -28,7 +27,7 @@ from appointments.models import (
 from appointments.slots import Hours, Interval, bookable_starts
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money
-from portal.formatting import minutes, when
+from portal.formatting import format_date, minutes, when
 from portal.models import User
 
 

@@ -1,11 +1,18 @@
 """Reads for chat. Every conversation is fetched through a participant; others get a 404."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from appointments.models import Provider
 from chat.models import Conversation, Message, ReadState
+from portal.formatting import format_date, html_datetime
 from portal.models import User
 
 PAGE_SIZE = 50
@@ -92,6 +99,48 @@ def get_conversation_for_client(client: User, pk: int) -> Conversation:
 
 def conversation_for(client: User, provider: Provider) -> Conversation | None:
     return Conversation.objects.filter(client=client, provider=provider).first()
+
+
+@dataclass(frozen=True)
+class Bubble:
+    """A message as the client's thread shows it, worded once here rather than per filter."""
+
+    message: Message
+    mine: bool
+    sender: str
+    at: str  # for <time datetime>: UTC, whole seconds
+    when: str  # Mon 2 Dec, 9:00 AM
+    about: str  # when the appointment it is about is, or ""
+    body: SafeString
+
+
+def bubbles(messages: list[Message], conversation: Conversation) -> list[Bubble]:
+    zone = timezone.get_current_timezone()
+    provider = conversation.provider
+
+    def sender(message: Message) -> str:
+        if message.sender_id == conversation.client_id:
+            return "You"
+        name = message.sender.get_full_name()
+        if message.sender_id != provider.user_id:
+            name += f", for {provider.display_name}"  # office staff answer for the provider
+        return name
+
+    def local(instant: datetime) -> str:
+        return format_date(instant.astimezone(zone), "D j M, g:i A")
+
+    return [
+        Bubble(
+            message,
+            message.sender_id == conversation.client_id,
+            sender(message),
+            html_datetime(message.created_at),
+            local(message.created_at),
+            local(message.appointment.start) if message.appointment else "",
+            linebreaksbr(message.body, autoescape=True),
+        )
+        for message in messages
+    ]
 
 
 def message_page(

@@ -108,7 +108,12 @@ def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     before = id_param(request.GET, "before")
     page, older = selectors.message_page(conversation, before=before)
     if request.htmx and before is not None:
-        context = {"conversation": conversation, "messages_page": page, "older": older}
+        context = {
+            "conversation": conversation,
+            "messages_page": page,
+            "bubbles": selectors.bubbles(page, conversation),
+            "older": older,
+        }
         return render(request, "chat/conversation.html#older", context)
     if before is None:
         services.mark_read(conversation=conversation, user=request.user)
@@ -121,6 +126,7 @@ def render_conversation(request, conversation, page, older, before, form, status
     context = {
         "conversation": conversation,
         "messages_page": page,
+        "bubbles": selectors.bubbles(page, conversation),
         "older": older,
         "before": before,
         "form": form,
@@ -140,7 +146,7 @@ def post_message(request: SignedInRequest, conversation, appointment) -> HttpRes
         context = {
             "conversation": conversation,
             "form": message_form(request),
-            "sent": [message],
+            "sent": selectors.bubbles([message], conversation),
             "last_id": message.pk,
         }
         return render(request, "chat/conversation.html#sent", context)
@@ -171,7 +177,7 @@ def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
         return HttpResponse(status=204)
     context = {
         "conversation": conversation,
-        "sent": page,
+        "sent": selectors.bubbles(page, conversation),
         "last_id": page[-1].pk if page else after,
     }
     return render(request, "chat/conversation.html#sent", context)

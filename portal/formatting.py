@@ -1,17 +1,54 @@
 """How the portal writes times and names, in one place for every app."""
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.dateformat import format as format_date
+from django.utils import dateformat
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
+from django.utils.translation import gettext
 
 # Titles that are not a first name: "Maya" from "Dr. Maya Okafor".
 HONORIFICS = {"dr", "mr", "mrs", "ms", "mx", "prof"}
+
+# The letters of Django's date format the portal writes with, each read straight off the
+# date: a list of cards or times formats hundreds of dates a page, and Django's formatter
+# sets up an object and its time zone for each one.
+_LETTERS: dict[str, Callable[[Any], str]] = {  # a date, or a datetime for the time letters
+    "D": lambda d: str(WEEKDAYS_ABBR[d.weekday()]),
+    "l": lambda d: str(WEEKDAYS[d.weekday()]),
+    "j": lambda d: str(d.day),
+    "d": lambda d: f"{d.day:02d}",
+    "M": lambda d: str(MONTHS_3[d.month]).title(),
+    "F": lambda d: str(MONTHS[d.month]),
+    "m": lambda d: f"{d.month:02d}",
+    "Y": lambda d: str(d.year),
+    "g": lambda d: str(d.hour % 12 or 12),
+    "i": lambda d: f"{d.minute:02d}",
+    "A": lambda d: gettext("AM") if d.hour < 12 else gettext("PM"),
+    "T": lambda d: d.tzname() or "",
+}
+
+
+def format_date(value: date, pattern: str) -> str:
+    """
+    `value` (a date, or a datetime already in the zone to show) as Django's `date` filter
+    writes it with `pattern`; patterns with other letters go to Django's own formatter.
+    """
+    if any(char.isalpha() and char not in _LETTERS or char == "\\" for char in pattern):
+        return dateformat.format(value, pattern)
+    return "".join(_LETTERS[char](value) if char in _LETTERS else char for char in pattern)
 
 
 def when(instant: datetime, zone: ZoneInfo) -> str:
     """Mon 2 Dec, 9:00 AM (EST)"""
     return format_date(instant.astimezone(zone), "D j M, g:i A (T)")
+
+
+def html_datetime(instant: datetime) -> str:
+    """An instant for <time datetime>: UTC, whole seconds (HTML allows no microseconds)."""
+    return instant.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def minutes(duration: timedelta) -> int:

@@ -22,10 +22,7 @@ def isoformat_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-@register.filter
-def html_datetime(value: datetime) -> str:
-    """An instant for <time datetime>: UTC, whole seconds (HTML allows no microseconds)."""
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+register.filter("html_datetime", formatting.html_datetime)
 
 
 register.filter("initials", formatting.initials)
@@ -34,11 +31,6 @@ register.filter("initials", formatting.initials)
 @register.filter
 def split(value: str, separator: str) -> list[str]:
     return value.split(separator)
-
-
-@register.filter
-def equals(value, other) -> bool:
-    return value == other
 
 
 @register.simple_tag(takes_context=True)

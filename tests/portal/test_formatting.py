@@ -1,0 +1,71 @@
+"""The portal's own date formatter writes exactly what Django's `date` filter would."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import dateformat, translation
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portal.formatting import format_date, when
+
+PATTERNS = [
+    "D j M, g:i A (T)",
+    "M|j|D|l j F|g:i A|T",
+    "g:i A",
+    "l j F, g:i A",
+    "Y-m-d|D|j M",
+    "D j M, g:i A",
+]
+ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham", "UTC"]
+instants = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+)
+
+
+def djangos(local: datetime, pattern: str) -> str:
+    """
+    Django's formatter, except in the hour the clocks go back: there Django writes no zone
+    at all, and the portal names it (EDT, then EST), the one hour when it matters most.
+    """
+    if "T" in pattern and dateformat.format(local, "T") == "":
+        pattern = pattern.replace("T", "".join(f"\\{char}" for char in local.tzname()))
+    return dateformat.format(local, pattern)
+
+
+@given(instant=instants, zone=st.sampled_from(ZONES), pattern=st.sampled_from(PATTERNS))
+def test_it_writes_what_djangos_formatter_writes(instant, zone, pattern):
+    local = instant.astimezone(ZoneInfo(zone))
+    assert format_date(local, pattern) == djangos(local, pattern)
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])
+def test_every_hour_of_a_day_the_clocks_change_reads_the_same(day):
+    zone = ZoneInfo("America/New_York")
+    for quarter in range(4 * 26):
+        instant = datetime(day.year, day.month, day.day, 4, 5, tzinfo=UTC)
+        local = (instant + timedelta(minutes=15 * quarter)).astimezone(zone)
+        assert format_date(local, "g:i A T") == djangos(local, "g:i A T")
+
+
+def test_days_are_written_without_a_time():
+    assert format_date(date(2026, 12, 1), "Y-m-d|D|j M") == "2026-12-01|Tue|1 Dec"
+
+
+def test_the_hour_the_clocks_go_back_is_told_apart_by_its_zone():
+    zone = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    assert when(first, zone) == "Sun 1 Nov, 1:30 AM (EDT)"
+    assert when(first + timedelta(hours=1), zone) == "Sun 1 Nov, 1:30 AM (EST)"
+
+
+def test_letters_it_does_not_know_go_to_djangos_formatter():
+    local = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert format_date(local, "N jS \\o\\f F") == dateformat.format(local, "N jS \\o\\f F")
+
+
+def test_it_speaks_the_active_language():
+    local = datetime(2026, 12, 1, 15, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    with translation.override("de"):
+        assert format_date(local, "l j F") == dateformat.format(local, "l j F")
