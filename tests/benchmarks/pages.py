@@ -418,21 +418,22 @@ def measure_lighthouse(port: int, pages: list[Page], cookie: str, workdir: Path)
         if page.status != 200:
             continue  # the poll is not a page
         report = workdir / "lighthouse.json"
-        subprocess.run(
-            [
-                *command,
-                f"http://127.0.0.1:{port}{page.path}",
-                "--quiet",
-                "--output=json",
-                f"--output-path={report}",
-                "--only-categories=performance,accessibility,best-practices",
-                "--chrome-flags=--headless=new --no-sandbox",
-                f"--extra-headers={json.dumps({'Cookie': cookie})}",
-            ],  # fmt: skip
-            env=os.environ | {"CHROME_PATH": chromium},
-            check=True,
-            cwd=ROOT,  # where npm installed it
-        )
+        command_line = [
+            *command, f"http://127.0.0.1:{port}{page.path}", "--quiet",
+            "--output=json", f"--output-path={report}",
+            "--only-categories=performance,accessibility,best-practices",
+            "--chrome-flags=--headless=new --no-sandbox",
+            f"--extra-headers={json.dumps({'Cookie': cookie})}",
+        ]  # fmt: skip
+        # Headless Chromium now and then loses a trace (NO_NAVSTART): try again, twice.
+        for _ in range(3):
+            report.unlink(missing_ok=True)
+            env = os.environ | {"CHROME_PATH": chromium}
+            if subprocess.run(command_line, env=env, cwd=ROOT).returncode == 0:
+                break
+        else:
+            print(f"{page.name:<24}  Lighthouse failed three times")
+            continue
         result = json.loads(report.read_text())
         final = result.get("finalDisplayedUrl") or result.get("finalUrl", "")
         if not final.endswith(page.path):
