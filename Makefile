@@ -11,7 +11,7 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail clean
+.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-pages clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
@@ -68,3 +68,16 @@ benchmark: install
 
 benchmark-mail: install
 	$(PY) tests/benchmarks/booking_mail.py
+
+# The client's pages on a big PostgreSQL data set behind gunicorn (tests/benchmarks/pages.py):
+# BENCH_DATABASE_URL names the database (default portal_bench on 127.0.0.1), ARGS takes the
+# flags, e.g. ARGS="--appointments 20000 --seconds 5 --rounds 1". Needs wrk (installed here
+# with apt when running as root); Lighthouse runs too when npm is there to install it.
+benchmark-pages: install
+	@if [ ! -x node_modules/.bin/lighthouse ] && command -v npm >/dev/null 2>&1; then \
+		npm install --no-package-lock --no-audit --no-fund --silent; fi
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y -qq wrk >/dev/null; \
+		else echo "benchmark-pages needs wrk: sudo apt-get install wrk (Debian, Ubuntu)." >&2; exit 1; fi; fi
+	$(PY) tests/benchmarks/pages.py $(ARGS)

@@ -1,0 +1,638 @@
+"""
+The big data set `make benchmark-pages` measures against, bulk-loaded into PostgreSQL with COPY.
+
+    .venv/bin/python tests/benchmarks/bigdata.py [--appointments 1000000] [--rebuild]
+
+The database is the one BENCH_DATABASE_URL names (default
+postgres://postgres@127.0.0.1:5432/portal_bench); it is dropped and made again when it does
+not hold a data set of the size asked for, and re-used as it is when it does.
+
+At the default size: 500 providers, 50,000 clients, 1,000,000 appointments (about 1.9 million
+history rows) and 300,000 chat messages. Everything scales with --appointments (one provider
+per 2,000 appointments, one client per 20, twelve messages in every second client's
+conversation). Providers book hourly sessions in their own working hours: most of a year and
+more behind them, 40% of the next eight weeks ahead. Clients book only with their first
+provider, so neither exclusion constraint against double booking is ever broken.
+
+The one client the page benchmark signs in as, `bench-client@example.com`, has 20 upcoming
+appointments (from a week ahead, so a data set stays valid for a week), 200 past ones (ten
+cancelled, six missed, two with fees), a conversation of 120 messages with their first
+provider and one of 30 (two unread) with their second. Sixteen more clients,
+`bench-booker-<n>@example.com`, have no appointments: the booking run books as them with
+four providers whose hours run 07:00 to 21:00 every day. All passwords are
+`bench-password-2026`.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+BENCH_DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"
+)
+os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg  # noqa: E402
+from django.contrib.auth.hashers import make_password  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.management.color import no_style  # noqa: E402
+from django.db import DatabaseError, connection, models, transaction  # noqa: E402
+
+from appointments.models import (  # noqa: E402
+    Appointment,
+    AppointmentEvent,
+    AppointmentType,
+    CareTeamMember,
+    Fee,
+    Provider,
+    WeeklyHours,
+)
+from chat.models import Conversation, Message, ReadState  # noqa: E402
+from policies.models import Policy  # noqa: E402
+from policies.terms import PolicyTerms  # noqa: E402
+from portal.models import User  # noqa: E402
+
+DEFAULT_APPOINTMENTS = 1_000_000
+PASSWORD = "bench-password-2026"
+CLIENT_EMAIL = "bench-client@example.com"
+BOOKERS = 16
+BOOKING_PROVIDERS = 4
+# The special client's providers are 0 and 1; the booking providers follow them.
+FIRST_BOOKING_PROVIDER = 2
+SESSION_MINUTES = 50
+FUTURE_DAYS = 56
+FUTURE_SHARE = 0.4
+PAST_SHARE = 0.75
+MESSAGES_PER_CONVERSATION = 12
+ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"]
+MARKER = "bench_dataset"
+
+
+def booker_email(n: int) -> str:
+    return f"bench-booker-{n}@example.com"
+
+
+def database_name() -> str:
+    return urlsplit(BENCH_DATABASE_URL).path.lstrip("/")
+
+
+def maintenance_url() -> str:
+    """The same server's `postgres` database, from which the bench database is dropped and made."""
+    parts = urlsplit(BENCH_DATABASE_URL)
+    return urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+
+
+def built_size() -> int | None:
+    """The size of the data set the database holds, if it holds a complete one still in date."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT appointments FROM {MARKER}")
+            row = cursor.fetchone()
+        # Upcoming appointments start a week ahead; once the first has passed, rebuild.
+        client = User.objects.get(email=CLIENT_EMAIL)
+        upcoming = Appointment.objects.active().filter(client=client, start__gt=datetime.now(UTC))
+        if upcoming.count() < 20:
+            return None
+    except (DatabaseError, User.DoesNotExist):
+        return None
+    finally:
+        connection.close()
+    return row[0] if row else None
+
+
+def is_ours_or_new() -> bool:
+    """Whether the database is missing, empty, or one this script made (it has the marker)."""
+    try:
+        with connection.cursor() as cursor:
+            tables = connection.introspection.table_names(cursor)
+    except DatabaseError:
+        return True  # it does not exist yet
+    finally:
+        connection.close()
+    return not tables or MARKER in tables
+
+
+def recreate_database() -> None:
+    name = database_name()
+    # A safety catch: BENCH_DATABASE_URL pointed at a real database must not drop it.
+    if not is_ours_or_new():
+        raise SystemExit(
+            f"{name} holds tables but was not made by this script; refusing to drop it. "
+            "Point BENCH_DATABASE_URL at a database of its own (the default is portal_bench)."
+        )
+    with psycopg.connect(maintenance_url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        # Made at once, empty, so that a build cut short is still known as this script's.
+        cursor.execute(f"CREATE TABLE {MARKER} (appointments bigint, built_at timestamptz)")
+
+
+def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    """
+    COPY rows into the model's table. `columns` are attnames; every other column gets the
+    field's default (the same value for every row), so no NOT NULL column is left out.
+    """
+    fields = [f for f in model._meta.concrete_fields if f.attname not in columns]
+    tail = tuple(f.get_db_prep_save(f.get_default(), connection) for f in fields)
+    names = ", ".join(
+        connection.ops.quote_name(model._meta.get_field(c).column)
+        for c in [*columns, *(f.attname for f in fields)]
+    )
+    count = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row + tail)
+                count += 1
+    return count
+
+
+class Builder:
+    """Writes the data set in table order, handing out ids itself so rows can refer to them."""
+
+    def __init__(self, appointments: int, now: datetime):
+        self.target = appointments
+        self.now = now
+        self.rng = random.Random(13)
+        self.providers = max(FIRST_BOOKING_PROVIDER + BOOKING_PROVIDERS, appointments // 2000)
+        self.clients = max(40, appointments // 20)
+        self.password = make_password(PASSWORD)
+        self.terms = json.dumps(PolicyTerms().as_json())
+        # Ids: provider users first, then the special client, the bookers, the clients.
+        self.provider_user = lambda p: 1 + p
+        self.special = 1 + self.providers
+        self.booker = lambda n: self.special + 1 + n
+        self.client_user = lambda c: self.special + 1 + BOOKERS + c
+        self.counts: dict[str, int] = {}
+
+    def session_type(self, p: int) -> int:
+        return 2 * p + 1
+
+    def home_clients(self, p: int) -> list[int]:
+        return list(range(p, self.clients, self.providers))
+
+    def users(self) -> Iterable[tuple]:
+        joined = self.now - timedelta(days=800)
+        for p in range(self.providers):
+            yield (
+                self.provider_user(p),
+                self.password,
+                f"bench-provider-{p}@example.com",
+                f"Dr. Provider {p}",
+                ZONES[0 if p < 2 else p % len(ZONES)],
+                True,
+                joined,
+            )
+        yield (
+            self.special,
+            self.password,
+            CLIENT_EMAIL,
+            "Bench Client",
+            "America/Chicago",
+            False,
+            joined,
+        )
+        for n in range(BOOKERS):
+            yield (
+                self.booker(n),
+                self.password,
+                booker_email(n),
+                f"Booker {n}",
+                "America/New_York",
+                False,
+                joined,
+            )
+        for c in range(self.clients):
+            yield (
+                self.client_user(c),
+                self.password,
+                f"bench-client-{c}@example.com",
+                f"Client {c}",
+                ZONES[c % len(ZONES)],
+                False,
+                joined,
+            )
+
+    def zone(self, p: int) -> str:
+        return ZONES[0 if p < 2 else p % len(ZONES)]
+
+    def is_booking_provider(self, p: int) -> bool:
+        return FIRST_BOOKING_PROVIDER <= p < FIRST_BOOKING_PROVIDER + BOOKING_PROVIDERS
+
+    def provider_rows(self) -> Iterable[tuple]:
+        for p in range(self.providers):
+            yield (
+                1 + p,
+                self.provider_user(p),
+                f"Provider {p}",
+                "LMFT",
+                self.zone(p),
+                timedelta(hours=2),
+                60,
+                timedelta(0),
+                timedelta(0),
+                30,
+            )
+
+    def weekly_hours(self) -> Iterable[tuple]:
+        pk = 0
+        for p in range(self.providers):
+            # The booking providers work every day, long hours: room for many booking runs.
+            days, hours = (
+                (range(7), ("07:00", "21:00"))
+                if self.is_booking_provider(p)
+                else (range(5), ("09:00", "17:00"))
+            )
+            for weekday in days:
+                pk += 1
+                yield (pk, 1 + p, weekday, *hours)
+
+    def appointment_types(self) -> Iterable[tuple]:
+        for p in range(self.providers):
+            yield (
+                self.session_type(p),
+                1 + p,
+                "Session",
+                SESSION_MINUTES,
+                "video",
+                "https://video.example.org/room",
+                True,
+                True,
+            )
+            yield (self.session_type(p) + 1, 1 + p, "Intro call", 20, "phone", "", True, True)
+
+    def care_team(self) -> Iterable[tuple]:
+        pk = 0
+        for c in range(self.clients):
+            pk += 1
+            yield (pk, c % self.providers + 1, self.client_user(c))
+            if c % 5 == 0:  # a fifth of the clients see a second provider
+                pk += 1
+                yield (pk, (c + 1) % self.providers + 1, self.client_user(c))
+        for p in (0, 1, 2):
+            pk += 1
+            yield (pk, 1 + p, self.special)
+        for n in range(BOOKERS):
+            pk += 1
+            yield (pk, 1 + FIRST_BOOKING_PROVIDER + n % BOOKING_PROVIDERS, self.booker(n))
+
+    def cells(self, p: int, count: int, skip: set[datetime]) -> Iterable[tuple[datetime, bool]]:
+        """
+        (start, is_future) of `count` booked hours, none of them in `skip`: ahead at 40%,
+        then back from today at 75%.
+        """
+        zone = ZoneInfo(self.zone(p))
+        today = self.now.astimezone(zone).date()
+        given = 0
+        for offset in range(1, FUTURE_DAYS + 1):
+            day = today + timedelta(days=offset)
+            if day.weekday() < 5:
+                for hour in range(9, 17):
+                    start = local(day, hour, zone)
+                    if given < count and start not in skip and self.rng.random() < FUTURE_SHARE:
+                        given += 1
+                        yield start, True
+        day = today
+        while given < count:
+            day -= timedelta(days=1)
+            if day.weekday() < 5:
+                for hour in range(16, 8, -1):
+                    start = local(day, hour, zone)
+                    if given < count and start not in skip and self.rng.random() < PAST_SHARE:
+                        given += 1
+                        yield start, False
+
+    def special_cells(self) -> dict[tuple[int, datetime], str]:
+        """The special client's hours: 10:00 with provider 0, 14:00 with provider 1 (Chicago)."""
+        zone = ZoneInfo(ZONES[0])
+        today = self.now.astimezone(zone).date()
+        cells = {}
+        for p, hour in ((0, 10), (1, 14)):
+            for day in weekdays(today + timedelta(days=7), 1, 10):
+                cells[(p, local(day, hour, zone))] = Appointment.Status.SCHEDULED
+            for n, day in enumerate(weekdays(today - timedelta(days=1), -1, 100)):
+                status = Appointment.Status.COMPLETED
+                if n % 10 == 3:
+                    status = Appointment.Status.CANCELLED
+                elif n % 17 == 5:
+                    status = Appointment.Status.NO_SHOW
+                cells[(p, local(day, hour, zone))] = status
+        return cells
+
+    def appointments(self) -> Iterable[tuple]:
+        """Appointments; their history rows are gathered on the side for the next COPY."""
+        special = self.special_cells()
+        self.events: list[tuple] = []
+        self.fees: list[tuple] = []
+        self.special_ids: dict[str, list[int]] = {"no_show": [], "cancelled": []}
+        pk = 0
+        remaining = self.target
+        for p in range(self.providers):
+            count = remaining // (self.providers - p)
+            mine = {start: status for (q, start), status in special.items() if q == p}
+            starts = dict(self.cells(p, count - len(mine), set(mine)))
+            starts.update({start: start > self.now for start in mine})
+            clients = self.home_clients(p)
+            provider_user = self.provider_user(p)
+            for start in sorted(starts):
+                pk += 1
+                remaining -= 1
+                if start in mine:
+                    client, status = self.special, mine[start]
+                else:
+                    client = self.client_user(self.rng.choice(clients))
+                    status = self.generic_status(starts[start])
+                booked_at = start - timedelta(days=self.rng.randint(3, 30))
+                end = start + timedelta(minutes=SESSION_MINUTES)
+                yield (
+                    pk,
+                    1 + p,
+                    client,
+                    self.session_type(p),
+                    start,
+                    end,
+                    status,
+                    booked_at,
+                    client,
+                    self.terms,
+                )
+                self.history(pk, client, provider_user, status, booked_at, start, end)
+                if client == self.special and status in self.special_ids:
+                    self.special_ids[status].append(pk)
+
+    def generic_status(self, future: bool) -> str:
+        roll = self.rng.random()
+        if future:
+            return Appointment.Status.CANCELLED if roll < 0.08 else Appointment.Status.SCHEDULED
+        if roll < 0.08:
+            return Appointment.Status.CANCELLED
+        return Appointment.Status.NO_SHOW if roll < 0.12 else Appointment.Status.COMPLETED
+
+    def history(self, pk, client, provider_user, status, booked_at, start, end) -> None:
+        kind = AppointmentEvent.Kind
+        self.events.append((pk, kind.BOOKED, client, booked_at, start))
+        if status == Appointment.Status.COMPLETED:
+            self.events.append((pk, kind.COMPLETED, None, end + timedelta(minutes=10), None))
+        elif status == Appointment.Status.CANCELLED:
+            self.events.append((pk, kind.CANCELLED, client, booked_at + timedelta(days=1), None))
+        elif status == Appointment.Status.NO_SHOW:
+            self.events.append((pk, kind.NO_SHOW, provider_user, end + timedelta(hours=1), None))
+
+    def event_rows(self) -> Iterable[tuple]:
+        for pk, row in enumerate(self.events, start=1):
+            yield (pk, *row)
+
+    def fee_rows(self) -> Iterable[tuple]:
+        # Two of the special client's: a no-show fee to pay, a late cancellation paid.
+        yield (1, self.special_ids["no_show"][0], Fee.Kind.NO_SHOW, 50, "USD", "pending")
+        yield (2, self.special_ids["cancelled"][0], Fee.Kind.LATE_CANCEL, 30, "USD", "paid")
+
+    def conversations(self) -> Iterable[tuple]:
+        """(conversation row) while gathering its messages and read states on the side."""
+        self.messages: list[tuple] = []
+        self.read_states: list[tuple] = []
+        threads = [(self.special, 0, 120, 0), (self.special, 1, 30, 2)]
+        threads += [
+            (self.client_user(c), c % self.providers, MESSAGES_PER_CONVERSATION, 0)
+            for c in range(0, self.clients, 2)
+        ]
+        message_pk = 0
+        for pk, (client, p, count, unread) in enumerate(threads, start=1):
+            first = self.now - timedelta(days=count + 1)
+            at = first
+            for n in range(count):
+                message_pk += 1
+                at = first + timedelta(days=n, minutes=self.rng.randint(0, 600))
+                sender = client if n % 2 == 0 else self.provider_user(p)
+                if n >= count - unread:
+                    sender = self.provider_user(p)
+                body = f"Message {n + 1} of {count}: " + BODIES[n % len(BODIES)]
+                key = uuid.UUID(int=self.rng.getrandbits(128))
+                self.messages.append((message_pk, pk, sender, body, at, key))
+            last = message_pk
+            self.read_states.append((pk, client, last - unread))
+            self.read_states.append((pk, self.provider_user(p), last))
+            yield (pk, 1 + p, client, first, at)
+
+    def read_state_rows(self) -> Iterable[tuple]:
+        for pk, row in enumerate(self.read_states, start=1):
+            yield (pk, *row)
+
+    def load(self) -> None:
+        started = time.perf_counter()
+
+        def step(label: str, model, columns, rows) -> None:
+            began = time.perf_counter()
+            self.counts[label] = copy_rows(model, columns, rows)
+            took = time.perf_counter() - began
+            print(f"  {label:<22} {self.counts[label]:>10,} rows  {took:6.1f} s", flush=True)
+
+        with transaction.atomic():
+            step(
+                "users",
+                User,
+                ["id", "password", "email", "name", "time_zone", "is_staff", "date_joined"],
+                self.users(),
+            )
+            step(
+                "providers",
+                Provider,
+                [
+                    "id",
+                    "user_id",
+                    "display_name",
+                    "title",
+                    "time_zone",
+                    "min_notice",
+                    "horizon_days",
+                    "buffer_before",
+                    "buffer_after",
+                    "slot_step_minutes",
+                ],
+                self.provider_rows(),
+            )
+            step(
+                "weekly hours",
+                WeeklyHours,
+                ["id", "provider_id", "weekday", "start", "end"],
+                self.weekly_hours(),
+            )
+            step(
+                "appointment types",
+                AppointmentType,
+                [
+                    "id",
+                    "provider_id",
+                    "name",
+                    "duration_minutes",
+                    "modality",
+                    "video_link",
+                    "bookable_online",
+                    "is_active",
+                ],
+                self.appointment_types(),
+            )
+            step(
+                "policies",
+                Policy,
+                ["id", "provider_id", "text"],
+                (
+                    (p + 1, p + 1, "Cancel or move for free up to a day ahead.")
+                    for p in range(self.providers)
+                ),
+            )
+            step(
+                "care team links",
+                CareTeamMember,
+                ["id", "provider_id", "client_id"],
+                self.care_team(),
+            )
+            step(
+                "appointments",
+                Appointment,
+                [
+                    "id",
+                    "provider_id",
+                    "client_id",
+                    "appointment_type_id",
+                    "start",
+                    "end",
+                    "status",
+                    "created_at",
+                    "booked_by_id",
+                    "policy_terms",
+                ],
+                self.appointments(),
+            )
+            step(
+                "history",
+                AppointmentEvent,
+                ["id", "appointment_id", "kind", "actor_id", "at", "new_start"],
+                self.event_rows(),
+            )
+            self.events.clear()
+            step(
+                "fees",
+                Fee,
+                ["id", "appointment_id", "kind", "amount", "currency", "status"],
+                self.fee_rows(),
+            )
+            step(
+                "conversations",
+                Conversation,
+                ["id", "provider_id", "client_id", "created_at", "last_message_at"],
+                self.conversations(),
+            )
+            step(
+                "chat messages",
+                Message,
+                ["id", "conversation_id", "sender_id", "body", "created_at", "client_key"],
+                self.messages,
+            )
+            step(
+                "read states",
+                ReadState,
+                ["id", "conversation_id", "user_id", "last_read_id"],
+                self.read_state_rows(),
+            )
+            tables = [
+                User,
+                Provider,
+                WeeklyHours,
+                AppointmentType,
+                Policy,
+                CareTeamMember,
+                Appointment,
+                AppointmentEvent,
+                Fee,
+                Conversation,
+                Message,
+                ReadState,
+            ]
+            with connection.cursor() as cursor:
+                # Ids were handed out here; the sequences must carry on after them.
+                for sql in connection.ops.sequence_reset_sql(no_style(), tables):
+                    cursor.execute(sql)
+                cursor.execute(f"INSERT INTO {MARKER} VALUES (%s, %s)", [self.target, self.now])
+        began = time.perf_counter()
+        connection.close()
+        # Plans like production's need statistics; VACUUM also sets the visibility map.
+        with psycopg.connect(connection_url(), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        print(f"  {'vacuum analyze':<22} {'':>10}       {time.perf_counter() - began:6.1f} s")
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+BODIES = [
+    "Thanks for today, see you next week.",
+    "Could we move Thursday to the afternoon?",
+    "Of course. 3pm works; I have changed it.",
+    "I have a question about the exercises you gave me.",
+    "Happy to go through them at the start of our next session.",
+    "Running five minutes late, sorry!",
+]
+
+
+def connection_url() -> str:
+    parts = urlsplit(BENCH_DATABASE_URL)
+    return urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+
+
+def local(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=zone).astimezone(UTC)
+
+
+def weekdays(start: date, step: int, count: int) -> list[date]:
+    """`count` Mondays to Fridays from `start` on (step 1) or back (step -1)."""
+    days: list[date] = []
+    day = start
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=step)
+    return days
+
+
+def ensure(appointments: int = DEFAULT_APPOINTMENTS, *, rebuild: bool = False) -> None:
+    """Make sure the bench database holds a data set of this size: re-use it, or build it."""
+    if connection.vendor != "postgresql":
+        raise SystemExit("BENCH_DATABASE_URL must name a PostgreSQL database (COPY is used).")
+    if not rebuild and built_size() == appointments:
+        print(f"Re-using {database_name()}: it holds the data set of {appointments:,}.")
+        return
+    print(f"Building {appointments:,} appointments into {database_name()} ...", flush=True)
+    began = time.perf_counter()
+    recreate_database()
+    print(f"  {'migrate':<22} {'':>10}       {time.perf_counter() - began:6.1f} s", flush=True)
+    Builder(appointments, datetime.now(UTC).replace(microsecond=0)).load()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1].strip())
+    parser.add_argument("--appointments", type=int, default=DEFAULT_APPOINTMENTS)
+    parser.add_argument("--rebuild", action="store_true", help="build even if it is there")
+    args = parser.parse_args(argv)
+    ensure(args.appointments, rebuild=args.rebuild)
+
+
+if __name__ == "__main__":
+    main()
