@@ -32,7 +32,7 @@ test: install checker
 NU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
 checker:
 	@if [ ! -f $(NU_JAR) ]; then \
-		if command -v npm >/dev/null 2>&1; then npm install --no-package-lock --no-audit --no-fund --silent; \
+		if command -v npm >/dev/null 2>&1; then npm install --omit=optional --no-package-lock --no-audit --no-fund --silent; \
 		else echo "npm was not found: the browser tests will not check HTML (under CI=true they fail)."; fi; fi
 
 install: $(VENV)/.installed
