@@ -10,21 +10,15 @@
     }
   }
 
-  function offerZoneSwitch(zone) {
+  // The time-zone banner shows (or not) before the first paint, from a script beside it;
+  // this remembers a "Keep" so it does not ask again for the same two zones.
+  function wireZoneBanner() {
     var banner = document.getElementById("tz-banner");
-    if (!banner || !zone) return;
-    if ((banner.dataset.userZoneNames || "").split(" ").indexOf(zone) !== -1) return;
-    var key = "portal-tz-kept:" + banner.dataset.userZone + ":" + zone;
-    try {
-      if (window.localStorage.getItem(key)) return;
-    } catch (e) { /* storage may be off; then the banner simply shows */ }
-    banner.querySelector("[data-browser-zone]").textContent = zone.replace(/_/g, " ");
-    banner.querySelector("input[name=time_zone]").value = zone;
+    if (!banner || banner.hidden) return;
     banner.querySelector("[data-dismiss]").addEventListener("click", function () {
-      try { window.localStorage.setItem(key, "1"); } catch (e) { /* ignore */ }
+      try { window.localStorage.setItem(banner.dataset.kept, "1"); } catch (e) { /* ignore */ }
       banner.hidden = true;
     });
-    banner.hidden = false;
   }
 
   // The pop-up: htmx loads its contents, this opens it. Without JavaScript the same
@@ -158,6 +152,6 @@
     document.querySelectorAll("input[name=browser_time_zone]").forEach(function (input) {
       input.value = zone;
     });
-    offerZoneSwitch(zone);
+    wireZoneBanner();
   });
 })();
