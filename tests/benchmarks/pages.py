@@ -71,6 +71,9 @@ class Page:
     path: str
     status: int = 200
     queries: int = 0
+    # Milliseconds the page takes in process, without the server, the load generator and the
+    # network: on a two-core machine those share the cores with the page under test.
+    in_process_ms: float = 0.0
     runs: list[dict] = field(default_factory=list)
 
     def median(self, key: str) -> float:
@@ -99,6 +102,9 @@ def client_pages() -> list[Page]:
     ]
 
 
+IN_PROCESS_RUNS = 40
+
+
 def count_queries(pages: list[Page]) -> None:
     """Each page once in process, after a first visit, with its queries counted."""
     browser = Client(HTTP_HOST="127.0.0.1")
@@ -110,6 +116,25 @@ def count_queries(pages: list[Page]) -> None:
         assert response.status_code == page.status, (page.path, response.status_code)
         page.queries = len(queries)
     connection.close()
+
+
+def time_in_process() -> dict[str, float]:
+    """
+    Run under the server's own settings (see Server.in_process): each page's median time of
+    IN_PROCESS_RUNS requests, taken in turns with the other pages, in milliseconds.
+    """
+    pages = client_pages()
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.force_login(User.objects.get(email=bigdata.CLIENT_EMAIL))
+    times: dict[str, list[float]] = {page.name: [] for page in pages}
+    for page in pages:
+        browser.get(page.path)
+    for _ in range(IN_PROCESS_RUNS):
+        for page in pages:
+            started = time.perf_counter()
+            browser.get(page.path)
+            times[page.name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(samples) for name, samples in times.items()}
 
 
 # --- The server ------------------------------------------------------------------------------
@@ -148,6 +173,19 @@ class Server:
             "LOG_LEVEL": "WARNING",
         }
         self.process: subprocess.Popen | None = None
+
+    def in_process(self, pages: list[Page]) -> None:
+        """Each page's time in process, with the production settings the server runs."""
+        output = subprocess.run(
+            [sys.executable, __file__, "--in-process"],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        times = json.loads(output.strip().splitlines()[-1])
+        for page in pages:
+            page.in_process_ms = times[page.name]
 
     def start(self) -> None:
         subprocess.run(
@@ -290,7 +328,10 @@ def measure_pages(port: int, pages: list[Page], cookie: str, args, workdir: Path
 
 def print_table(pages: list[Page]) -> None:
     floor = pages[0]
-    print(f"\n{'page':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'vs floor':>10}{'queries':>9}")
+    print(
+        f"\n{'page':<24}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'vs floor':>10}{'queries':>9}"
+        f"{'in-process ms':>15}{'vs floor':>10}"
+    )
     for page in pages:
         # Each round's page against the same round's floor, then the median: the machine's
         # load drifts between rounds much more than within one.
@@ -300,6 +341,7 @@ def print_table(pages: list[Page]) -> None:
         print(
             f"{page.name:<24}{page.median('rps'):>9.1f}{page.median('p50'):>9.1f}"
             f"{page.median('p95'):>9.1f}{ratio:>10.2f}{page.queries:>9}"
+            f"{page.in_process_ms:>15.1f}{floor.in_process_ms / page.in_process_ms:>10.2f}"
         )
 
 
@@ -458,7 +500,11 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=10, help="per client in the booking run")
     parser.add_argument("--no-booking", action="store_true")
     parser.add_argument("--no-lighthouse", action="store_true")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process:
+        print(json.dumps(time_in_process()))
+        return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk was not found: apt-get install wrk (make benchmark-pages does).")
 
@@ -469,6 +515,7 @@ def main() -> None:
         server = Server(Path(tmp))
         try:
             server.start()
+            server.in_process(pages)
             browser = Browser(server.port).sign_in(bigdata.CLIENT_EMAIL)
             for page in pages:
                 status = browser.get(page.path)[0]
