@@ -613,6 +613,16 @@ class WaitlistEntry(models.Model):
     def any_time(self) -> bool:
         return not self.weekdays and not self.parts
 
+    @property
+    def wishes(self) -> str:
+        """Any time · Tue, Thu · mornings · until Wed 3 Dec"""
+        days = ", ".join(Weekday(d).label[:3] for d in sorted(self.weekdays)) or "Any day"
+        parts = ", ".join(PartOfDay(p).name.lower() + "s" for p in self.parts)
+        words = ["Any time"] if self.any_time else [days, parts or "any time of day"]
+        if self.not_after:
+            words.append(f"until {self.not_after:%a} {self.not_after.day} {self.not_after:%b}")
+        return " · ".join(words)
+
 
 class WaitlistOpening(models.Model):
     """A stretch of a provider's schedule that opened (a cancel, a move, new hours)."""
