@@ -185,12 +185,14 @@ def render_ended(request: SignedInRequest, offer: WaitlistOffer, text: str) -> H
 def waitlist_offer(request: SignedInRequest, token: str) -> HttpResponse:
     """GET: the ordinary review page for the offered time; POST: take it."""
     offer = waitlist.get_offer_for_client(request.user, token)
+    if request.method == "POST":
+        # The booking service is the referee: a time taken since the review was opened is
+        # "someone took it first", with fresh times.
+        return claim(request, offer)
     try:
         waitlist.offer_check(offer, timezone.now())
     except waitlist.OfferEnded as error:
         return render_ended(request, offer, str(error))
-    if request.method == "POST":
-        return claim(request, offer)
     return review(request, offer)
 
 
