@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from appointments import admin_week, selectors, services
 from appointments.forms import CancelForm, RescheduleForm
@@ -22,6 +23,8 @@ from appointments.models import (
     Fee,
     OfficeStaff,
     Provider,
+    WaitlistEntry,
+    WaitlistOffer,
     WeeklyHours,
 )
 from appointments.practice import PracticeScopedMixin, not_found, practice_providers
@@ -51,7 +54,7 @@ class AppointmentTypeInline(PracticeScopedMixin, admin.StackedInline):
         "modality",
         "address",
         "video_link",
-        ("bookable_online", "is_active"),
+        ("bookable_online", "is_active", "waitlist_enabled"),
     ]
 
 
@@ -107,6 +110,7 @@ class ProviderAdmin(PracticeScopedMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Waitlist", {"fields": ["waitlist_enabled", ("waitlist_mode", "waitlist_hold_minutes")]}),
     ]
     inlines = [
         AppointmentTypeInline,
@@ -335,6 +339,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         "created_at",
         "booked_by",
         "client_reschedules",
+        "from_waitlist",
     ]
     exclude = ["policy_terms", "ics_sequence"]
     inlines = [FeeInline, AppointmentEventInline]
@@ -347,6 +352,20 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return (
             f"{start:%A %-d %B %Y, %-I:%M %p}–{end:%-I:%M %p %Z} "
             f"({appointment.provider.time_zone.replace('_', ' ')})"
+        )
+
+    @admin.display(description="from the waitlist")
+    def from_waitlist(self, appointment: Appointment) -> str:
+        """Which offer booked (or moved) this appointment, if one did."""
+        offer = appointment.waitlist_offers.select_related("entry").first()
+        if offer is None:
+            return "No"
+        url = reverse("admin:appointments_waitlistentry_change", args=[offer.entry_id])
+        return format_html(
+            'Yes: offered {} UTC, taken {} UTC (<a href="{}">waitlist entry</a>)',
+            f"{offer.created_at:%Y-%m-%d %H:%M}",
+            f"{offer.closed_at:%Y-%m-%d %H:%M}" if offer.closed_at else "",
+            url,
         )
 
     def get_list_filter(self, request):
@@ -493,6 +512,52 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
     @admin.action(description="Mark the selected fees paid", permissions=["change"])
     def mark_paid(self, request, queryset):
         self._settle(request, queryset, services.fee_mark_paid, "marked paid")
+
+
+class WaitlistOfferInline(LabelledTabularInline):
+    model = WaitlistOffer
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("start", "status", "created_at", "expires_at", "appointment")
+    verbose_name_plural = "offers"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(PracticeScopedMixin, admin.ModelAdmin):
+    """Who waits for which kind of time, in join order; read-only, as the client keeps it."""
+
+    list_display = ["client", "appointment_type", "provider", "wishes", "status", "joined_at"]
+    list_filter = ["status"]
+    list_select_related = ["client", "appointment_type", "provider"]
+    search_fields = ["client__email", "client__name"]
+    ordering = ["joined_at", "pk"]
+    fields = readonly_fields = (
+        "client",
+        "provider",
+        "appointment_type",
+        "wishes",
+        "move_up",
+        "status",
+        "ended_reason",
+        "joined_at",
+        "ended_at",
+    )
+    inlines = [WaitlistOfferInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Policy)

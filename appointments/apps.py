@@ -23,4 +23,17 @@ class AppointmentsConfig(AppConfig):
         "view_appointmentevent",
         "view_fee",
         "change_fee",
+        "view_waitlistentry",
+        "view_waitlistoffer",
     ]
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from appointments.models import DateOverride, WeeklyHours
+        from appointments.tasks import hours_changed
+
+        post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")
+        post_save.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-override")
+        # A day off taken back opens the date.
+        post_delete.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-day-off")

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 
+from appointments.models import PartOfDay, Weekday
 from policies.terms import Money
 from portal.inputs import parse_instant
 
@@ -101,3 +102,62 @@ class JoinForm(SetPasswordForm):
 
 class InvitationAnswerForm(forms.Form):
     answer = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+
+
+class WaitlistForm(forms.Form):
+    """When a client could come: any time, or chosen weekdays and parts of the day."""
+
+    when = forms.ChoiceField(
+        label="When could you come?",
+        choices=[("any", "Any time"), ("chosen", "Only on the days or times I choose below")],
+        widget=forms.RadioSelect,
+        initial="any",
+    )
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Days",
+        coerce=int,
+        choices=Weekday.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unticked for any day.",
+    )
+    parts = forms.MultipleChoiceField(
+        label="Parts of the day",
+        choices=PartOfDay.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In your own time zone. Leave all unticked for any part of the day.",
+    )
+    not_after = forms.DateField(
+        label="Not after (optional)",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The last date that would suit you.",
+        error_messages={"invalid": "Enter a date like 2026-12-03."},
+    )
+
+    def __init__(self, *args, move_up: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if move_up:
+            del self.fields["not_after"]  # earlier than the appointment is the limit
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("when") == "any":
+            data["weekdays"], data["parts"] = [], []
+        elif data.get("when") == "chosen" and not data.get("weekdays") and not data.get("parts"):
+            raise forms.ValidationError(
+                "Choose at least one day or part of the day, or choose Any time."
+            )
+        data.setdefault("not_after", None)
+        return data
+
+    @classmethod
+    def initial_for(cls, entry) -> dict:
+        return {
+            "when": "any" if entry.any_time else "chosen",
+            "weekdays": entry.weekdays,
+            "parts": entry.parts,
+            "not_after": entry.not_after,
+        }

@@ -20,6 +20,11 @@ MAX_MIN_NOTICE = timedelta(days=365)
 MAX_BUFFER = timedelta(days=1)
 
 
+class WaitlistMode(models.TextChoices):
+    ALL = "all", "To everyone who matches at once; the first to confirm gets it"
+    ONE = "one", "To one client at a time, in the order they joined"
+
+
 class Provider(models.Model):
     """A practitioner clients book with. Their availability is in their own wall-clock time."""
 
@@ -69,6 +74,25 @@ class Provider(models.Model):
         "minutes between start times",
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+
+    # The waitlist: off until the practice turns it on.
+    waitlist_enabled = models.BooleanField(
+        "waitlist",
+        default=False,
+        help_text="Clients may join your waitlist, and are offered times that open up.",
+    )
+    waitlist_mode = models.CharField(
+        "offer freed times",
+        max_length=8,
+        choices=WaitlistMode.choices,
+        default=WaitlistMode.ALL,
+    )
+    waitlist_hold_minutes = models.PositiveSmallIntegerField(
+        "hold (minutes, one at a time)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text="How long each client holds an offered time before the next is asked.",
     )
 
     clients = models.ManyToManyField(
@@ -229,6 +253,11 @@ class AppointmentType(models.Model):
     video_link = models.URLField(blank=True, help_text="The link clients join video sessions by.")
     bookable_online = models.BooleanField("clients may book online", default=True)
     is_active = models.BooleanField("active", default=True)
+    waitlist_enabled = models.BooleanField(
+        "waitlist",
+        default=True,
+        help_text="Clients may join the waitlist for this kind (when your waitlist is on).",
+    )
 
     class Meta:
         ordering = ["provider", "name"]
@@ -506,3 +535,158 @@ class Reminder(models.Model):
     @property
     def sent_at(self) -> datetime | None:
         return self.email.sent_at if self.email else None
+
+
+class PartOfDay(models.TextChoices):
+    """Parts of the day on the client's own clock; a time belongs to the part it starts in."""
+
+    MORNING = "morning", "Morning (before noon)"
+    AFTERNOON = "afternoon", "Afternoon (noon to 5 PM)"
+    EVENING = "evening", "Evening (from 5 PM)"
+
+
+class WaitlistEntry(models.Model):
+    """
+    A client waiting for a time with a provider: any time, or chosen weekdays and parts of the
+    day on the client's own clock, until an optional date. With `move_up`, an earlier time for
+    that appointment instead of a new booking.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Waiting"
+        ENDED = "ended", "Ended"
+
+    class Ended(models.TextChoices):
+        BOOKED = "booked", "Booked from an offer"
+        LEFT = "left", "Left the waitlist"
+        PASSED = "passed", "Its last date passed"
+        GONE = "gone", "The appointment to move changed"
+
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    # Empty lists mean any: weekdays as Weekday numbers, parts as PartOfDay values.
+    weekdays = models.JSONField(default=list, blank=True)
+    parts = models.JSONField(default=list, blank=True)
+    not_after = models.DateField(
+        null=True, blank=True, help_text="The last date that suits, on the client's clock."
+    )
+    move_up = models.ForeignKey(
+        Appointment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+        help_text="Offers move this appointment earlier instead of booking a new one.",
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    ended_reason = models.CharField(max_length=8, choices=Ended.choices, blank=True)
+    joined_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist"
+        indexes = [
+            models.Index(fields=["provider", "status", "joined_at"], name="waitlist_provider"),
+        ]
+        constraints = [
+            # Joining again edits the entry: two at once cannot both be active.
+            models.UniqueConstraint(
+                fields=["client", "provider", "appointment_type"],
+                condition=Q(status="active"),
+                name="waitlist_entry_active_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} for {self.appointment_type.name} with {self.provider}"
+
+    @property
+    def any_time(self) -> bool:
+        return not self.weekdays and not self.parts
+
+    @property
+    def wishes(self) -> str:
+        """Any time · Tue, Thu · mornings · until Wed 3 Dec"""
+        days = ", ".join(Weekday(d).label[:3] for d in sorted(self.weekdays)) or "Any day"
+        parts = ", ".join(PartOfDay(p).name.lower() + "s" for p in self.parts)
+        words = ["Any time"] if self.any_time else [days, parts or "any time of day"]
+        if self.not_after:
+            words.append(f"until {self.not_after:%a} {self.not_after.day} {self.not_after:%b}")
+        return " · ".join(words)
+
+
+class WaitlistOpening(models.Model):
+    """A stretch of a provider's schedule that opened (a cancel, a move, new hours)."""
+
+    class Cause(models.TextChoices):
+        CANCELLED = "cancelled", "An appointment was cancelled"
+        MOVED = "moved", "An appointment was moved"
+        HOURS = "hours", "Hours were added"
+        HOLD_ENDED = "hold_ended", "An offer's hold ended or was declined"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="openings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    cause = models.CharField(max_length=12, choices=Cause.choices)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["opened_at"], name="waitlist_opening_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()} at {self.opened_at:%Y-%m-%d %H:%M} UTC"
+
+
+class WaitlistOffer(models.Model):
+    """One freed start time offered to one entry, by a link that only its client can use."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", "Offered"
+        CLAIMED = "claimed", "Claimed"
+        EXPIRED = "expired", "Expired"
+        LOST = "lost", "Taken by someone else"
+        DECLINED = "declined", "Declined"
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    opening = models.ForeignKey(WaitlistOpening, on_delete=models.CASCADE, related_name="offers")
+    start = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFERED)
+    # A random, unguessable part of the link; the client must also be signed in as themselves.
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # One at a time: the hold ends here and the next client is asked.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        Appointment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_offers",
+        help_text="The booking (or the moved appointment) this offer became.",
+    )
+
+    class Meta:
+        ordering = ["start", "pk"]
+        constraints = [
+            # The same start is offered to an entry once, however often its time reopens.
+            models.UniqueConstraint(fields=["entry", "start"], name="waitlist_offer_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d %H:%M} UTC to {self.entry.client}"
+
+    def is_live(self, now: datetime) -> bool:
+        return self.status == self.Status.OFFERED and (
+            self.expires_at is None or now < self.expires_at
+        )

@@ -22,6 +22,7 @@ from appointments.models import (
     Fee,
     Provider,
 )
+from appointments.tasks import time_opened
 from policies.decisions import Action, Decision
 from policies.models import Policy
 from policies.selectors import terms_for
@@ -324,6 +325,7 @@ def appointment_cancel(
             details={"fee": str(fee.money) if fee else None},
         )
         queue_appointment_emails(appointment, "cancelled")
+        time_opened(appointment.provider, appointment.start, appointment.end, "cancelled", now)
     return AppointmentChange(appointment, fee)
 
 
@@ -379,6 +381,8 @@ def appointment_reschedule(
             details={"fee": str(fee.money) if fee else None},
         )
         queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
+        old_end = old_start + appointment.duration
+        time_opened(appointment.provider, old_start, old_end, "moved", now)
     return AppointmentChange(appointment, fee)
 
 

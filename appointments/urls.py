@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views
+from appointments import views, waitlist_views
 
 app_name = "appointments"
 urlpatterns = [
@@ -23,6 +23,20 @@ urlpatterns = [
     ),
     path("<id:pk>/contact/", views.appointment_contact, name="contact"),
     path("<id:pk>/calendar.ics", views.appointment_ics, name="calendar"),
+    path(
+        "book/<id:provider_id>/<id:type_id>/waitlist/",
+        waitlist_views.waitlist_join,
+        name="waitlist-join",
+    ),
+    path("<id:pk>/earlier/", waitlist_views.waitlist_move_up, name="waitlist-move-up"),
+    path("waitlist/<id:pk>/", waitlist_views.waitlist_entry, name="waitlist-entry"),
+    path("waitlist/<id:pk>/leave/", waitlist_views.waitlist_leave, name="waitlist-leave"),
+    path("waitlist/offers/<str:token>/", waitlist_views.waitlist_offer, name="waitlist-offer"),
+    path(
+        "waitlist/offers/<str:token>/decline/",
+        waitlist_views.waitlist_decline,
+        name="waitlist-decline",
+    ),
     path("invitations/<str:token>/", views.invitation_open, name="invitation"),
     path("invitations/<id:pk>/answer/", views.invitation_answer, name="invitation-answer"),
 ]

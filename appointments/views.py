@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appointments import selectors, services
+from appointments import selectors, services, waitlist
 from appointments.calendar import appointment_calendar
 from appointments.forms import (
     CancelForm,
@@ -95,6 +95,8 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
         "more_cancelled": more_cancelled,
         "fee_totals": selectors.fee_totals(request.user),
         "can_book": selectors.care_team_providers(request.user).exists(),
+        "offers": waitlist.live_offers(request.user, now),
+        "entries": list(waitlist.client_entries(request.user)),
     }
     return render(request, "appointments/list.html", context)
 

@@ -145,6 +145,15 @@
     document.body.addEventListener("htmx:afterSettle", tidyThread);
     document.body.addEventListener("htmx:oobAfterSwap", tidyThread);
     document.body.addEventListener("htmx:afterSettle", keepPickerFocus);
+    // A region swapped in place names where focus goes next (the waitlist's heading after
+    // Leave), so a keyboard user is not left on a button that no longer exists.
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var target = document.querySelector("[data-swap-focus]");
+      if (target) {
+        target.removeAttribute("data-swap-focus");
+        target.focus();
+      }
+    });
     wireDialog();
     rovingDays();
     wireMenus();

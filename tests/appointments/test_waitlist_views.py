@@ -1,0 +1,236 @@
+"""The client's waitlist pages: the access matrix, bad input, and each journey's answer."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from appointments import services
+from appointments.models import Appointment, WaitlistEntry, WaitlistOffer
+from tests.appointments.test_waitlist import (
+    at_nine,
+    book_at,
+    cancel,
+    join,
+    someone_on_the_team,
+)
+from tests.factories import PolicyFactory
+from tests.tasks import run_worker
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on(provider):
+    provider.waitlist_enabled = True
+    provider.save()
+    return provider
+
+
+@pytest.fixture
+def entry(on, client_user, session_type):
+    return join(client_user, on, session_type)
+
+
+@pytest.fixture
+def offer(on, entry, session_type):
+    cancel(book_at(someone_on_the_team(on), on, session_type, at_nine(on)))
+    run_worker()
+    return WaitlistOffer.objects.get(entry=entry)
+
+
+@pytest.fixture
+def upcoming(on, client_user, session_type):
+    return book_at(client_user, on, session_type, at_nine(on, days=6))
+
+
+def urls(on, session_type, entry, offer, upcoming) -> dict[str, tuple[str, str]]:
+    """Every new URL, with the method a page answers to."""
+    return {
+        "join": ("get", reverse("appointments:waitlist-join", args=[on.pk, session_type.pk])),
+        "move-up": ("get", reverse("appointments:waitlist-move-up", args=[upcoming.pk])),
+        "entry": ("get", reverse("appointments:waitlist-entry", args=[entry.pk])),
+        "leave": ("post", reverse("appointments:waitlist-leave", args=[entry.pk])),
+        "offer": ("get", reverse("appointments:waitlist-offer", args=[offer.token])),
+        "decline": ("post", reverse("appointments:waitlist-decline", args=[offer.token])),
+    }
+
+
+NAMES = ["join", "move-up", "entry", "leave", "offer", "decline"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_anonymous_is_sent_to_sign_in(name, on, session_type, entry, offer, upcoming):
+    method, url = urls(on, session_type, entry, offer, upcoming)[name]
+    response = getattr(Client(), method)(url)
+    assert response.status_code == 302 and response["Location"].startswith("/sign-in/")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_another_client_gets_404(name, on, session_type, entry, offer, upcoming, stranger):
+    method, url = urls(on, session_type, entry, offer, upcoming)[name]
+    browser = Client()
+    browser.force_login(stranger)
+    assert getattr(browser, method)(url).status_code == 404
+    entry.refresh_from_db()
+    offer.refresh_from_db()
+    assert (entry.status, offer.status) == ("active", "offered")
+
+
+@pytest.mark.parametrize("name", ["join", "move-up", "entry", "offer"])
+def test_the_owner_sees_the_page(name, on, session_type, entry, offer, upcoming, signed_in):
+    method, url = urls(on, session_type, entry, offer, upcoming)[name]
+    assert getattr(signed_in, method)(url).status_code == 200
+
+
+@pytest.mark.parametrize(("name", "wrong"), [("leave", "get"), ("decline", "get"), ("join", "put")])
+def test_the_wrong_method_is_405(name, wrong, on, session_type, entry, offer, upcoming, signed_in):
+    _, url = urls(on, session_type, entry, offer, upcoming)[name]
+    assert getattr(signed_in, wrong)(url).status_code == 405
+
+
+def join_url(on, session_type):
+    return reverse("appointments:waitlist-join", args=[on.pk, session_type.pk])
+
+
+def test_the_picker_offers_the_waitlist_only_when_it_is_on(provider, session_type, signed_in):
+    url = reverse("appointments:book-time", args=[provider.pk, session_type.pk])
+    assert b"Join the waitlist" not in signed_in.get(url).content
+    provider.waitlist_enabled = True
+    provider.save()
+    page = signed_in.get(url).content.decode()
+    assert "None of these times suit?" in page and join_url(provider, session_type) in page
+
+
+def test_joining_with_chosen_days_and_parts(on, session_type, signed_in, client_user):
+    data = {"when": "chosen", "weekdays": ["1", "3"], "parts": ["morning"], "not_after": ""}
+    response = signed_in.post(join_url(on, session_type), data)
+    assert response.status_code == 302
+    entry = WaitlistEntry.objects.get(client=client_user)
+    assert (entry.weekdays, entry.parts, entry.not_after) == ([1, 3], ["morning"], None)
+    page = signed_in.get(reverse("appointments:list")).content.decode()
+    assert "Your waitlist" in page and "Tue, Thu · mornings" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"when": "chosen"}, "Choose at least one day or part of the day"),
+        ({"when": "any", "not_after": "2020-01-01"}, "can&#x27;t be in the past"),
+        ({"when": "any", "not_after": "tomorrow"}, "Enter a date like"),
+        ({"when": "sometime"}, "Select a valid choice"),
+        ({"when": "chosen", "weekdays": ["9"]}, "Select a valid choice"),
+        ({"when": "chosen", "parts": ["night\x00"]}, ""),
+    ],
+)
+def test_bad_input_says_why_and_changes_nothing(on, session_type, signed_in, data, message):
+    response = signed_in.post(join_url(on, session_type), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not WaitlistEntry.objects.exists()
+
+
+def test_joining_again_edits_the_entry(on, session_type, entry, signed_in):
+    page = signed_in.get(join_url(on, session_type)).content.decode()
+    assert "Your place on the waitlist" in page
+    signed_in.post(join_url(on, session_type), {"when": "chosen", "parts": ["evening"]})
+    entry.refresh_from_db()
+    assert entry.parts == ["evening"] and WaitlistEntry.objects.count() == 1
+
+
+def test_leaving_without_javascript_redirects_and_with_htmx_swaps_the_section(
+    on, session_type, entry, signed_in
+):
+    url = reverse("appointments:waitlist-leave", args=[entry.pk])
+    response = signed_in.post(url, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="waitlist"' in page and "data-swap-focus" in page
+    assert "You left Dr. Maya Okafor" in page
+    entry.refresh_from_db()
+    assert entry.status == "ended"
+    again = join(entry.client, on, session_type)
+    response = signed_in.post(reverse("appointments:waitlist-leave", args=[again.pk]))
+    assert response.status_code == 302
+
+
+def test_the_offer_card_leads_to_the_ordinary_review_and_confirming_books(
+    offer, signed_in, client_user
+):
+    page = signed_in.get(reverse("appointments:list")).content.decode()
+    assert "A time opened with Dr. Maya Okafor" in page
+    url = reverse("appointments:waitlist-offer", args=[offer.token])
+    assert url in page
+    review = signed_in.get(url).content.decode()
+    assert "Review and confirm" in review and "Confirm booking" in review
+    response = signed_in.post(url)
+    assert response.status_code == 302
+    booked = Appointment.objects.get(client=client_user, status="scheduled")
+    assert booked.start == offer.start
+    offer.refresh_from_db()
+    assert offer.appointment == booked
+
+
+def test_a_time_taken_before_the_link_is_opened_says_it_is_no_longer_available(
+    offer, signed_in, on, session_type
+):
+    book_at(someone_on_the_team(on), on, session_type, offer.start)
+    response = signed_in.get(reverse("appointments:waitlist-offer", args=[offer.token]))
+    assert response.status_code == 410
+    assert "This time is no longer available." in response.content.decode()
+    offer.refresh_from_db()
+    assert offer.status == "expired"
+    assert WaitlistEntry.objects.get().status == "active"
+
+
+def test_a_lost_race_at_confirm_shows_the_picker_with_a_409(offer, signed_in, on, session_type):
+    book_at(someone_on_the_team(on), on, session_type, offer.start)
+    response = signed_in.post(reverse("appointments:waitlist-offer", args=[offer.token]))
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Someone else took this time first. You&#x27;re still on the waitlist" in page
+    assert 'id="picker"' in page
+    assert WaitlistEntry.objects.get().status == "active"
+
+
+def test_an_expired_link_says_so(offer, signed_in):
+    WaitlistOffer.objects.filter(pk=offer.pk).update(status="expired")
+    response = signed_in.get(reverse("appointments:waitlist-offer", args=[offer.token]))
+    assert response.status_code == 410
+    assert "This offer has ended" in response.content.decode()
+    assert "See the open times now" in response.content.decode()
+
+
+def test_declining_keeps_the_entry(offer, signed_in, entry):
+    signed_in.post(reverse("appointments:waitlist-decline", args=[offer.token]))
+    offer.refresh_from_db()
+    entry.refresh_from_db()
+    assert (offer.status, entry.status) == ("declined", "active")
+
+
+def test_the_three_dots_menu_offers_an_earlier_time_only_when_rescheduling_is_allowed(
+    on, session_type, upcoming, signed_in
+):
+    label = "Tell me if an earlier time opens"
+    assert label in signed_in.get(reverse("appointments:list")).content.decode()
+    upcoming.policy_terms = {**upcoming.policy_terms, "clients_may_reschedule": False}
+    upcoming.save()
+    assert label not in signed_in.get(reverse("appointments:list")).content.decode()
+    response = signed_in.get(reverse("appointments:waitlist-move-up", args=[upcoming.pk]))
+    assert response.status_code == 403
+
+
+def test_a_move_up_offer_reviews_and_confirms_as_a_reschedule(
+    on, session_type, upcoming, signed_in, client_user
+):
+    PolicyFactory(provider=on)
+    url = reverse("appointments:waitlist-move-up", args=[upcoming.pk])
+    assert signed_in.post(url, {"when": "any"}).status_code == 302
+    blocker = book_at(someone_on_the_team(on), on, session_type, at_nine(on, days=2))
+    services.appointment_cancel(appointment=blocker, actor=blocker.client)
+    run_worker()
+    offer = WaitlistOffer.objects.get(entry__move_up=upcoming)
+    offer_url = reverse("appointments:waitlist-offer", args=[offer.token])
+    review = signed_in.get(offer_url).content.decode()
+    assert "From" in review and "Confirm new time" in review
+    assert signed_in.post(offer_url, {"accepted_fee": ""}).status_code == 302
+    upcoming.refresh_from_db()
+    assert upcoming.start == offer.start

@@ -1,0 +1,167 @@
+"""The waitlist in a browser: join, edit, leave, move up, an offer claimed, lost, or ended."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from appointments.models import Appointment, WaitlistEntry, WaitlistOffer
+from tests.appointments.test_waitlist import at_nine, book_at, cancel, join, someone_on_the_team
+from tests.e2e.conftest import sign_in
+from tests.factories import TEST_PASSWORD
+from tests.tasks import run_worker
+
+
+@pytest.fixture
+def on(provider):
+    provider.waitlist_enabled = True
+    provider.save()
+    return provider
+
+
+@pytest.fixture
+def signed(visit, client_user):
+    visit.goto("/sign-in/")
+    sign_in(visit, client_user.email, TEST_PASSWORD)
+    return visit
+
+
+def answered(visit, status: int) -> None:
+    """The page's status was meant (a refusal is a 4xx): the browser's note of it is no error."""
+    note = f"the server responded with a status of {status}"
+    visit.console_errors[:] = [e for e in visit.console_errors if note not in e]
+
+
+def make_offer(provider, kind, client):
+    entry = join(client, provider, kind)
+    cancel(book_at(someone_on_the_team(provider), provider, kind, at_nine(provider)))
+    run_worker()
+    return WaitlistOffer.objects.get(entry=entry)
+
+
+def test_join_edit_and_leave_the_waitlist(signed, on, session_type, client_user):
+    page = signed.page
+    signed.goto(f"/appointments/book/{on.pk}/{session_type.pk}/")
+    expect(page.get_by_role("heading", name="None of these times suit?")).to_be_visible()
+    page.get_by_role("link", name="Join the waitlist").click()
+    signed.check("form")
+    page.get_by_label("Only on the days or times I choose below").check()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose at least one day")
+    answered(signed, 400)
+    signed.check("invalid")
+    page.get_by_label("Only on the days or times I choose below").check()
+    page.get_by_label("Tuesday").check()
+    page.get_by_label("Morning (before noon)").check()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_role("status")).to_contain_text("You're on Dr. Maya Okafor's waitlist")
+    expect(page.locator("#waitlist")).to_contain_text("Tue · mornings")
+    signed.check("joined")
+    page.locator("#waitlist").get_by_role("link", name=re.compile("Edit")).click()
+    page.get_by_label("Any time").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#waitlist")).to_contain_text("Any time")
+    page.locator("#waitlist").get_by_role("button", name=re.compile("Leave")).click()
+    expect(page.locator("#waitlist")).to_contain_text("You left Dr. Maya Okafor's waitlist")
+    # Focus goes to the section's heading, not back to the top of the page.
+    expect(page.locator("#waitlist-heading")).to_be_focused()
+    signed.check("left")
+    assert WaitlistEntry.objects.get(client=client_user).status == "ended"
+
+
+def test_an_offer_card_is_confirmed_through_the_ordinary_review(
+    signed, on, session_type, client_user
+):
+    page = signed.page
+    offer = make_offer(on, session_type, client_user)
+    signed.goto("/appointments/")
+    card = page.locator(f"#offer-{offer.pk}")
+    expect(card).to_contain_text("A time opened with Dr. Maya Okafor")
+    signed.check("offer-card")
+    card.get_by_role("link", name=re.compile("Review and confirm")).click()
+    expect(page.get_by_role("heading", name="Review and confirm")).to_be_visible()
+    expect(page.locator(".review")).to_contain_text("Therapy session")
+    signed.check("review")
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("status")).to_contain_text("Booked:")
+    signed.check("claimed")
+    assert Appointment.objects.get(client=client_user, status="scheduled").start == offer.start
+
+
+def test_a_time_someone_took_first_says_so_and_shows_fresh_times(
+    signed, on, session_type, client_user
+):
+    page = signed.page
+    offer = make_offer(on, session_type, client_user)
+    signed.goto(f"/appointments/waitlist/offers/{offer.token}/")
+    book_at(someone_on_the_team(on), on, session_type, offer.start)  # while the page is open
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("status")).to_contain_text("Someone else took this time first")
+    expect(page.locator("#picker .time-grid a").first).to_be_visible()
+    answered(signed, 409)
+    signed.check("lost")
+    assert WaitlistEntry.objects.get(client=client_user).status == "active"
+
+
+def test_an_expired_link_says_so(signed, on, session_type, client_user):
+    page = signed.page
+    offer = make_offer(on, session_type, client_user)
+    book_at(someone_on_the_team(on), on, session_type, offer.start)
+    signed.goto(f"/appointments/waitlist/offers/{offer.token}/")
+    expect(page.get_by_role("heading", name="This offer has ended")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("This time is no longer available.")
+    answered(signed, 410)
+    signed.check("expired")
+    page.get_by_role("link", name="See the open times now").click()
+    expect(page.locator("#picker")).to_be_visible()
+
+
+def test_tell_me_if_an_earlier_time_opens_from_the_three_dots_menu(
+    signed, on, session_type, client_user
+):
+    page = signed.page
+    appointment = book_at(client_user, on, session_type, at_nine(on, days=6))
+    signed.goto("/appointments/")
+    card = page.locator(f"#appointment-{appointment.pk}")
+    card.locator("summary").click()
+    card.get_by_role("link", name="Tell me if an earlier time opens").click()
+    expect(page.get_by_role("heading", name="Tell me if an earlier time opens")).to_be_visible()
+    signed.check("move-up-form")
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator("#waitlist")).to_contain_text("An earlier time for your appointment")
+    cancel(book_at(someone_on_the_team(on), on, session_type, at_nine(on, days=2)))
+    run_worker()
+    signed.goto("/appointments/")
+    page.locator(".offer-card").get_by_role("link", name=re.compile("Review and confirm")).click()
+    expect(page.locator(".review")).to_contain_text("From")
+    signed.check("move-up-review")
+    page.get_by_role("button", name="Confirm new time").click()
+    expect(page.get_by_role("status")).to_contain_text("Moved to")
+    appointment.refresh_from_db()
+    assert appointment.start < at_nine(on, days=6)
+
+
+def test_the_waitlist_works_without_javascript(browser, live_server, on, session_type, client_user):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in/")
+    page.get_by_label("Email").fill(client_user.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + f"/appointments/book/{on.pk}/{session_type.pk}/")
+    page.get_by_role("link", name="Join the waitlist").click()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator("#waitlist")).to_contain_text("Any time")
+    WaitlistEntry.objects.get(client=client_user)
+    cancel(book_at(someone_on_the_team(on), on, session_type, at_nine(on)))
+    run_worker()
+    page.goto(live_server.url + "/appointments/")
+    page.locator(".offer-card").get_by_role("link", name=re.compile("Review and confirm")).click()
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("status")).to_contain_text("Booked:")
+    assert page.locator("#waitlist").count() == 0
+    join(client_user, on, session_type)
+    page.goto(live_server.url + "/appointments/")
+    page.locator("#waitlist").get_by_role("button", name=re.compile("Leave")).click()
+    expect(page.get_by_role("status")).to_contain_text("You left")
+    context.close()
