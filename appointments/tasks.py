@@ -38,7 +38,8 @@ def time_opened(
     """
     if not provider.waitlist_enabled:
         return None
-    with transaction.atomic():
+    # With the change that opened the time: no savepoint of its own (a failure fails the change).
+    with transaction.atomic(savepoint=False):
         opening = WaitlistOpening.objects.create(
             provider=provider,
             start=start,

@@ -64,6 +64,14 @@ def provider(db, client_user):
 
 
 @pytest.fixture
+def on(provider):
+    """The provider with the waitlist switched on (a practice turns it on; it starts off)."""
+    provider.waitlist_enabled = True
+    provider.save()
+    return provider
+
+
+@pytest.fixture
 def session_type(provider):
     from tests.factories import AppointmentTypeFactory
 

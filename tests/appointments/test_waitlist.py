@@ -22,13 +22,6 @@ from tests.tasks import run_worker, sent_mail
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def on(provider):
-    provider.waitlist_enabled = True
-    provider.save()
-    return provider
-
-
 def at_nine(provider, days=3) -> datetime:
     day = timezone.now().astimezone(provider.zone).date() + timedelta(days=days)
     return datetime.combine(day, time(9), tzinfo=provider.zone)

@@ -1,8 +1,11 @@
 """The client's waitlist pages: the access matrix, bad input, and each journey's answer."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments import services
 from appointments.models import Appointment, WaitlistEntry, WaitlistOffer
@@ -17,13 +20,6 @@ from tests.factories import PolicyFactory
 from tests.tasks import run_worker
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def on(provider):
-    provider.waitlist_enabled = True
-    provider.save()
-    return provider
 
 
 @pytest.fixture
@@ -234,3 +230,12 @@ def test_a_move_up_offer_reviews_and_confirms_as_a_reschedule(
     assert signed_in.post(offer_url, {"accepted_fee": ""}).status_code == 302
     upcoming.refresh_from_db()
     assert upcoming.start == offer.start
+
+
+def test_a_held_offer_names_the_day_and_time_its_hold_ends(offer, signed_in, client_user):
+    """A hold can run up to a day: the card says which day it ends, in the client's zone."""
+    offer.expires_at = timezone.now() + timedelta(hours=20)
+    offer.save()
+    local = offer.expires_at.astimezone(client_user.zone)
+    page = signed_in.get(reverse("appointments:list")).content.decode()
+    assert f"held for you until {local:%a %-d %b}, " in page

@@ -13,13 +13,6 @@ from tests.tasks import run_worker
 
 
 @pytest.fixture
-def on(provider):
-    provider.waitlist_enabled = True
-    provider.save()
-    return provider
-
-
-@pytest.fixture
 def signed(visit, client_user):
     visit.goto("/sign-in/")
     sign_in(visit, client_user.email, TEST_PASSWORD)
