@@ -87,17 +87,19 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
     cancelled, more_cancelled = first_few(
         selectors.cancelled_appointments(request.user), CANCELLED_SHOWN
     )
-    context = upcoming_context(request) | {
-        "invitations": list(selectors.pending_invitations(request.user, now)),
-        "past": selectors.past_cards(past, zone),
-        "more_past": more_past,
-        "cancelled": selectors.past_cards(cancelled, zone),
-        "more_cancelled": more_cancelled,
-        "fee_totals": selectors.fee_totals(request.user),
-        "can_book": selectors.care_team_providers(request.user).exists(),
-        "offers": waitlist.live_offers(request.user, now),
-        "entries": list(waitlist.client_entries(request.user)),
-    }
+    context = (
+        upcoming_context(request)
+        | {
+            "invitations": list(selectors.pending_invitations(request.user, now)),
+            "past": selectors.past_cards(past, zone),
+            "more_past": more_past,
+            "cancelled": selectors.past_cards(cancelled, zone),
+            "more_cancelled": more_cancelled,
+            "fee_totals": selectors.fee_totals(request.user),
+            "can_book": selectors.care_team_providers(request.user).exists(),
+        }
+        | waitlist.client_waitlist(request.user, now)
+    )
     return render(request, "appointments/list.html", context)
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -67,21 +67,26 @@ def active_entry(client: User, provider: Provider, kind: AppointmentType) -> Wai
     return client_entries(client).filter(provider=provider, appointment_type=kind).first()
 
 
-def live_offers(client: User, now: datetime) -> list[WaitlistOffer]:
-    """Offers the client can still take, soonest first, in one query."""
-    rows = (
-        WaitlistOffer.objects.filter(
-            entry__client=client,
-            entry__status=WaitlistEntry.Status.ACTIVE,
-            status=WaitlistOffer.Status.OFFERED,
-            start__gt=now,
-        )
+def client_waitlist(client: User, now: datetime) -> dict:
+    """
+    The client's active entries, and the offers they can still take, soonest first: one
+    query, and a second only for a client on a waitlist (offers belong to active entries).
+    """
+    live = (
+        WaitlistOffer.objects.filter(status=WaitlistOffer.Status.OFFERED, start__gt=now)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .select_related("entry__provider", "entry__appointment_type", "entry__move_up")
         .order_by("start", "pk")
     )
-    # Inside the minimum notice the time can no longer be booked: not worth a card.
-    return [o for o in rows if o.start >= now + o.entry.provider.min_notice]
+    entries = list(client_entries(client).prefetch_related(Prefetch("offers", live, "live")))
+    offers = [
+        offer
+        for entry in entries
+        for offer in entry.live
+        # Inside the minimum notice the time can no longer be booked: not worth a card.
+        if offer.start >= now + entry.provider.min_notice
+    ]
+    offers.sort(key=lambda offer: (offer.start, offer.pk))
+    return {"entries": entries, "offers": offers}
 
 
 def get_offer_for_client(client: User, token: str) -> WaitlistOffer:

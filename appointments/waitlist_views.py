@@ -147,18 +147,10 @@ def waitlist_leave(request: SignedInRequest, pk: int) -> HttpResponse:
     waitlist.entry_leave(entry=entry, actor=request.user)
     text = f"You left {entry.provider.display_name}'s waitlist."
     if request.htmx:
-        context = waitlist_context(request) | {"left": text}
+        context = waitlist.client_waitlist(request.user, timezone.now()) | {"left": text}
         return render(request, "appointments/list.html#waitlist", context)
     messages.success(request, text)
     return redirect("appointments:list")
-
-
-def waitlist_context(request: SignedInRequest) -> dict:
-    """The Appointments tab's offers and waitlist: two queries."""
-    return {
-        "offers": waitlist.live_offers(request.user, timezone.now()),
-        "entries": list(waitlist.client_entries(request.user)),
-    }
 
 
 def offer_picker(request: SignedInRequest, offer: WaitlistOffer):

@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -239,3 +241,26 @@ def test_a_held_offer_names_the_day_and_time_its_hold_ends(offer, signed_in, cli
     local = offer.expires_at.astimezone(client_user.zone)
     page = signed_in.get(reverse("appointments:list")).content.decode()
     assert f"held for you until {local:%a %-d %b}, " in page
+
+
+def overview_queries(browser) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(reverse("appointments:list")).status_code == 200
+    return len(queries)
+
+
+def test_the_overview_reads_the_waitlist_in_one_query_and_its_offers_in_one_more(
+    on, session_type, signed_in, client_user
+):
+    """One for a client on no waitlist; one more for the offers, however many, soonest first."""
+    alone = overview_queries(signed_in)
+    entry = join(client_user, on, session_type)
+    later = at_nine(on, days=5)
+    for start in [later, at_nine(on, days=4)]:
+        cancel(book_at(someone_on_the_team(on), on, session_type, start))
+    run_worker()
+    assert WaitlistOffer.objects.filter(entry=entry).count() == 2
+    assert overview_queries(signed_in) == alone + 1
+    page = signed_in.get(reverse("appointments:list")).content.decode()
+    offers = list(WaitlistOffer.objects.filter(entry=entry).order_by("start"))
+    assert page.index(f'id="offer-{offers[0].pk}"') < page.index(f'id="offer-{offers[1].pk}"')
