@@ -22,7 +22,7 @@ from appointments.models import (
     Fee,
     Provider,
 )
-from appointments.tasks import time_opened
+from appointments.tasks import time_opened, time_taken
 from policies.decisions import Action, Decision
 from policies.models import Policy
 from policies.selectors import terms_for
@@ -227,6 +227,7 @@ def appointment_book(
             new_start=start,
         )
         queue_appointment_emails(appointment, "booked")
+        time_taken(provider, appointment.start, appointment.end, client, now)
     return appointment
 
 
@@ -383,6 +384,9 @@ def appointment_reschedule(
         queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
         old_end = old_start + appointment.duration
         time_opened(appointment.provider, old_start, old_end, "moved", now)
+        time_taken(
+            appointment.provider, appointment.start, appointment.end, appointment.client, now
+        )
     return AppointmentChange(appointment, fee)
 
 

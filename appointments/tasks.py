@@ -10,7 +10,8 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from appointments.models import Provider, WaitlistOpening
+from appointments.models import Provider, WaitlistOffer, WaitlistOpening
+from portal.models import User
 
 
 @task
@@ -51,15 +52,49 @@ def time_opened(
     return opening
 
 
+def time_taken(
+    provider: Provider, start: datetime, end: datetime, client: User, now: datetime | None = None
+) -> int:
+    """
+    `client` just booked (or moved into) [start, end) of the provider's schedule: every other
+    client's offer whose session would now clash with it, the provider's buffers counted as
+    the slot engine counts them, can no longer be had. Closed in the change's transaction, so
+    no card offers a time that is gone. Returns how many.
+    """
+    if not provider.waitlist_enabled:
+        return 0
+    before, after = provider.buffer_before, provider.buffer_after
+    candidates = (
+        WaitlistOffer.objects.filter(
+            entry__provider=provider,
+            status=WaitlistOffer.Status.OFFERED,
+            start__lt=end + before,
+            start__gt=start - after - timedelta(days=1),  # no session is a day long
+        )
+        .exclude(entry__client=client)  # their own offer is the one being claimed
+        .select_related("entry__appointment_type")
+    )
+    gone = [
+        offer.pk
+        for offer in candidates
+        if offer.start + offer.entry.appointment_type.duration > start - after
+    ]
+    return WaitlistOffer.objects.filter(pk__in=gone, status=WaitlistOffer.Status.OFFERED).update(
+        status=WaitlistOffer.Status.LOST, closed_at=now or timezone.now()
+    )
+
+
 def hours_changed(sender, instance, **kwargs) -> None:
     """
     New or changed hours (or a day off taken back) may open time: weekly hours anywhere in the
     horizon, a date override on its own date. Receivers of the model's own signals, so the
     admin, a command and the shell all count, in the transaction of the change.
     """
+    day = getattr(instance, "date", None)
+    if day is not None and instance.start is None and "created" in kwargs:
+        return  # a day off saved closes the date; only taking it back (a delete) opens it
     provider = Provider.objects.get(pk=instance.provider_id)
     now = timezone.now()
-    day = getattr(instance, "date", None)
     if day is None:
         start, end = now, now + timedelta(days=provider.horizon_days)
     else:

@@ -47,6 +47,13 @@ class OfferEnded(WaitlistError):
         super().__init__(message)
 
 
+class OfferTaken(OfferEnded):
+    """Someone else booked the offered time first; the entry stays on the waitlist."""
+
+    def __init__(self) -> None:
+        super().__init__("Someone else took this time first.")
+
+
 # --- Reads ------------------------------------------------------------------------------------
 
 
@@ -383,6 +390,8 @@ def offer_check(offer: WaitlistOffer, now: datetime) -> None:
     a time taken or closed meanwhile expires the offer, so its link says so from then on.
     """
     entry = offer.entry
+    if offer.status == WaitlistOffer.Status.LOST:
+        raise OfferTaken()
     if not offer.is_live(now) or entry.status != WaitlistEntry.Status.ACTIVE:
         raise OfferEnded()
     if entry.move_up is not None and entry.move_up.status != Appointment.Status.SCHEDULED:
@@ -420,6 +429,8 @@ def offer_claim(
     if actor.pk != entry.client_id:
         raise services.NotPermitted("Only the client an offer was made to can take it.")
     now = now or timezone.now()
+    if offer.status == WaitlistOffer.Status.LOST:
+        raise OfferTaken()
     if not offer.is_live(now) or entry.status != WaitlistEntry.Status.ACTIVE:
         raise OfferEnded()
     try:

@@ -183,9 +183,18 @@ def waitlist_offer(request: SignedInRequest, token: str) -> HttpResponse:
         return claim(request, offer)
     try:
         waitlist.offer_check(offer, timezone.now())
+    except waitlist.OfferTaken:
+        return taken_first(request, offer)
     except waitlist.OfferEnded as error:
         return render_ended(request, offer, str(error))
     return review(request, offer)
+
+
+def taken_first(request: SignedInRequest, offer: WaitlistOffer) -> HttpResponse:
+    """Someone was faster: say so, and the open times now, with the entry still active."""
+    messages.error(request, TOOK_IT_FIRST)
+    picker = offer_picker(request, offer)
+    return views.render_picker(request, picker, views.day_of(offer.start), status=409)
 
 
 def review(request: SignedInRequest, offer: WaitlistOffer, changed: str = "") -> HttpResponse:
@@ -221,10 +230,8 @@ def claim(request: SignedInRequest, offer: WaitlistOffer) -> HttpResponse:
     except services.ScheduleBusy as error:
         messages.error(request, str(error))
         return review(request, offer)
-    except services.SlotUnavailable:
-        messages.error(request, TOOK_IT_FIRST)
-        picker = offer_picker(request, offer)
-        return views.render_picker(request, picker, views.day_of(offer.start), status=409)
+    except (services.SlotUnavailable, waitlist.OfferTaken):
+        return taken_first(request, offer)
     except waitlist.OfferEnded as error:
         return render_ended(request, offer, str(error))
     except services.FeeNotAccepted as error:

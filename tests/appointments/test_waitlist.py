@@ -233,16 +233,38 @@ def test_only_the_client_an_offer_was_made_to_can_take_it(
     assert Appointment.objects.filter(status="scheduled").count() == 0
 
 
-def test_a_taken_time_expires_the_offer_when_its_link_is_checked(freed, client_user, session_type):
+def test_a_time_someone_else_books_closes_the_offer_at_once(freed, client_user, session_type):
+    """Not only when its link is opened: no card goes on offering a time that is gone."""
     join(client_user, freed.provider, session_type)
     cancel(freed)
     run_worker()
     offer = WaitlistOffer.objects.get()
     book_at(someone_on_the_team(freed.provider), freed.provider, session_type, offer.start)
-    with pytest.raises(waitlist.OfferEnded, match="no longer available"):
-        waitlist.offer_check(offer, timezone.now())
     offer.refresh_from_db()
-    assert offer.status == "expired"
+    assert offer.status == "lost"
+    with pytest.raises(waitlist.OfferEnded):
+        waitlist.offer_check(offer, timezone.now())
+
+
+@pytest.mark.parametrize(
+    ("gap", "status"), [(timedelta(minutes=10), "lost"), (timedelta(minutes=40), "offered")]
+)
+def test_a_booking_closes_an_offer_it_would_clash_with_buffers_counted(
+    freed, client_user, session_type, gap, status
+):
+    """A 15-minute buffer after each session: a booking 10 minutes after the offered one ends
+    leaves it no room; 40 minutes after, it still fits."""
+    provider = freed.provider
+    provider.buffer_after = timedelta(minutes=15)
+    provider.save()
+    join(client_user, provider, session_type)
+    cancel(freed)
+    run_worker()
+    offer = WaitlistOffer.objects.get()
+    later = offer.start + session_type.duration + gap
+    book_at(someone_on_the_team(provider), provider, session_type, later)
+    offer.refresh_from_db()
+    assert offer.status == status
 
 
 def test_move_up_offers_an_earlier_time_and_claiming_reschedules(on, client_user, session_type):
@@ -307,3 +329,12 @@ def test_leaving_ends_the_entry_and_its_offers(freed, client_user, session_type)
     assert (entry.status, entry.ended_reason) == ("ended", "left")
     assert WaitlistOffer.objects.get().status == "declined"
     assert not waitlist.entry_leave(entry=entry, actor=client_user)
+
+
+def test_a_day_off_opens_nothing_and_taking_it_back_opens_the_date(on):
+    day = at_nine(on).astimezone(on.zone).date()
+    day_off = DateOverride.objects.create(provider=on, date=day)
+    assert not WaitlistOpening.objects.exists()
+    day_off.delete()
+    opening = WaitlistOpening.objects.get()
+    assert (opening.cause, opening.start.astimezone(on.zone).date()) == ("hours", day)

@@ -167,10 +167,27 @@ def test_the_offer_card_leads_to_the_ordinary_review_and_confirming_books(
     assert offer.appointment == booked
 
 
-def test_a_time_taken_before_the_link_is_opened_says_it_is_no_longer_available(
+def test_a_time_taken_before_the_link_is_opened_says_someone_took_it_with_fresh_times(
     offer, signed_in, on, session_type
 ):
     book_at(someone_on_the_team(on), on, session_type, offer.start)
+    response = signed_in.get(reverse("appointments:waitlist-offer", args=[offer.token]))
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Someone else took this time first. You&#x27;re still on the waitlist" in page
+    assert 'id="picker"' in page
+    offer.refresh_from_db()
+    assert offer.status == "lost"
+    assert WaitlistEntry.objects.get().status == "active"
+
+
+def test_a_time_closed_without_a_booking_says_it_is_no_longer_available(
+    offer, signed_in, on, session_type
+):
+    """Hours taken away (no booking to close the offer): the link finds out when opened."""
+    from appointments.models import DateOverride
+
+    DateOverride.objects.create(provider=on, date=offer.start.astimezone(on.zone).date())
     response = signed_in.get(reverse("appointments:waitlist-offer", args=[offer.token]))
     assert response.status_code == 410
     assert "This time is no longer available." in response.content.decode()
