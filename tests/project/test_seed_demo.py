@@ -66,3 +66,11 @@ def test_seed_demo_dry_run_creates_nothing(debug):
     output = run("seed_demo", "--dry-run")
     assert "5 would create" in output
     assert not User.objects.exists()
+
+
+def test_the_demo_shows_the_waitlist_with_one_provider_and_not_the_other(debug):
+    from appointments.models import Provider
+
+    run("seed_demo")
+    switched = dict(Provider.objects.values_list("display_name", "waitlist_enabled"))
+    assert switched == {"Dr. Maya Okafor": True, "Sam Rivera": False}

@@ -77,6 +77,8 @@ DEMO_PROVIDERS: list[dict[str, Any]] = [
         "office_email": "office@okafor-practice.example",
         "office_phone": "+1 312 555 0142",
         "uses_chat": True,
+        # The demo shows the waitlist: a freed time goes to whoever waits for it.
+        "waitlist_enabled": True,
         "bio": "Cognitive behavioural therapy for anxiety, stress and sleep.",
         "hours": {day: [(time(9), time(12)), (time(13), time(17))] for day in range(4)}
         | {4: [(time(9), time(13))]},
@@ -206,7 +208,9 @@ class Command(BaseCommand):
             title=spec["title"],
             actor=None,
             profile={
-                key: spec[key] for key in ("office_email", "office_phone", "uses_chat", "bio")
+                key: spec[key]
+                for key in ("office_email", "office_phone", "uses_chat", "bio", "waitlist_enabled")
+                if key in spec
             },
             policy=spec["policy"],
         ).provider
