@@ -30,6 +30,14 @@ def end_offer_hold(offer_id: int) -> bool:
     return waitlist.hold_ended(offer_id)
 
 
+@task
+def recheck_offers(provider_id: int) -> int:
+    """The provider's hours changed: end each live offer whose time can no longer be booked."""
+    from appointments import waitlist
+
+    return waitlist.end_unbookable_offers(provider_id)
+
+
 def time_opened(
     provider: Provider, start: datetime, end: datetime, cause: str, now: datetime | None = None
 ) -> WaitlistOpening | None:
@@ -86,14 +94,19 @@ def time_taken(
 
 def hours_changed(sender, instance, **kwargs) -> None:
     """
-    New or changed hours (or a day off taken back) may open time: weekly hours anywhere in the
-    horizon, a date override on its own date. Receivers of the model's own signals, so the
-    admin, a command and the shell all count, in the transaction of the change.
+    Changed hours may close time and may open it. Every live offer of the provider is checked
+    again by the worker (one that no longer fits ends, and its link says so), and new hours
+    (or a day off taken back) open time: weekly hours anywhere in the horizon, a date override
+    on its own date. Receivers of the model's own signals, so the admin, a command and the
+    shell all count, in the transaction of the change.
     """
+    provider = Provider.objects.get(pk=instance.provider_id)
+    if not provider.waitlist_enabled:
+        return
+    recheck_offers.enqueue(provider.pk)
     day = getattr(instance, "date", None)
     if day is not None and instance.start is None and "created" in kwargs:
         return  # a day off saved closes the date; only taking it back (a delete) opens it
-    provider = Provider.objects.get(pk=instance.provider_id)
     now = timezone.now()
     if day is None:
         start, end = now, now + timedelta(days=provider.horizon_days)

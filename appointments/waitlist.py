@@ -408,6 +408,23 @@ def offer_check(offer: WaitlistOffer, now: datetime) -> None:
         raise OfferEnded("This time is no longer available.")
 
 
+def end_unbookable_offers(provider_id: int, now: datetime | None = None) -> int:
+    """Each live offer of the provider checked as its link would be; returns how many ended."""
+    now = now or timezone.now()
+    offers = WaitlistOffer.objects.filter(
+        entry__provider_id=provider_id, status=WaitlistOffer.Status.OFFERED
+    ).select_related(
+        "entry__provider", "entry__appointment_type", "entry__client", "entry__move_up"
+    )
+    ended = 0
+    for offer in offers:
+        try:
+            offer_check(offer, now)
+        except OfferEnded:
+            ended += offer.status != WaitlistOffer.Status.OFFERED
+    return ended
+
+
 def expire(offer: WaitlistOffer, now: datetime, status: str) -> None:
     WaitlistOffer.objects.filter(pk=offer.pk, status="offered").update(status=status, closed_at=now)
     offer.status = status

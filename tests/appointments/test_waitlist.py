@@ -338,3 +338,32 @@ def test_a_day_off_opens_nothing_and_taking_it_back_opens_the_date(on):
     day_off.delete()
     opening = WaitlistOpening.objects.get()
     assert (opening.cause, opening.start.astimezone(on.zone).date()) == ("hours", day)
+
+
+def test_a_day_off_ends_the_offers_it_leaves_without_room_once_the_worker_runs(
+    freed, client_user, session_type
+):
+    provider = freed.provider
+    join(client_user, provider, session_type)
+    cancel(freed)
+    run_worker()
+    offer = WaitlistOffer.objects.get()
+    DateOverride.objects.create(
+        provider=provider, date=offer.start.astimezone(provider.zone).date()
+    )
+    assert DBTaskResult.objects.filter(task_path="appointments.tasks.recheck_offers").exists()
+    run_worker()
+    offer.refresh_from_db()
+    assert offer.status == "expired"
+    assert waitlist.client_waitlist(client_user, timezone.now())["offers"] == []
+
+
+def test_new_hours_elsewhere_leave_a_fitting_offer_alone(freed, client_user, session_type):
+    provider = freed.provider
+    join(client_user, provider, session_type)
+    cancel(freed)
+    run_worker()
+    other_day = (freed.start + timedelta(days=1)).astimezone(provider.zone).date()
+    DateOverride.objects.create(provider=provider, date=other_day, start=time(9), end=time(10))
+    run_worker()
+    assert WaitlistOffer.objects.get(start=freed.start).status == "offered"
