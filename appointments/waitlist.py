@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments import selectors, services
@@ -277,7 +278,8 @@ def queue_offer_email(offer: WaitlistOffer, provider: Provider) -> None:
         "when": when(offer.start, client.zone),
         "hold_until": when(offer.expires_at, client.zone) if offer.expires_at else "",
         "moving": offer.entry.move_up_id is not None,
-        "url": f"{settings.PORTAL_BASE_URL}/appointments/waitlist/offers/{offer.token}/",
+        "url": settings.PORTAL_BASE_URL
+        + reverse("appointments:waitlist-offer", args=[offer.token]),
         "portal_name": settings.PORTAL_NAME,
     }
     queue_email("waitlist-offer", context, to=client.email)
