@@ -17,7 +17,8 @@ queries the page makes (counted in process, once, against the same database).
 Then the booking run: 16 signed-in clients at once book free times with 4 providers through
 the real form (picker, review, confirm), and the password form is read at the same
 concurrency; it prints both 95th percentiles and their ratio, and how many bookings
-succeeded. Last, when Lighthouse is installed (`npm install`), its scores for each page.
+succeeded. Last, when Lighthouse is installed (make benchmark-pages installs it), its scores
+for each page.
 """
 
 import argparse
@@ -448,15 +449,14 @@ def measure_booking(port: int, per_client: int) -> None:
 
 
 def lighthouse_command() -> list[str] | None:
-    if shutil.which("npx") and (ROOT / "node_modules" / ".bin" / "lighthouse").exists():
-        return ["npx", "--no-install", "lighthouse"]
-    return None
+    lighthouse = ROOT / ".benchmark-tools" / "node_modules" / ".bin" / "lighthouse"
+    return [str(lighthouse)] if lighthouse.exists() else None
 
 
 def measure_lighthouse(port: int, pages: list[Page], cookie: str, workdir: Path) -> None:
     command, chromium = lighthouse_command(), shutil.which("chromium")
     if command is None or chromium is None:
-        print("\nLighthouse skipped: run `npm install` (and install Chromium) to have it.")
+        print("\nLighthouse skipped: make benchmark-pages installs it (with npm; Chromium too).")
         return
     print(f"\nLighthouse (its default mobile profile), {chromium}:")
     print(f"{'page':<24}{'perf':>6}{'a11y':>6}{'best':>6}{'CLS':>8}")
