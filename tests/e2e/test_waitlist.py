@@ -159,3 +159,49 @@ def test_the_waitlist_works_without_javascript(browser, live_server, on, session
     page.locator("#waitlist").get_by_role("button", name=re.compile("Leave")).click()
     expect(page.get_by_role("status")).to_contain_text("You left")
     context.close()
+
+
+def test_edit_move_up_a_lost_race_and_an_ended_link_without_javascript(
+    browser, live_server, on, session_type, client_user
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in/")
+    page.get_by_label("Email").fill(client_user.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # Edit an entry.
+    join(client_user, on, session_type)
+    page.goto(live_server.url + "/appointments/")
+    page.locator("#waitlist").get_by_role("link", name=re.compile("Edit")).click()
+    page.get_by_label("Only on the days or times I choose below").check()
+    page.get_by_label("Evening (from 5 PM)").check()
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#waitlist")).to_contain_text("evenings")
+    WaitlistEntry.objects.filter(client=client_user).update(status="ended")
+    # Someone takes the offered time before the client confirms: fresh times, still waiting.
+    offer = make_offer(on, session_type, client_user)
+    page.goto(live_server.url + f"/appointments/waitlist/offers/{offer.token}/")
+    book_at(someone_on_the_team(on), on, session_type, offer.start)
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("status")).to_contain_text("Someone else took this time first")
+    expect(page.locator("#picker .time-grid a").first).to_be_visible()
+    # A link whose time closed says so.
+    WaitlistEntry.objects.filter(client=client_user).update(status="ended")
+    entry = join(client_user, on, session_type)
+    cancel(book_at(someone_on_the_team(on), on, session_type, at_nine(on, days=4)))
+    run_worker()
+    offer = WaitlistOffer.objects.get(entry=entry)
+    DateOverride.objects.create(provider=on, date=offer.start.astimezone(on.zone).date())
+    page.goto(live_server.url + f"/appointments/waitlist/offers/{offer.token}/")
+    expect(page.get_by_role("heading", name="This offer has ended")).to_be_visible()
+    # Move up from the three-dots menu (a <details>, which opens without JavaScript).
+    WaitlistEntry.objects.filter(client=client_user).update(status="ended")
+    appointment = book_at(client_user, on, session_type, at_nine(on, days=6))
+    page.goto(live_server.url + "/appointments/")
+    card = page.locator(f"#appointment-{appointment.pk}")
+    card.locator("summary").click()
+    card.get_by_role("link", name="Tell me if an earlier time opens").click()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator("#waitlist")).to_contain_text("An earlier time for your appointment")
+    context.close()
