@@ -10,35 +10,22 @@ the median and 95th percentile; then, for scale, how long handing one email to e
 takes, which is what the worker spends and the request no longer does.
 """
 
-import os
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
-_tmp = tempfile.mkdtemp(prefix="mail-bench-")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
+import scratch  # noqa: F401  (Django set up on a scratch database: first)
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
-from django.urls import reverse  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from appointments import selectors  # noqa: E402
-from appointments.models import AppointmentType, CareTeamMember, Provider, WeeklyHours  # noqa: E402
-from portal.mail import deliver  # noqa: E402
-from portal.models import Email, User  # noqa: E402
-from tests.smtp import SmtpSink, mailer_settings  # noqa: E402
+from appointments import selectors
+from appointments.models import AppointmentType, CareTeamMember, Provider, WeeklyHours
+from portal.mail import deliver
+from portal.models import Email, User
+from tests.smtp import SmtpSink, mailer_settings
 
 ROUNDS = 40
 STALL_SECONDS = 2.0

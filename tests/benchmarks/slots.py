@@ -8,37 +8,24 @@ Prints the median and 95th percentile of: the pure engine (busy times already in
 and open_slots() (the database reads plus the engine), over repeated runs.
 """
 
-import os
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
-_tmp = tempfile.mkdtemp(prefix="slots-bench-")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
+import scratch  # noqa: F401  (Django set up on a scratch database: first)
+from django.core.management import call_command
+from django.db import connection
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-
-from appointments import selectors  # noqa: E402
-from appointments.models import (  # noqa: E402
+from appointments import selectors
+from appointments.models import (
     Appointment,
     AppointmentType,
     CareTeamMember,
     Provider,
     WeeklyHours,
 )
-from appointments.slots import bookable_starts  # noqa: E402
-from portal.models import User  # noqa: E402
+from appointments.slots import bookable_starts
+from portal.models import User
 
 BOOKINGS = 2000
 RUNS = 50

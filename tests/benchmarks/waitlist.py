@@ -9,34 +9,21 @@ Prints the queries one match reads (a fixed number: no query per entry) and the 
 with 20 entries, and of the pure matcher alone.
 """
 
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
-_tmp = tempfile.mkdtemp(prefix="waitlist-bench-")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
+import scratch  # noqa: F401  (Django set up on a scratch database: first)
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from appointments import waitlist  # noqa: E402
-from appointments.matching import Schedule, Wish, match  # noqa: E402
-from appointments.models import (  # noqa: E402
+from appointments import waitlist
+from appointments.matching import Schedule, Wish, match
+from appointments.models import (
     AppointmentType,
     CareTeamMember,
     Provider,
@@ -44,8 +31,8 @@ from appointments.models import (  # noqa: E402
     WaitlistOpening,
     WeeklyHours,
 )
-from appointments.slots import Hours  # noqa: E402
-from portal.models import User  # noqa: E402
+from appointments.slots import Hours
+from portal.models import User
 
 PROVIDERS = 50
 ENTRIES = 1000

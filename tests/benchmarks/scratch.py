@@ -1,0 +1,21 @@
+"""
+Django for a benchmark script, imported before anything of the project's: the development
+settings, and a SQLite file of its own in a temporary folder unless DATABASE_URL names a
+database. The scripts run as files (`python tests/benchmarks/slots.py`), so this is found
+beside them and puts the project on the path.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.project.settings")
+os.environ.setdefault(
+    "DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='portal-bench-')}/bench.sqlite3"
+)
+django.setup()
