@@ -85,7 +85,11 @@ def client_waitlist(client: User, now: datetime) -> dict:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .order_by("start", "pk")
     )
-    entries = list(client_entries(client).prefetch_related(Prefetch("offers", live, "live")))
+    # An entry past its last date is over for the client; the next opening ends it for good.
+    current = client_entries(client).filter(
+        Q(not_after__isnull=True) | Q(not_after__gte=today_for(client, now))
+    )
+    entries = list(current.prefetch_related(Prefetch("offers", live, "live")))
     offers = [
         offer
         for entry in entries

@@ -281,3 +281,11 @@ def test_the_overview_reads_the_waitlist_in_one_query_and_its_offers_in_one_more
     page = signed_in.get(reverse("appointments:list")).content.decode()
     offers = list(WaitlistOffer.objects.filter(entry=entry).order_by("start"))
     assert page.index(f'id="offer-{offers[0].pk}"') < page.index(f'id="offer-{offers[1].pk}"')
+
+
+def test_an_entry_past_its_last_date_is_no_longer_shown(on, session_type, signed_in, client_user):
+    today = timezone.now().astimezone(client_user.zone).date()
+    entry = join(client_user, on, session_type, not_after=today)
+    assert f'id="waitlist-entry-{entry.pk}"' in signed_in.get(reverse("appointments:list")).text
+    WaitlistEntry.objects.filter(pk=entry.pk).update(not_after=today - timedelta(days=1))
+    assert f'id="waitlist-entry-{entry.pk}"' not in signed_in.get(reverse("appointments:list")).text
