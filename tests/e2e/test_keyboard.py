@@ -116,7 +116,7 @@ def test_the_days_are_one_tab_stop_and_the_arrows_move_between_them(visit, demo)
     page.keyboard.press("Enter")  # htmx swaps the times in place
     expect(page.locator(".day[aria-current='date']")).to_contain_text(label.split()[0])
     # Focus lands on the chosen day once htmx has settled the swap.
-    page.wait_for_function("document.activeElement.getAttribute('aria-current') === 'date'")
+    expect(page.locator(".day[aria-current='date']")).to_be_focused()
     # From the chosen day, the first time is a few Tabs away, not one per day.
     presses = 0
     while presses < 5 and not page.evaluate("document.activeElement.classList.contains('time')"):
