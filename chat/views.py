@@ -161,20 +161,23 @@ def post_message(request: SignedInRequest, conversation, appointment) -> HttpRes
 @require_GET
 def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
     """New messages after ?after=; 204 with no body when there are none (htmx leaves the page)."""
-    conversation = selectors.get_conversation_for_client(request.user, pk)
     after = id_param(request.GET, "after")
     if after is None:
+        selectors.get_conversation_for_client(request.user, pk)  # a stranger's is still a 404
         return HttpResponse(
             "A message id is needed in ?after=", status=400, content_type="text/plain"
         )
-    page: list = []
+    # The poll most often finds nothing: that answer is one statement.
+    state = selectors.poll_state(request.user, pk, after)
     shown_unread = id_param(request.GET, "unread")  # what the menus show now, if it says
-    if selectors.has_newer(conversation, after):
-        page, _ = selectors.message_page(conversation, after=after)
-        services.mark_read(conversation=conversation, user=request.user)
-    elif shown_unread is None or selectors.unread_total(request.user) == shown_unread:
+    if not state.newer and shown_unread in (None, state.unread_total):
         # Nothing new here, and the menus' count of the other conversations stands.
         return HttpResponse(status=204)
+    conversation = selectors.get_conversation_for_client(request.user, pk)
+    page: list = []
+    if state.newer:
+        page, _ = selectors.message_page(conversation, after=after)
+        services.mark_read(conversation=conversation, user=request.user)
     context = {
         "conversation": conversation,
         "sent": selectors.bubbles(page, conversation),

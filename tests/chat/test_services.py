@@ -1,10 +1,11 @@
+import random
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from appointments.models import OfficeStaff
+from appointments.models import CareTeamMember, OfficeStaff
 from chat import selectors
 from chat.models import Conversation, Message, ReadState
 from chat.services import (
@@ -15,7 +16,7 @@ from chat.services import (
     mark_read,
     message_send,
 )
-from tests.factories import AppointmentFactory, UserFactory
+from tests.factories import AppointmentFactory, ProviderFactory, UserFactory
 from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +197,32 @@ def test_the_notification_is_queued_in_the_sends_transaction(conversation, clien
         assert Email.objects.count() == 1
         raise RuntimeError("rolled back")
     assert not Email.objects.exists() and sent_mail() == []
+
+
+def test_the_unread_total_is_the_sum_of_each_conversations_unread(client_user, stranger):
+    """The menus' total (hand-written SQL) and the list's per conversation count agree."""
+    rng = random.Random(7)
+    others = [ProviderFactory() for _ in range(4)]
+    conversations = []
+    for provider in others:
+        CareTeamMember.objects.create(provider=provider, client=client_user)
+        CareTeamMember.objects.create(provider=provider, client=stranger)
+        conversations.append(conversation_start(client=client_user, provider=provider))
+        # Another client's unread messages never count.
+        theirs = conversation_start(client=stranger, provider=provider)
+        send(theirs, provider.user, "for someone else")
+    for _ in range(6):
+        for conversation in conversations:
+            for _ in range(rng.randrange(4)):
+                sender = rng.choice([client_user, conversation.provider.user])
+                send(
+                    conversation,
+                    sender,
+                    "hi",
+                    now=timezone.now() + timedelta(minutes=rng.randrange(600)),
+                )
+            if rng.random() < 0.4:
+                mark_read(conversation=conversation, user=client_user)
+        expected = sum(c.unread for c in selectors.client_conversations(client_user))
+        assert selectors.unread_total(client_user) == expected
+    assert expected > 0

@@ -375,3 +375,29 @@ def test_the_poll_brings_the_menus_count_when_another_conversation_gets_a_messag
         in response.text
     )
     assert "&amp;unread=1" in response.text  # the next poll compares with what is now shown
+
+
+def test_a_quiet_poll_is_one_query_after_the_session_however_long_the_threads(
+    signed_in, conversation, client_user, provider
+):
+    message = say(conversation, client_user)
+    url = poll(conversation, message.pk) + "&unread=0"
+
+    def quiet_poll() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.get(url).status_code == 204
+        return [query["sql"] for query in queries]
+
+    queries = quiet_poll()
+    # The session, the user, and one statement: is there anything newer here, and how many
+    # are unread everywhere.
+    assert len(queries) == 3
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation, sender=client_user, body=f"m{i}", client_key=uuid.uuid4()
+        )
+        for i in range(500)
+    )
+    newest = conversation.messages.order_by("-id").first()
+    url = poll(conversation, newest.pk) + "&unread=0"
+    assert len(quiet_poll()) == 3
