@@ -18,6 +18,11 @@ from portal.timezones import validate_time_zone_name
 # booked; a buffer longer than a day is a day off, which date overrides say better.
 MAX_MIN_NOTICE = timedelta(days=365)
 MAX_BUFFER = timedelta(days=1)
+# The longest session a type may last. Reads of the sessions that overlap a window start
+# this far before it, so the indexes on (provider, start) and (client, start) bound both ends
+# of the read instead of every earlier session of that provider or client.
+LONGEST_SESSION = timedelta(hours=8)
+LONGEST_SESSION_MINUTES = LONGEST_SESSION // timedelta(minutes=1)
 
 
 class WaitlistMode(models.TextChoices):
@@ -246,7 +251,8 @@ class AppointmentType(models.Model):
     )
     name = models.CharField(max_length=120)
     duration_minutes = models.PositiveSmallIntegerField(
-        "duration (minutes)", validators=[MinValueValidator(5), MaxValueValidator(8 * 60)]
+        "duration (minutes)",
+        validators=[MinValueValidator(5), MaxValueValidator(LONGEST_SESSION_MINUTES)],
     )
     modality = models.CharField(max_length=16, choices=Modality.choices, default=Modality.VIDEO)
     address = models.TextField(blank=True, help_text="Where in-person sessions take place.")
@@ -264,6 +270,10 @@ class AppointmentType(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(duration_minutes__gte=5), name="appointment_type_duration_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__lte=LONGEST_SESSION_MINUTES),
+                name="appointment_type_duration_max",
             ),
         ]
 
@@ -355,7 +365,9 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(status=Appointment.Status.SCHEDULED)
 
     def overlapping(self, start, end):
-        return self.filter(start__lt=end, end__gt=start)
+        # No session is longer than LONGEST_SESSION: the lower bound on start is implied by
+        # `end > start`, and lets the (…, start) indexes read only the window.
+        return self.filter(start__lt=end, end__gt=start, start__gt=start - LONGEST_SESSION)
 
 
 class Appointment(models.Model):

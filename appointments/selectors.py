@@ -9,7 +9,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -255,13 +255,35 @@ def provider_hours(
     return dict(weekly), dict(overrides)
 
 
+def _busy(
+    queryset: AppointmentQuerySet, start: datetime, end: datetime, exclude_pk: int | None
+) -> AppointmentQuerySet:
+    rows = queryset.active().overlapping(start, end)
+    return rows if exclude_pk is None else rows.exclude(pk=exclude_pk)
+
+
 def busy_intervals(
     queryset: AppointmentQuerySet, start: datetime, end: datetime, exclude_pk: int | None
 ) -> list[Interval]:
-    rows = queryset.active().overlapping(start, end)
-    if exclude_pk is not None:
-        rows = rows.exclude(pk=exclude_pk)
-    return list(rows.values_list("start", "end"))
+    return list(_busy(queryset, start, end, exclude_pk).values_list("start", "end"))
+
+
+def provider_and_client_busy(
+    provider: Provider, client: User, start: datetime, end: datetime, exclude_pk: int | None
+) -> tuple[list[Interval], list[Interval]]:
+    """The provider's busy times and the client's, in one query; a session together is both."""
+    either = Appointment.objects.filter(Q(provider=provider) | Q(client=client))
+    rows = _busy(either, start, end, exclude_pk).values_list(
+        "start", "end", "provider_id", "client_id"
+    )
+    provider_busy: list[Interval] = []
+    client_busy: list[Interval] = []
+    for begins, ends, provider_id, client_id in rows:
+        if provider_id == provider.pk:
+            provider_busy.append((begins, ends))
+        if client_id == client.pk:
+            client_busy.append((begins, ends))
+    return provider_busy, client_busy
 
 
 def open_slots(
@@ -291,13 +313,14 @@ def open_slots(
         window_end.astimezone(zone).date() + timedelta(days=1),
     )
     exclude_pk = exclude_appointment.pk if exclude_appointment else None
+    busy, client_busy = provider_and_client_busy(provider, client, busy_from, busy_to, exclude_pk)
     return bookable_starts(
         rules=rules,
         zone=zone,
         weekly=weekly,
         overrides=overrides,
-        busy=busy_intervals(provider.appointments.all(), busy_from, busy_to, exclude_pk),
-        client_busy=busy_intervals(client.appointments.all(), busy_from, busy_to, exclude_pk),
+        busy=busy,
+        client_busy=client_busy,
         duration=appointment_type.duration,
         now=now,
         window_start=window_start,

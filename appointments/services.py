@@ -171,7 +171,9 @@ def lock_schedules(*, client: User, provider: Provider) -> Provider:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT_MS)}ms'")
     User.objects.select_for_update().only("pk").get(pk=client.pk)
-    return Provider.objects.select_for_update().get(pk=provider.pk)
+    # The provider's user comes along unlocked: the change's email goes to them.
+    locked = Provider.objects.select_for_update(of=("self",)).select_related("user")
+    return locked.get(pk=provider.pk)
 
 
 def appointment_book(

@@ -2,10 +2,17 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments import selectors
-from appointments.models import Appointment, AppointmentEvent, CareTeamMember
+from appointments.models import (
+    LONGEST_SESSION,
+    LONGEST_SESSION_MINUTES,
+    Appointment,
+    AppointmentEvent,
+    CareTeamMember,
+)
 from appointments.services import NotBookable, SlotUnavailable, appointment_book
 from portal.models import Email
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, ProviderFactory, give_hours
@@ -218,3 +225,53 @@ def test_any_other_database_failure_is_not_dressed_up_as_a_conflict(
     monkeypatch.setattr(Appointment.objects, "create", _failing_insert("08006"))
     with pytest.raises(OperationalError):
         book(client_user, provider, session_type, start, now)
+
+
+def test_the_clients_own_session_here_counts_with_the_providers_buffer(
+    client_user, provider, session_type, now
+):
+    provider.buffer_before = timedelta(minutes=30)
+    provider.save()
+    start = first_slot(provider, session_type, client_user, now)
+    book(client_user, provider, session_type, start, now)
+    after = selectors.open_slots(
+        provider=provider,
+        appointment_type=session_type,
+        client=client_user,
+        now=now,
+        window_start=start,
+        window_end=start + timedelta(hours=3),
+    )
+    # Busy for the provider (a new session needs its buffer before) and for the client.
+    assert after and min(after) >= start + session_type.duration + timedelta(minutes=30)
+
+
+def test_the_open_times_are_read_in_three_queries(
+    client_user, provider, session_type, now, stranger, django_assert_num_queries
+):
+    CareTeamMember.objects.create(provider=provider, client=stranger)
+    book(stranger, provider, session_type, first_slot(provider, session_type, stranger, now), now)
+    with django_assert_num_queries(3):  # weekly hours, date overrides, both schedules' sessions
+        selectors.open_slots(
+            provider=provider, appointment_type=session_type, client=client_user, now=now
+        )
+
+
+def test_the_longest_session_still_counts_against_a_time_just_before_it_ends(
+    client_user, provider, now, stranger
+):
+    CareTeamMember.objects.create(provider=provider, client=stranger)
+    longest = AppointmentTypeFactory(provider=provider, duration_minutes=LONGEST_SESSION_MINUTES)
+    start = first_slot(provider, longest, client_user, now)
+    AppointmentFactory(appointment_type=longest, client=stranger, start=start)
+    last_minute = start + LONGEST_SESSION - timedelta(minutes=1)
+    rows = Appointment.objects.filter(provider=provider).overlapping(
+        last_minute, last_minute + timedelta(minutes=1)
+    )
+    assert rows.count() == 1
+    assert not rows.overlapping(start + LONGEST_SESSION, start + LONGEST_SESSION * 2).exists()
+
+
+def test_no_type_lasts_longer_than_the_longest_session(provider):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentTypeFactory(provider=provider, duration_minutes=LONGEST_SESSION_MINUTES + 1)
