@@ -119,16 +119,21 @@ def message_send(
 
 def _mark_read(conversation: Conversation, user: User, message_id: int) -> None:
     state, _ = ReadState.objects.get_or_create(conversation=conversation, user=user)
-    # Only forward: an older page polling late must not un-read newer messages.
+    if state.last_read_id >= message_id:
+        return  # read already: nothing to write
+    # Only forward, even against another tab's read since: an older page polling late must
+    # not un-read newer messages.
     ReadState.objects.filter(pk=state.pk, last_read_id__lt=message_id).update(
         last_read_id=message_id
     )
 
 
-def mark_read(*, conversation: Conversation, user: User) -> None:
-    latest = conversation.messages.order_by("-id").values_list("id", flat=True).first()
-    if latest is not None:
-        _mark_read(conversation, user, latest)
+def mark_read(*, conversation: Conversation, user: User, up_to: int | None = None) -> None:
+    """Read up to message `up_to` (the newest the reader was shown), or up to the newest."""
+    if up_to is None:
+        up_to = conversation.messages.order_by("-id").values_list("id", flat=True).first()
+    if up_to is not None:
+        _mark_read(conversation, user, up_to)
 
 
 def notify_recipients(message: Message, now: datetime) -> int:

@@ -115,8 +115,9 @@ def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
             "older": older,
         }
         return render(request, "chat/conversation.html#older", context)
-    if before is None:
-        services.mark_read(conversation=conversation, user=request.user)
+    if before is None and page:
+        # The page holds the newest messages: read up to the last one shown.
+        services.mark_read(conversation=conversation, user=request.user, up_to=page[-1].pk)
     return render_conversation(
         request, conversation, page, older, before, message_form(request, appointment)
     )

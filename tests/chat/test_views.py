@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appointments.models import CareTeamMember, OfficeStaff
-from chat.models import Message
+from chat.models import Message, ReadState
 from chat.services import conversation_start, message_send
 from tests.factories import AppointmentFactory, ProviderFactory, UserFactory
 
@@ -320,7 +320,8 @@ def test_a_conversation_with_thousands_of_messages_stays_flat(
 ):
     say(conversation, provider.user)
     count(signed_in, detail(conversation))  # the first visit creates the read marker
-    baseline = count(signed_in, detail(conversation))
+    say(conversation, provider.user)
+    baseline = count(signed_in, detail(conversation))  # and this one moves it
     Message.objects.bulk_create(
         Message(
             conversation=conversation,
@@ -401,3 +402,25 @@ def test_a_quiet_poll_is_one_query_after_the_session_however_long_the_threads(
     newest = conversation.messages.order_by("-id").first()
     url = poll(conversation, newest.pk) + "&unread=0"
     assert len(quiet_poll()) == 3
+
+
+def test_reading_a_conversation_again_writes_nothing(signed_in, conversation, provider):
+    say(conversation, provider.user, "One")
+    signed_in.get(detail(conversation))  # read: the marker moves to "One"
+    with CaptureQueriesContext(connection) as queries:
+        assert signed_in.get(detail(conversation)).status_code == 200
+    sql = [query["sql"] for query in queries]
+    assert not [statement for statement in sql if statement.startswith(("UPDATE", "INSERT"))]
+    # Nor does it ask again for the newest message: the page has just read it.
+    assert len([statement for statement in sql if 'FROM "chat_message"' in statement]) == 1
+
+
+def test_the_marker_moves_to_the_newest_message_the_page_shows(
+    signed_in, conversation, client_user, provider
+):
+    say(conversation, provider.user, "One")
+    newest = say(conversation, provider.user, "Two")
+    signed_in.get(detail(conversation))
+    assert ReadState.objects.get(conversation=conversation, user=client_user).last_read_id == (
+        newest.pk
+    )
