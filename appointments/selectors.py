@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -29,6 +30,13 @@ from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money
 from portal.formatting import format_date, minutes, when
 from portal.models import User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class FeeFlag(TypedDict):
+    has_fees: bool
 
 
 def pending_invitations(client: User, now: datetime) -> QuerySet[CareTeamInvitation]:
@@ -74,11 +82,15 @@ def get_appointment_for_client(client: User, pk: int) -> Appointment:
     return get_object_or_404(queryset, pk=pk, client=client)
 
 
-def upcoming_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
+def upcoming_appointments(
+    client: User, now: datetime
+) -> "QuerySet[WithAnnotations[Appointment, FeeFlag]]":
+    """Soonest first; `has_fees` says which carry a fee (a late reschedule's, say)."""
     return (
         Appointment.objects.active()
         .filter(client=client, end__gt=now)
         .select_related("provider", "appointment_type")
+        .annotate(has_fees=Exists(Fee.objects.filter(appointment=OuterRef("pk"))))
         .order_by("start", "pk")
     )
 
@@ -95,6 +107,7 @@ class Card:
     zone: ZoneInfo
     cancel: Decision | None = None
     reschedule: Decision | None = None
+    fees: tuple[Fee, ...] = ()
 
     @property
     def is_past(self) -> bool:
@@ -152,15 +165,22 @@ class Card:
 
 
 def upcoming_cards(
-    appointments: Iterable[Appointment], zone: ZoneInfo, now: datetime
+    appointments: "list[WithAnnotations[Appointment, FeeFlag]]", zone: ZoneInfo, now: datetime
 ) -> list[Card]:
-    """Cards for upcoming appointments, each with what its policy allows at `now`."""
+    """
+    Cards for upcoming appointments (from `upcoming_appointments`), each with what its policy
+    allows at `now`; the fees of those that have any are read in one query.
+    """
+    charged = [each for each in appointments if each.has_fees]
+    prefetch_related_objects(charged, "fees")
+    charged_pks = {each.pk for each in charged}
     return [
         Card(
             appointment,
             zone,
             appointment.decide(Action.CANCEL, now, zone),
             appointment.decide(Action.RESCHEDULE, now, zone),
+            tuple(appointment.fees.all()) if appointment.pk in charged_pks else (),
         )
         for appointment in appointments
     ]

@@ -56,7 +56,7 @@ def upcoming_context(request: SignedInRequest, page_number: str | None = None) -
     first few, or with `page_number` one page of all of them.
     """
     now = timezone.now()
-    appointments = selectors.upcoming_appointments(request.user, now).prefetch_related("fees")
+    appointments = selectors.upcoming_appointments(request.user, now)
     page = None
     if page_number is None:
         shown, more = first_few(appointments, UPCOMING_SHOWN)

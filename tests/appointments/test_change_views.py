@@ -148,11 +148,24 @@ def test_a_card_states_both_rules_when_they_differ(signed_in, client_user, provi
     assert f"Free to reschedule until {move_by}" in html
 
 
+def test_an_upcoming_card_shows_its_own_fee_and_no_other(
+    signed_in, client_user, provider, session_type, policy
+):
+    charged = book_at(client_user, provider, session_type, days=4)
+    book_at(client_user, provider, session_type, days=6)
+    Fee.objects.create(appointment=charged, kind="late_reschedule", amount=15, currency="USD")
+    html = signed_in.get(reverse("appointments:list")).text
+    cards = html.split('<article class="appt-card')[1:]
+    assert "Late reschedule fee: $15 (pending)" in cards[0]
+    assert "fee:" not in cards[1]
+
+
 def test_the_list_stays_flat_in_queries_with_decisions_and_fees(
     signed_in, client_user, provider, session_type, policy
 ):
     listing = reverse("appointments:list")
-    book_at(client_user, provider, session_type, days=3)
+    charged = book_at(client_user, provider, session_type, days=3)
+    Fee.objects.create(appointment=charged, kind="late_reschedule", amount=10, currency="USD")
 
     def count():
         with CaptureQueriesContext(connection) as queries:
