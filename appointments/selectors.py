@@ -72,8 +72,15 @@ def bookable_types(provider: Provider) -> QuerySet[AppointmentType]:
     return provider.appointment_types.filter(is_active=True, bookable_online=True).order_by("name")
 
 
-def get_bookable_type(provider: Provider, type_id: int) -> AppointmentType:
-    return get_object_or_404(bookable_types(provider), pk=type_id)
+def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -> AppointmentType:
+    """
+    A type the client can book online, with its provider (`.provider`), in one query; a 404
+    when the provider is not on their care team or the type is not theirs to book.
+    """
+    types = AppointmentType.objects.filter(
+        is_active=True, bookable_online=True, provider__careteammember__client=client
+    )
+    return get_object_or_404(types.select_related("provider"), pk=type_id, provider=provider_id)
 
 
 def get_appointment_for_client(client: User, pk: int) -> Appointment:

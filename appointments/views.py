@@ -220,19 +220,16 @@ def booking_picker(provider: Provider, appointment_type: AppointmentType) -> Pic
 @login_required
 @require_GET
 def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
-    provider = selectors.get_provider_for_client(request.user, provider_id)
-    appointment_type = selectors.get_bookable_type(provider, type_id)
-    return render_picker(
-        request, booking_picker(provider, appointment_type), request.GET.get("day")
-    )
+    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    return render_picker(request, booking_picker(kind.provider, kind), request.GET.get("day"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
     """GET: the booking to review; POST: confirm it."""
-    provider = selectors.get_provider_for_client(request.user, provider_id)
-    picker = booking_picker(provider, selectors.get_bookable_type(provider, type_id))
+    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    picker = booking_picker(kind.provider, kind)
     form = SlotForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, first_error(form))

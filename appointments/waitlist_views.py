@@ -97,8 +97,8 @@ def save_entry(
 @login_required
 @require_http_methods(["GET", "POST"])
 def waitlist_join(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
-    provider = selectors.get_provider_for_client(request.user, provider_id)
-    kind = selectors.get_bookable_type(provider, type_id)
+    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    provider = kind.provider
     if not waitlist.waitlist_open_for(provider, kind):
         messages.error(request, f"{provider.display_name} doesn't keep a waitlist for this.")
         return redirect("appointments:book-time", provider.pk, kind.pk)

@@ -20,12 +20,12 @@ from portal.models import User
 PAGE_SIZE = 50
 
 
-def _last_read(user: User, conversation_ref="pk"):
+def _last_read(user: User):
     return Coalesce(
         Subquery(
-            ReadState.objects.filter(conversation=OuterRef(conversation_ref), user=user).values(
-                "last_read_id"
-            )[:1]
+            ReadState.objects.filter(conversation=OuterRef("pk"), user=user).values("last_read_id")[
+                :1
+            ]
         ),
         Value(0),
         output_field=IntegerField(),

@@ -55,6 +55,16 @@ def test_the_client_sees_each_booking_step(signed_in, urls, name):
     assert signed_in.get(urls[name]).status_code == 200
 
 
+def test_the_picker_and_the_review_read_the_type_and_its_provider_together(
+    signed_in, urls, provider, session_type, slot
+):
+    for url in [urls["book-time"], review_url(provider, session_type, slot)]:
+        with CaptureQueriesContext(connection) as queries:
+            assert signed_in.get(url).status_code == 200
+        reads = [query["sql"] for query in queries if '"appointments_provider"' in query["sql"]]
+        assert len(reads) == 1 and '"appointments_appointmenttype"' in reads[0], url
+
+
 @pytest.mark.parametrize("name", ["book-type", "book-time"])
 def test_a_provider_off_the_care_team_is_a_404(client, stranger, urls, name):
     client.force_login(stranger)
