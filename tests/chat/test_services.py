@@ -1,8 +1,10 @@
 import random
+import re
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from appointments.models import CareTeamMember, OfficeStaff
@@ -226,3 +228,37 @@ def test_the_unread_total_is_the_sum_of_each_conversations_unread(client_user, s
         expected = sum(c.unread for c in selectors.client_conversations(client_user))
         assert selectors.unread_total(client_user) == expected
     assert expected > 0
+
+
+def test_the_unread_count_reads_the_unread_not_the_whole_thread(
+    conversation, client_user, provider
+):
+    """The plan bounds each conversation's read by the marker on the (conversation, id) index."""
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            sender=provider.user,
+            body="old",
+            client_key=uuid.uuid4(),
+            created_at=timezone.now() - timedelta(days=1),
+        )
+        for _ in range(2000)
+    )
+    mark_read(conversation=conversation, user=client_user)
+    send(conversation, provider.user, "new")
+    assert selectors.unread_total(client_user) == 1
+    sql, params = selectors.unread_total_statement(client_user)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE chat_message, chat_conversation, chat_readstate")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute("ANALYZE")
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    # The messages are searched from the marker on (by the (conversation, id) index or the
+    # primary key, as the planner likes), never scanned and filtered.
+    if connection.vendor == "postgresql":
+        assert re.search(r"Index Cond: .*\bid > COALESCE\(\(SubPlan", plan), plan
+    else:
+        assert re.search(r"SEARCH unread USING .*\b(rowid|id)>\?", plan), plan
