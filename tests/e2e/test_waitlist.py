@@ -5,8 +5,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from appointments import waitlist
 from appointments.models import Appointment, DateOverride, WaitlistEntry, WaitlistOffer
-from tests.appointments.test_waitlist import at_nine, book_at, cancel, join, someone_on_the_team
+from tests.appointments.test_waitlist import (
+    at_nine,
+    book_at,
+    cancel,
+    join,
+    one_at_a_time,
+    someone_on_the_team,
+)
 from tests.e2e.conftest import sign_in
 from tests.factories import TEST_PASSWORD
 from tests.tasks import run_worker
@@ -79,6 +87,44 @@ def test_an_offer_card_is_confirmed_through_the_ordinary_review(
     expect(page.get_by_role("status")).to_contain_text("Booked:")
     signed.check("claimed")
     assert Appointment.objects.get(client=client_user, status="scheduled").start == offer.start
+
+
+def test_one_at_a_time_the_time_is_held_for_each_in_turn(signed, on, session_type, client_user):
+    """The first to join holds the time; "Not this time" passes it on; a hold runs out."""
+    page = signed.page
+    one_at_a_time(on, minutes=30)
+    join(client_user, on, session_type)
+    second = someone_on_the_team(on)
+    join(second, on, session_type)
+    cancel(book_at(someone_on_the_team(on), on, session_type, at_nine(on)))
+    run_worker()
+    held = WaitlistOffer.objects.get()
+    assert held.entry.client == client_user
+    signed.goto("/appointments/")
+    card = page.locator(f"#offer-{held.pk}")
+    expect(card).to_contain_text("It is held for you until")
+    signed.check("held-for-the-first")
+    card.get_by_role("button", name=re.compile("Not this time")).click()
+    expect(page.get_by_role("status")).to_contain_text("You're still on the waitlist")
+    expect(page.locator(".offer-card")).to_have_count(0)
+    run_worker()  # the worker passes the time on to the next in line
+
+    page.get_by_role("button", name="Sign out").click()
+    signed.goto("/sign-in/")
+    sign_in(signed, second.email, TEST_PASSWORD)
+    passed_on = WaitlistOffer.objects.get(entry__client=second)
+    assert passed_on.start == held.start and passed_on.expires_at is not None
+    signed.goto("/appointments/")
+    expect(page.locator(f"#offer-{passed_on.pk}")).to_contain_text("It is held for you until")
+    signed.check("held-for-the-second")
+    # Their hold runs out (the worker's task at its end): the card goes, the link says so.
+    assert waitlist.hold_ended(passed_on.pk, now=passed_on.expires_at)
+    signed.goto("/appointments/")
+    expect(page.locator(".offer-card")).to_have_count(0)
+    signed.goto(f"/appointments/waitlist/offers/{passed_on.token}/")
+    expect(page.get_by_role("heading", name="This offer has ended")).to_be_visible()
+    answered(signed, 410)
+    signed.check("hold-ran-out")
 
 
 def test_a_time_someone_took_first_says_so_and_shows_fresh_times(
