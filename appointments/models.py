@@ -365,8 +365,9 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(status=Appointment.Status.SCHEDULED)
 
     def overlapping(self, start, end):
-        # No session is longer than LONGEST_SESSION: the lower bound on start is implied by
-        # `end > start`, and lets the (…, start) indexes read only the window.
+        # No session is longer than LONGEST_SESSION, so `end > start` implies this lower
+        # bound on start; stated, it lets the (provider, start) and (client, start) indexes
+        # read only the window.
         return self.filter(start__lt=end, end__gt=start, start__gt=start - LONGEST_SESSION)
 
 

@@ -21,14 +21,9 @@ PAGE_SIZE = 50
 
 
 def _last_read(user: User):
+    marker = ReadState.objects.filter(conversation=OuterRef("pk"), user=user)
     return Coalesce(
-        Subquery(
-            ReadState.objects.filter(conversation=OuterRef("pk"), user=user).values("last_read_id")[
-                :1
-            ]
-        ),
-        Value(0),
-        output_field=IntegerField(),
+        Subquery(marker.values("last_read_id")[:1]), Value(0), output_field=IntegerField()
     )
 
 
@@ -87,9 +82,8 @@ def client_conversations(client: User) -> QuerySet[Conversation]:
 # read marker. Written out by hand because every page's menus show it and the open
 # conversation asks for it every few seconds: the ORM spent three times the database's own
 # time composing this statement. `with_unread` counts the same per conversation, and a test
-# holds the two together.
-# The marker is a subquery, not a join, so that it bounds the read of each conversation's
-# messages on the (conversation, id) index: the cost follows the unread, not the thread.
+# holds the two together. The marker is a subquery, not a join, so that the messages are
+# searched from it on: the cost follows what is unread, not the length of the thread.
 _UNREAD_TOTAL = f"""
     SELECT COUNT(*) FROM {Conversation._meta.db_table} theirs
     JOIN {Message._meta.db_table} unread ON unread.conversation_id = theirs.id
