@@ -6,8 +6,10 @@ beside them and puts the project on the path.
 """
 
 import os
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import django
@@ -19,3 +21,15 @@ os.environ.setdefault(
     "DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='portal-bench-')}/bench.sqlite3"
 )
 django.setup()
+
+
+def timed(fn, runs: int = 50) -> tuple[float, float, object]:
+    """The median and 95th percentile milliseconds of `runs` calls, and the last result."""
+    samples = []
+    result = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], result

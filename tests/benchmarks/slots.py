@@ -8,11 +8,10 @@ Prints the median and 95th percentile of: the pure engine (busy times already in
 and open_slots() (the database reads plus the engine), over repeated runs.
 """
 
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-import scratch  # noqa: F401  (Django set up on a scratch database: first)
+import scratch  # Django set up on a scratch database: first
 from django.core.management import call_command
 from django.db import connection
 
@@ -28,18 +27,6 @@ from appointments.slots import bookable_starts
 from portal.models import User
 
 BOOKINGS = 2000
-RUNS = 50
-
-
-def timed(fn, runs=RUNS) -> tuple[float, float, object]:
-    samples = []
-    result = None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], result
 
 
 def main() -> None:
@@ -82,7 +69,7 @@ def main() -> None:
     )
     busy = list(provider.appointments.values_list("start", "end"))
 
-    engine_median, engine_p95, slots = timed(
+    engine_median, engine_p95, slots = scratch.timed(
         lambda: bookable_starts(
             rules=provider.booking_rules,
             zone=provider.zone,
@@ -95,7 +82,7 @@ def main() -> None:
             window_end=now + timedelta(days=60),
         )
     )
-    full_median, full_p95, _ = timed(
+    full_median, full_p95, _ = scratch.timed(
         lambda: selectors.open_slots(
             provider=provider, appointment_type=kind, client=client, now=now
         )

@@ -10,13 +10,12 @@ with 20 entries, and of the pure matcher alone.
 """
 
 import random
-import statistics
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
 from zoneinfo import ZoneInfo
 
-import scratch  # noqa: F401  (Django set up on a scratch database: first)
+import scratch  # Django set up on a scratch database: first
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -36,19 +35,7 @@ from portal.models import User
 
 PROVIDERS = 50
 ENTRIES = 1000
-RUNS = 50
 ZONES = ["America/Chicago", "Europe/London", "America/New_York", "Asia/Kolkata"]
-
-
-def timed(fn, runs=RUNS) -> tuple[float, float, object]:
-    samples = []
-    result = None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], result
 
 
 def main() -> None:
@@ -104,7 +91,7 @@ def main() -> None:
     )
     with CaptureQueriesContext(connection) as queries:
         matches, _ = waitlist.find_matches(provider, opening, now)
-    median, p95, _ = timed(lambda: waitlist.find_matches(provider, opening, now))
+    median, p95, _ = scratch.timed(lambda: waitlist.find_matches(provider, opening, now))
     entries = WaitlistEntry.objects.filter(provider=provider).count()
     print(f"database: {connection.vendor}; entries: {ENTRIES} across {PROVIDERS} providers")
     print(f"entries of the provider whose time opened: {entries}; matched: {len(matches)}")
@@ -119,7 +106,9 @@ def main() -> None:
         for i in range(ENTRIES)
     ]  # fmt: skip
     freed = (start, start + timedelta(minutes=50))
-    pure_median, pure_p95, found = timed(lambda: match(schedule, wishes, now=now, freed=freed))
+    pure_median, pure_p95, found = scratch.timed(
+        lambda: match(schedule, wishes, now=now, freed=freed)
+    )
     print(
         f"pure matcher, {ENTRIES} entries: median {pure_median:6.2f} ms   p95 {pure_p95:6.2f} ms"
         f"   (matched {len(found)})"
