@@ -30,10 +30,14 @@ class AppointmentsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
         from appointments.tasks import hours_changed
+        from portal.mail import LOST_EMAIL_WORK
 
         post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")
         post_save.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-override")
         # A day off taken back opens the date.
         post_delete.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-day-off")
+        if requeue_unwritten not in LOST_EMAIL_WORK:
+            LOST_EMAIL_WORK.append(requeue_unwritten)

@@ -1,26 +1,59 @@
 """
 Appointment emails. They say that something happened and link to the portal: no clinical
 content (no appointment type, no notes), and a calendar file for the recipient's calendar.
-They are queued in the transaction of the change, written as it stands then.
+
+The change queues one task in its own transaction (`queue_appointment_emails`), and the worker
+writes the two emails from the change's history entry, as the change stood then: a booking
+moved a minute later still gets its "booked" email with the first time and its own calendar
+SEQUENCE. Each email's key (its Message-ID) follows from the entry and the recipient, so the
+emails of one change are written once, however often the task runs.
 """
 
+import copy
+import uuid
+from datetime import datetime
+
 from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.tasks import task
 from django.utils import timezone
 
 from appointments.calendar import appointment_calendar
-from appointments.models import Appointment
-from portal.mail import queue_email
+from appointments.models import Appointment, AppointmentEvent
+from portal.mail import LOST_AFTER, queue_email
+from portal.models import Email
 
-# What each kind of email says, and the calendar method its attachment carries.
-KINDS = {
-    "booked": "REQUEST",
-    "rescheduled": "REQUEST",
-    "cancelled": "CANCEL",
+# What each kind of change says, and the calendar method its attachment carries.
+KINDS: dict[str, str] = {
+    AppointmentEvent.Kind.BOOKED: "REQUEST",
+    AppointmentEvent.Kind.RESCHEDULED: "REQUEST",
+    AppointmentEvent.Kind.CANCELLED: "CANCEL",
 }
+AUDIENCES = ("client", "provider")
+
+
+def email_key(event_id: int, audience: str) -> uuid.UUID:
+    return uuid.uuid5(
+        uuid.NAMESPACE_URL,
+        f"https://{settings.PORTAL_CALENDAR_DOMAIN}/appointment-event/{event_id}/{audience}",
+    )
+
+
+def as_it_stood(event: AppointmentEvent) -> Appointment:
+    """The event's appointment with the time, status and calendar SEQUENCE the change gave it."""
+    appointment = copy.copy(event.appointment)
+    start = event.new_start or event.old_start
+    assert start is not None and event.ics_sequence is not None, "not an emailed change"
+    appointment.end = start + appointment.duration
+    appointment.start = start
+    appointment.ics_sequence = event.ics_sequence
+    cancelled = event.kind == AppointmentEvent.Kind.CANCELLED
+    appointment.status = Appointment.Status.CANCELLED if cancelled else Appointment.Status.SCHEDULED
+    return appointment
 
 
 def _queue(
-    appointment: Appointment, kind: str, *, recipient, audience: str, zone, old_start
+    appointment: Appointment, kind: str, *, recipient, audience: str, zone, old_start, key
 ) -> None:
     with timezone.override(zone):
         context = {
@@ -41,20 +74,83 @@ def _queue(
             attachments=[
                 ("appointment.ics", ics, f"text/calendar; charset=utf-8; method={method}")
             ],
+            key=key,
         )
 
 
-def queue_appointment_emails(appointment: Appointment, kind: str, old_start=None) -> None:
-    """One email to the client and one to the provider, each in their own time zone."""
-    for recipient, audience, zone in [
-        (appointment.client, "client", appointment.client.zone),
-        (appointment.provider.user, "provider", appointment.provider.zone),
-    ]:
-        _queue(
-            appointment,
-            kind,
-            recipient=recipient,
-            audience=audience,
-            zone=zone,
-            old_start=old_start,
+def queue_appointment_emails(event: AppointmentEvent) -> None:
+    """Call it inside the change's transaction: the worker writes and sends the emails."""
+    # With the change: no savepoint of its own (a failure fails the change).
+    with transaction.atomic(savepoint=False):
+        write_appointment_emails.enqueue(event.pk)
+
+
+@task
+def write_appointment_emails(event_id: int) -> int:
+    """
+    One email to the client and one to the provider, each in their own time zone, queued for
+    delivery together; how many were written (none when they already were).
+    """
+    event = AppointmentEvent.objects.select_related(
+        "appointment__client", "appointment__provider__user", "appointment__appointment_type"
+    ).get(pk=event_id)
+    keys = {audience: email_key(event.pk, audience) for audience in AUDIENCES}
+    if Email.objects.filter(key__in=keys.values()).exists():
+        return 0
+    appointment = as_it_stood(event)
+    old_start = event.old_start if event.kind == AppointmentEvent.Kind.RESCHEDULED else None
+    recipients = {
+        "client": (appointment.client, appointment.client.zone),
+        "provider": (appointment.provider.user, appointment.provider.zone),
+    }
+    try:
+        with transaction.atomic():
+            for audience, (recipient, zone) in recipients.items():
+                _queue(
+                    appointment,
+                    event.kind,
+                    recipient=recipient,
+                    audience=audience,
+                    zone=zone,
+                    old_start=old_start,
+                    key=keys[audience],
+                )
+    except IntegrityError:
+        # Another run of this task wrote them first.
+        if Email.objects.filter(key__in=keys.values()).exists():
+            return 0
+        raise
+    return len(recipients)
+
+
+def unwritten_changes(now: datetime, *, batch: int = 500) -> list[int]:
+    """
+    The emailed changes whose emails are not written LOST_AFTER on (their task was lost with a
+    worker, or failed), newest first, from as long ago as an email is retried.
+    """
+    event_ids = list(
+        AppointmentEvent.objects.filter(
+            ics_sequence__isnull=False,
+            at__gte=now - settings.PORTAL_EMAIL_RETRY_FOR,
+            at__lt=now - LOST_AFTER,
         )
+        .order_by("-at", "-pk")
+        .values_list("pk", flat=True)
+    )
+    unwritten = []
+    for offset in range(0, len(event_ids), batch):
+        chunk = event_ids[offset : offset + batch]
+        # Both emails of a change are written together: the client's stands for the two.
+        keys = {email_key(pk, "client"): pk for pk in chunk}
+        written = set(Email.objects.filter(key__in=keys).values_list("key", flat=True))
+        unwritten += [pk for key, pk in keys.items() if key not in written]
+    return unwritten
+
+
+def requeue_unwritten(now: datetime, dry_run: bool) -> tuple[str, int]:
+    """For requeue_lost_email: a new task for each change whose emails are missing."""
+    event_ids = unwritten_changes(now)
+    if not dry_run:
+        for event_id in event_ids:
+            write_appointment_emails.enqueue(event_id)
+    return "appointment change", len(event_ids)

@@ -505,11 +505,21 @@ class AppointmentEvent(models.Model):
     new_start = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(blank=True, max_length=1000)
     details = models.JSONField(default=dict, blank=True)
+    # A change the client and the provider are emailed about (booked, moved, cancelled): the
+    # calendar SEQUENCE it gave the appointment. The worker writes the emails from the entry,
+    # as the change stood, however the appointment changed after it. None for other entries.
+    ics_sequence = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "pk"]
         verbose_name = "history entry"
         verbose_name_plural = "history"
+        indexes = [
+            # The recent changes whose emails may be lost (requeue_lost_email), and only those.
+            models.Index(
+                fields=["at"], condition=Q(ics_sequence__isnull=False), name="event_emailed_at"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"

@@ -221,14 +221,15 @@ def appointment_book(
             created_at=now,
             policy_terms=terms_for(provider, appointment_type).as_json(),
         )
-        AppointmentEvent.objects.create(
+        event = AppointmentEvent.objects.create(
             appointment=appointment,
             kind=AppointmentEvent.Kind.BOOKED,
             actor=booked_by,
             at=now,
             new_start=start,
+            ics_sequence=appointment.ics_sequence,
         )
-        queue_appointment_emails(appointment, "booked")
+        queue_appointment_emails(event)
         time_taken(provider, appointment.start, appointment.end, client, now)
     return appointment
 
@@ -318,7 +319,7 @@ def appointment_cancel(
         appointment.ics_sequence += 1
         appointment.save(update_fields=["status", "ics_sequence"])
         fee = _record_fee(appointment, decision and decision.fee, Fee.Kind.LATE_CANCEL, actor, now)
-        AppointmentEvent.objects.create(
+        event = AppointmentEvent.objects.create(
             appointment=appointment,
             kind=AppointmentEvent.Kind.CANCELLED,
             actor=actor,
@@ -326,8 +327,9 @@ def appointment_cancel(
             old_start=appointment.start,
             reason=reason.strip(),
             details={"fee": str(fee.money) if fee else None},
+            ics_sequence=appointment.ics_sequence,
         )
-        queue_appointment_emails(appointment, "cancelled")
+        queue_appointment_emails(event)
         time_opened(appointment.provider, appointment.start, appointment.end, "cancelled", now)
     return AppointmentChange(appointment, fee)
 
@@ -373,7 +375,7 @@ def appointment_reschedule(
         fee = _record_fee(
             appointment, decision and decision.fee, Fee.Kind.LATE_RESCHEDULE, actor, now
         )
-        AppointmentEvent.objects.create(
+        event = AppointmentEvent.objects.create(
             appointment=appointment,
             kind=AppointmentEvent.Kind.RESCHEDULED,
             actor=actor,
@@ -382,8 +384,9 @@ def appointment_reschedule(
             new_start=new_start,
             reason=reason.strip(),
             details={"fee": str(fee.money) if fee else None},
+            ics_sequence=appointment.ics_sequence,
         )
-        queue_appointment_emails(appointment, "rescheduled", old_start=old_start)
+        queue_appointment_emails(event)
         old_end = old_start + appointment.duration
         time_opened(appointment.provider, old_start, old_end, "moved", now)
         time_taken(

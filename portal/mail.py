@@ -1,7 +1,8 @@
 """
 Email never leaves inside a request. `queue_email` renders a message and saves it, with a task
 for the worker (`manage.py db_worker`), in the transaction of the change it reports: if the
-change commits, the email is on its way; if it rolls back, so does the email.
+change commits, the email is on its way; if it rolls back, so does the email. (A change to an
+appointment queues one task instead, which writes its two emails: appointments/emails.py.)
 
 `deliver_email` hands one email to the mail server. Its status moves only by conditional
 updates (queued -> sending -> sent), so two workers, or a task run twice, send it once. Where
@@ -13,6 +14,7 @@ retried by itself; a superuser can see it in the admin and send it again.
 import logging
 import random
 import smtplib
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.policy import SMTP as SMTP_POLICY
@@ -41,6 +43,11 @@ LONGEST_WAIT = timedelta(hours=1)
 LOST_AFTER = timedelta(minutes=15)
 # An email still "sending" after this long was cut off: it may or may not have arrived.
 SENDING_TOO_LONG = timedelta(minutes=5)
+# Work that ends in emails before it is an email (an appointment change queues a task that
+# writes its two). requeue_lost_email calls each with `now` and `dry_run`: it queues again what
+# a stopped worker lost and answers what it counted and how many. Apps add theirs when ready.
+LostWork = Callable[[datetime, bool], tuple[str, int]]
+LOST_EMAIL_WORK: list[LostWork] = []
 
 
 class DeliveryFailed(Exception):
@@ -62,17 +69,19 @@ def queue_email(
     to: str,
     attachments: list[tuple[str, bytes | str, str]] | tuple = (),
     send_before: datetime | None = None,
+    key: uuid.UUID | None = None,
 ) -> Email:
     """
-    Render the email now, as the change it reports stands, and queue it for the worker. Call it
-    inside the change's transaction. `send_before`: not worth sending after this instant (a
-    reminder once the appointment has started).
+    Render the email now and queue it for the worker, in the transaction of what it reports.
+    `send_before`: not worth sending after this instant (a reminder once the appointment has
+    started). `key`: its Message-ID, when it must be written once only (a new one otherwise).
     """
     subject, body, html = render_email(name, context)
     # The email and its task together. Inside the change's transaction no savepoint: a
     # failure here fails the change, and a booking writes two emails, four round trips less.
     with transaction.atomic(savepoint=False):
         email = Email.objects.create(
+            key=key or uuid.uuid4(),
             kind=name,
             to=to,
             subject=subject[:255],

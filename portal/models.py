@@ -102,9 +102,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Email(models.Model):
     """
-    One email, rendered when the change it reports was made and saved in the same transaction,
-    then delivered by the worker. Its key is the Message-ID, and the status moves only by
-    conditional updates, so that two workers, or a retry after a crash, never send it twice.
+    One email, rendered as the change it reports stood (in its transaction, or by the task that
+    change queued), then delivered by the worker. Its key is the Message-ID, and the status
+    moves only by conditional updates, so that two workers, or a retry after a crash, never
+    send it twice.
     """
 
     class Status(models.TextChoices):

@@ -282,6 +282,67 @@ def test_reschedule_emails_move_the_same_calendar_entry(booked, client_user):
     assert f"{local_old:%-d %B %Y}" in sent_mail()[0].body and "has moved" in sent_mail()[0].body
 
 
+def test_emails_written_after_later_changes_describe_each_change_as_it_stood(booked, client_user):
+    """The worker writes a change's emails from its history entry, not from the row as it is."""
+    first = booked.start
+    moved = later_slot(booked)
+    appointment_reschedule(appointment=booked, actor=client_user, new_start=moved)
+    appointment_cancel(appointment=booked, actor=client_user)
+    to_client = [m for m in sent_mail() if m.to == [client_user.email]]
+    said = ["booked", "moved", "cancelled"]
+    assert [word in m.subject for word, m in zip(said, to_client, strict=True)] == [True] * 3
+    entries = [ics(message) for message in to_client]
+    assert [calendar["METHOD"] for _, calendar in entries] == ["REQUEST", "REQUEST", "CANCEL"]
+    assert [event["SEQUENCE"] for event, _ in entries] == [0, 1, 2]
+    assert [event["DTSTART"].dt for event, _ in entries] == [first, moved, moved]
+    assert [event["STATUS"] for event, _ in entries] == ["CONFIRMED", "CONFIRMED", "CANCELLED"]
+    assert f"{first.astimezone(client_user.zone):%-d %B %Y}" in to_client[0].body
+    assert len(sent_mail()) == 6  # and as many to the provider
+
+
+def test_a_changes_emails_are_written_once_however_often_its_task_runs(booked, client_user):
+    from appointments.emails import write_appointment_emails
+
+    event = booked.events.get(kind="booked")
+    assert write_appointment_emails.call(event.pk) == 2
+    assert write_appointment_emails.call(event.pk) == 0
+    assert len(sent_mail()) == 2  # the task the booking queued wrote nothing more
+
+
+def requeue_lost(*args) -> list[str]:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("requeue_lost_email", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_a_change_whose_emails_a_worker_never_wrote_gets_a_new_task(booked, client_user):
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.update(status="RUNNING")  # the worker died holding the booking's task
+    entry = AppointmentEvent.objects.filter(kind="booked")
+    entry.update(at=timezone.now() - timedelta(minutes=5))
+    assert "0 appointment changes with unwritten emails queued again." in requeue_lost()
+    entry.update(at=timezone.now() - timedelta(minutes=20))
+    assert "1 appointment change with unwritten emails would be queued." in requeue_lost(
+        "--dry-run"
+    )
+    assert "1 appointment change with unwritten emails queued again." in requeue_lost()
+    assert sorted(m.to[0] for m in sent_mail()) == sorted(
+        [client_user.email, booked.provider.user.email]
+    )
+    assert "0 appointment changes with unwritten emails queued again." in requeue_lost()
+    # Past the time an email is retried for, a change is left alone.
+    AppointmentEvent.objects.filter(kind="booked").update(at=timezone.now() - timedelta(days=3))
+    appointment_cancel(appointment=booked, actor=client_user)
+    DBTaskResult.objects.update(status="FAILED")
+    AppointmentEvent.objects.filter(kind="cancelled").update(at=timezone.now() - timedelta(days=3))
+    assert "0 appointment changes with unwritten emails queued again." in requeue_lost()
+
+
 def test_the_terms_are_saved_with_the_booking(booked, policy):
     policy.cancel_notice = timedelta(hours=72)
     policy.save()

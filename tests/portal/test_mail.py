@@ -38,6 +38,10 @@ def time_passes():
     pending_tasks().update(run_after=timezone.now())
 
 
+def first_line(output: tuple[str, str]) -> str:
+    return output[0].splitlines()[0]
+
+
 def reload(email: Email) -> Email:
     email.refresh_from_db()
     return email
@@ -318,7 +322,7 @@ def test_booking_with_the_mail_server_down_answers_as_usual_and_mails_once_it_is
 def test_cancelling_with_the_mail_server_down_answers_as_usual(
     mail_server_down, signed_in, appointment, client_user, provider
 ):
-    Email.objects.all().delete()  # the booking's own emails
+    DBTaskResult.objects.all().delete()  # the booking's own emails, never written
     response = cancel_by_post(signed_in, appointment)
     assert response.status_code == 302
     assert reload(appointment).status == Appointment.Status.CANCELLED
@@ -328,7 +332,7 @@ def test_cancelling_with_the_mail_server_down_answers_as_usual(
 def test_rescheduling_with_the_mail_server_down_answers_as_usual(
     mail_server_down, signed_in, appointment, client_user, provider
 ):
-    Email.objects.all().delete()
+    DBTaskResult.objects.all().delete()
     old_start = appointment.start
     response = reschedule_by_post(signed_in, appointment)
     assert response.status_code == 302
@@ -346,9 +350,9 @@ def test_a_password_reset_with_the_mail_server_down_answers_as_usual(
 
 def assert_delivered_once_back_up(sink, recipients):
     assert sink.received == []
-    assert Email.objects.filter(status=Email.Status.QUEUED).count() == len(recipients)
     run_worker()  # the server is still down: every attempt fails and is put off
     assert sink.received == []
+    assert Email.objects.filter(status=Email.Status.QUEUED).count() == len(recipients)
     assert pending_tasks().count() == len(recipients)
     sink.up()
     time_passes()
@@ -458,9 +462,9 @@ def test_a_queued_email_whose_task_was_lost_gets_a_new_one(smtp_server):
     lost, fresh = queue(to="lost@example.com"), queue(to="fresh@example.com")
     DBTaskResult.objects.filter(args_kwargs__args=[lost.pk]).update(status="RUNNING")  # died
     Email.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - timedelta(hours=1))
-    assert run("requeue_lost_email", "--dry-run")[0] == "1 lost email would be queued.\n"
-    assert run("requeue_lost_email")[0] == "1 lost email queued again.\n"
-    assert run("requeue_lost_email")[0] == "0 lost emails queued again.\n"
+    assert first_line(run("requeue_lost_email", "--dry-run")) == "1 lost email would be queued."
+    assert first_line(run("requeue_lost_email")) == "1 lost email queued again."
+    assert first_line(run("requeue_lost_email")) == "0 lost emails queued again."
     run_worker()
     assert sorted(smtp_server.to()) == ["fresh@example.com", "lost@example.com"]
     assert fresh.pk
@@ -473,7 +477,7 @@ def test_an_email_cut_off_while_sending_is_reported_not_sent_again(smtp_server):
     )
     DBTaskResult.objects.update(status="FAILED")
     out, err = run("requeue_lost_email")
-    assert out == "0 lost emails queued again.\n"
+    assert first_line((out, err)) == "0 lost emails queued again."
     assert "1 email was cut off while sending" in err
     run_worker()
     assert smtp_server.received == []
