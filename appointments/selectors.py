@@ -68,8 +68,12 @@ def get_provider_for_client(client: User, provider_id: int) -> Provider:
     return get_object_or_404(care_team_providers(client), pk=provider_id)
 
 
+# An appointment type a client may book online.
+BOOKABLE = Q(is_active=True, bookable_online=True)
+
+
 def bookable_types(provider: Provider) -> QuerySet[AppointmentType]:
-    return provider.appointment_types.filter(is_active=True, bookable_online=True).order_by("name")
+    return provider.appointment_types.filter(BOOKABLE).order_by("name")
 
 
 def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -> AppointmentType:
@@ -77,9 +81,7 @@ def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -
     A type the client can book online, with its provider (`.provider`), in one query; a 404
     when the provider is not on their care team or the type is not theirs to book.
     """
-    types = AppointmentType.objects.filter(
-        is_active=True, bookable_online=True, provider__careteammember__client=client
-    )
+    types = AppointmentType.objects.filter(BOOKABLE, provider__careteammember__client=client)
     return get_object_or_404(types.select_related("provider"), pk=type_id, provider=provider_id)
 
 

@@ -4,10 +4,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from appointments import selectors
@@ -30,6 +32,9 @@ from policies.terms import Money
 from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 from portal.practice import join_practice_staff
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 class BookingError(Exception):
@@ -159,13 +164,13 @@ def acting_as(actor: User | None, *, client_id: int, provider: Provider) -> str:
     raise NotPermitted("Only the client or their provider's practice can change this.")
 
 
-def lock_schedules(*, client: User, provider: Provider) -> Provider:
+def lock_schedules(*, client: User, provider: Provider, **facts: Exists) -> Provider:
     """
     Serialise every write to these two schedules. Rows are always locked client first, then
     provider, so two bookings cannot wait on each other. A change that waits longer than
     LOCK_TIMEOUT_MS gives up (ScheduleBusy) rather than hold a web worker. On SQLite
     select_for_update is a no-op; there the IMMEDIATE transaction already holds the database's
-    single write lock.
+    single write lock. `facts`: read with the locked provider, as attributes of it.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -173,7 +178,29 @@ def lock_schedules(*, client: User, provider: Provider) -> Provider:
     User.objects.select_for_update().only("pk").get(pk=client.pk)
     # The provider's user comes along unlocked: the change's email goes to them.
     locked = Provider.objects.select_for_update(of=("self",)).select_related("user")
-    return locked.get(pk=provider.pk)
+    return locked.annotate(**facts).get(pk=provider.pk)
+
+
+class BookingFacts(TypedDict):
+    on_care_team: bool
+    type_bookable: bool
+
+
+def lock_to_book(
+    *, client: User, provider: Provider, appointment_type: AppointmentType
+) -> "WithAnnotations[Provider, BookingFacts]":
+    """The schedules locked, and whether this client may still book this type with them."""
+    locked = lock_schedules(
+        client=client,
+        provider=provider,
+        on_care_team=Exists(CareTeamMember.objects.filter(provider=OuterRef("pk"), client=client)),
+        type_bookable=Exists(
+            AppointmentType.objects.filter(
+                selectors.BOOKABLE, provider=OuterRef("pk"), pk=appointment_type.pk
+            )
+        ),
+    )
+    return cast("WithAnnotations[Provider, BookingFacts]", locked)
 
 
 def appointment_book(
@@ -193,16 +220,14 @@ def appointment_book(
         raise ValueError("start must be an aware datetime")
     acting_as(booked_by, client_id=client.pk, provider=provider)
     with schedule_change():
-        provider = lock_schedules(client=client, provider=provider)
-        now = now or timezone.now()
         # Checked again under the lock: the page the client saw may be minutes old.
-        if not provider.clients.filter(pk=client.pk).exists():
+        locked = lock_to_book(client=client, provider=provider, appointment_type=appointment_type)
+        now = now or timezone.now()
+        if not locked.on_care_team:
             raise NotBookable("You can only book with providers on your care team.")
-        if (
-            appointment_type.provider_id != provider.pk
-            or not selectors.bookable_types(provider).filter(pk=appointment_type.pk).exists()
-        ):
+        if not locked.type_bookable:
             raise NotBookable("That kind of appointment can't be booked online.")
+        provider = locked
         if not selectors.is_open_slot(
             provider=provider,
             appointment_type=appointment_type,

@@ -125,7 +125,9 @@ def test_without_the_row_locks_the_database_still_referees(
     monkeypatch.setattr(
         services,
         "lock_schedules",
-        lambda *, client, provider: type(provider).objects.get(pk=provider.pk),
+        lambda *, client, provider, **facts: (
+            type(provider).objects.annotate(**facts).get(pk=provider.pk)
+        ),
     )
     outcomes = race(book_for(racers, provider, session_type, overlapping_starts))
     assert_one_winner(outcomes, provider)
