@@ -23,6 +23,7 @@ from appointments.models import (
     DateOverride,
     Fee,
     Provider,
+    WaitlistEntry,
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
@@ -52,6 +53,36 @@ def pending_invitations(client: User, now: datetime) -> QuerySet[CareTeamInvitat
         .select_related("provider")
         .order_by("created_at")
     )
+
+
+@dataclass(frozen=True)
+class OverviewFacts:
+    """Which of the overview's optional parts have anything to show."""
+
+    invitations: bool
+    fees: bool
+    can_book: bool
+    waitlist: bool
+
+
+def overview_facts(
+    client: User, now: datetime, waitlist_entries: QuerySet[WaitlistEntry]
+) -> OverviewFacts:
+    """
+    All four in one query, so that the overview reads only the parts that have anything: most
+    clients have no invitation, fee or waitlist entry. `waitlist_entries`: those it shows.
+    """
+    row = (
+        User.objects.filter(pk=client.pk)
+        .values(
+            invitations=Exists(pending_invitations(client, now)),
+            fees=Exists(Fee.objects.filter(appointment__client=client)),
+            can_book=Exists(care_team_providers(client)),
+            waitlist=Exists(waitlist_entries),
+        )
+        .get()
+    )
+    return OverviewFacts(**row)
 
 
 def get_invitation_for_client(client: User, pk: int, now: datetime) -> CareTeamInvitation:

@@ -42,6 +42,7 @@ UPCOMING_SHOWN = 5
 PAST_SHOWN = 3
 CANCELLED_SHOWN = 3
 PER_PAGE = 20
+NO_WAITLIST: dict = {"entries": [], "offers": []}
 
 
 def first_few(queryset: QuerySet, count: int) -> tuple[list, bool]:
@@ -82,23 +83,24 @@ def upcoming_in_place(request: SignedInRequest) -> dict:
 @require_GET
 def appointment_list(request: SignedInRequest) -> HttpResponse:
     """The overview: invitations, the next few appointments, the last few past, fees in sum."""
-    now, zone = timezone.now(), request.user.zone
-    past, more_past = first_few(selectors.past_appointments(request.user, now), PAST_SHOWN)
-    cancelled, more_cancelled = first_few(
-        selectors.cancelled_appointments(request.user), CANCELLED_SHOWN
-    )
+    client, now, zone = request.user, timezone.now(), request.user.zone
+    facts = selectors.overview_facts(client, now, waitlist.current_entries(client, now))
+    past, more_past = first_few(selectors.past_appointments(client, now), PAST_SHOWN)
+    cancelled, more_cancelled = first_few(selectors.cancelled_appointments(client), CANCELLED_SHOWN)
     context = (
         upcoming_context(request)
         | {
-            "invitations": list(selectors.pending_invitations(request.user, now)),
+            "invitations": (
+                list(selectors.pending_invitations(client, now)) if facts.invitations else []
+            ),
             "past": selectors.past_cards(past, zone),
             "more_past": more_past,
             "cancelled": selectors.past_cards(cancelled, zone),
             "more_cancelled": more_cancelled,
-            "fee_totals": selectors.fee_totals(request.user),
-            "can_book": selectors.care_team_providers(request.user).exists(),
+            "fee_totals": selectors.fee_totals(client) if facts.fees else [],
+            "can_book": facts.can_book,
         }
-        | waitlist.client_waitlist(request.user, now)
+        | (waitlist.client_waitlist(client, now) if facts.waitlist else NO_WAITLIST)
     )
     return render(request, "appointments/list.html", context)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from appointments import selectors, services
 from appointments.matching import Schedule, Wish, match
 from appointments.models import (
+    LONGEST_SESSION,
     Appointment,
     AppointmentType,
     Provider,
@@ -33,9 +34,7 @@ from portal.formatting import when
 from portal.mail import queue_email
 from portal.models import User
 
-# The longest appointment type (AppointmentType.duration_minutes' bound): a freed stretch can
-# make room for a start up to this long before it.
-LONGEST = timedelta(hours=8)
+# A freed stretch can make room for a start up to the longest session before it.
 ONE_INSTANT = timedelta(microseconds=1)
 
 
@@ -75,6 +74,14 @@ def active_entry(client: User, provider: Provider, kind: AppointmentType) -> Wai
     return client_entries(client).filter(provider=provider, appointment_type=kind).first()
 
 
+def current_entries(client: User, now: datetime) -> QuerySet[WaitlistEntry]:
+    """The entries the client sees: one past its last date is over for them (the next opening
+    ends it for good)."""
+    return client_entries(client).filter(
+        Q(not_after__isnull=True) | Q(not_after__gte=today_for(client, now))
+    )
+
+
 def client_waitlist(client: User, now: datetime) -> dict:
     """
     The client's active entries, and the offers they can still take, soonest first: one
@@ -85,11 +92,7 @@ def client_waitlist(client: User, now: datetime) -> dict:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .order_by("start", "pk")
     )
-    # An entry past its last date is over for the client; the next opening ends it for good.
-    current = client_entries(client).filter(
-        Q(not_after__isnull=True) | Q(not_after__gte=today_for(client, now))
-    )
-    entries = list(current.prefetch_related(Prefetch("offers", live, "live")))
+    entries = list(current_entries(client, now).prefetch_related(Prefetch("offers", live, "live")))
     offers = [
         offer
         for entry in entries
@@ -128,7 +131,7 @@ class Window:
 def opening_window(opening: WaitlistOpening, provider: Provider) -> Window:
     if opening.cause == WaitlistOpening.Cause.HOLD_ENDED:
         return Window(opening.start, opening.start + ONE_INSTANT, True)
-    reach = LONGEST + provider.buffer_before + provider.buffer_after
+    reach = LONGEST_SESSION + provider.buffer_before + provider.buffer_after
     return Window(opening.start - reach, opening.end + reach, False)
 
 
@@ -168,7 +171,7 @@ def find_matches(
         return [], passed
     rules = provider.booking_rules
     zone = provider.zone
-    reach = LONGEST + rules.buffer_before + rules.buffer_after
+    reach = LONGEST_SESSION + rules.buffer_before + rules.buffer_after
     busy_from, busy_to = window.start - reach, window.end + reach
     weekly, overrides = selectors.provider_hours(
         provider,
