@@ -84,7 +84,7 @@ def upcoming_in_place(request: SignedInRequest) -> dict:
 def appointment_list(request: SignedInRequest) -> HttpResponse:
     """The overview: invitations, the next few appointments, the last few past, fees in sum."""
     client, now, zone = request.user, timezone.now(), request.user.zone
-    facts = selectors.overview_facts(client, now, waitlist.current_entries(client, now))
+    facts = selectors.overview_facts(client, now)
     past, more_past = first_few(selectors.past_appointments(client, now), PAST_SHOWN)
     cancelled, more_cancelled = first_few(selectors.cancelled_appointments(client), CANCELLED_SHOWN)
     context = (

@@ -75,8 +75,10 @@ def active_entry(client: User, provider: Provider, kind: AppointmentType) -> Wai
 
 
 def current_entries(client: User, now: datetime) -> QuerySet[WaitlistEntry]:
-    """The entries the client sees: one past its last date is over for them (the next opening
-    ends it for good)."""
+    """
+    The entries the client sees: one past its last date is over for them (the next opening
+    ends it for good). selectors.overview_facts asks the same in SQL.
+    """
     return client_entries(client).filter(
         Q(not_after__isnull=True) | Q(not_after__gte=today_for(client, now))
     )

@@ -4,7 +4,7 @@ and cancelled, fees in sum; every list has a page of its own, a page at a time.
 """
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connection
@@ -178,6 +178,72 @@ def test_the_overview_reads_only_the_parts_that_have_anything(signed_in, client_
         client=client_user, provider=session_type.provider, appointment_type=session_type
     )
     assert measure(signed_in, OVERVIEW)[0] == bare + 4  # the entries, and their offers
+
+
+def test_the_overviews_facts_in_sql_agree_with_the_selectors_of_each_part(session_type):
+    """
+    overview_facts is hand-written SQL; the ORM selectors of each part are the definition.
+    Clients in zones a day either side of UTC, with invitations fresh, old, answered or to a
+    staff account, fees, care teams, and waitlist entries ending yesterday, today or never.
+    """
+    import random
+    from datetime import datetime
+
+    from django.conf import settings
+
+    from appointments import selectors, waitlist
+    from appointments.models import CareTeamInvitation, CareTeamMember, WaitlistEntry
+    from appointments.selectors import OverviewFacts
+    from tests.factories import UserFactory
+
+    provider = session_type.provider
+    chance = random.Random(7)
+    # 23:30 UTC: already tomorrow in Auckland, still today in New York.
+    now = datetime(2026, 6, 10, 23, 30, tzinfo=UTC)
+    seen = set()
+    for _ in range(60):
+        zone = chance.choice(["Pacific/Auckland", "America/New_York", "UTC"])
+        client = UserFactory(time_zone=zone, is_staff=chance.random() < 0.15)
+        invited = chance.choice([None, "fresh", "old", "accepted"])
+        if invited:
+            CareTeamInvitation.objects.create(
+                provider=provider,
+                email=client.email,
+                status="accepted" if invited == "accepted" else "pending",
+                created_at=now
+                - (
+                    settings.INVITATION_MAX_AGE + timedelta(minutes=1)
+                    if invited == "old"
+                    else timedelta(hours=1)
+                ),
+            )
+        if chance.random() < 0.5:
+            CareTeamMember.objects.create(provider=provider, client=client)
+        if chance.random() < 0.4:
+            (charged,) = make(client, session_type, [-chance.randint(1, 30)], status="no_show")
+            Fee.objects.create(appointment=charged, kind="no_show", amount=10, currency="USD")
+        local_today = now.astimezone(client.zone).date()
+        ends = chance.choice([None, "never", "yesterday", "today", "left"])
+        if ends:
+            WaitlistEntry.objects.create(
+                client=client,
+                provider=provider,
+                appointment_type=session_type,
+                status="left" if ends == "left" else "active",
+                not_after={
+                    "yesterday": local_today - timedelta(days=1),
+                    "today": local_today,
+                }.get(ends),
+            )
+        facts = selectors.overview_facts(client, now)
+        assert facts == OverviewFacts(
+            invitations=selectors.pending_invitations(client, now).exists(),
+            fees=Fee.objects.filter(appointment__client=client).exists(),
+            can_book=selectors.care_team_providers(client).exists(),
+            waitlist=waitlist.current_entries(client, now).exists(),
+        ), (zone, client.is_staff, invited, ends)
+        seen.add(facts)
+    assert len(seen) >= 12  # the states cover most combinations, both ways for each fact
 
 
 # --- A page of their own --------------------------------------------------------------------
