@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
@@ -16,6 +17,9 @@ from appointments.models import Provider
 from chat.models import Conversation, Message, ReadState
 from portal.formatting import format_date, html_datetime
 from portal.models import User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 PAGE_SIZE = 50
 
@@ -135,6 +139,22 @@ def get_conversation_for_client(client: User, pk: int) -> Conversation:
     return get_object_or_404(
         Conversation.objects.select_related("provider", "client"), pk=pk, client=client
     )
+
+
+class Marker(TypedDict):
+    last_read: int | None
+
+
+def get_conversation_to_read(client: User, pk: int) -> "WithAnnotations[Conversation, Marker]":
+    """
+    The client's conversation and where their read marker stands (`last_read`, None before
+    their first read), in one query; a stranger's is a 404.
+    """
+    marker = ReadState.objects.filter(conversation=OuterRef("pk"), user=client)
+    conversations = Conversation.objects.select_related("provider", "client").annotate(
+        last_read=Subquery(marker.values("last_read_id")[:1])
+    )
+    return get_object_or_404(conversations, pk=pk, client=client)
 
 
 def conversation_for(client: User, provider: Provider) -> Conversation | None:

@@ -119,13 +119,29 @@ def message_send(
 
 def _mark_read(conversation: Conversation, user: User, message_id: int) -> None:
     state, _ = ReadState.objects.get_or_create(conversation=conversation, user=user)
-    if state.last_read_id >= message_id:
-        return  # read already: nothing to write
+    if state.last_read_id < message_id:  # else read already: nothing to write
+        _move_marker(conversation, user, message_id)
+
+
+def _move_marker(conversation: Conversation, user: User, message_id: int) -> None:
     # Only forward, even against another tab's read since: an older page polling late must
     # not un-read newer messages.
-    ReadState.objects.filter(pk=state.pk, last_read_id__lt=message_id).update(
-        last_read_id=message_id
-    )
+    ReadState.objects.filter(
+        conversation=conversation, user=user, last_read_id__lt=message_id
+    ).update(last_read_id=message_id)
+
+
+def mark_shown_read(
+    *, conversation: Conversation, user: User, up_to: int, marker: int | None
+) -> None:
+    """
+    Read up to message `up_to`, the newest the reader was shown, when their marker stood at
+    `marker` as the page was read (None: they had none yet). Writes only if it moves.
+    """
+    if marker is None:
+        _mark_read(conversation, user, up_to)
+    elif marker < up_to:
+        _move_marker(conversation, user, up_to)
 
 
 def mark_read(*, conversation: Conversation, user: User, up_to: int | None = None) -> None:

@@ -101,7 +101,7 @@ def conversation_new_with(request: SignedInRequest, provider_id: int) -> HttpRes
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
-    conversation = selectors.get_conversation_for_client(request.user, pk)
+    conversation = selectors.get_conversation_to_read(request.user, pk)
     appointment = appointment_for_draft(request, conversation.provider)
     if request.method == "POST":
         return post_message(request, conversation, appointment)
@@ -117,7 +117,12 @@ def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
         return render(request, "chat/conversation.html#older", context)
     if before is None and page:
         # The page holds the newest messages: read up to the last one shown.
-        services.mark_read(conversation=conversation, user=request.user, up_to=page[-1].pk)
+        services.mark_shown_read(
+            conversation=conversation,
+            user=request.user,
+            up_to=page[-1].pk,
+            marker=conversation.last_read,
+        )
     return render_conversation(
         request, conversation, page, older, before, message_form(request, appointment)
     )

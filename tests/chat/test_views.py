@@ -411,8 +411,27 @@ def test_reading_a_conversation_again_writes_nothing(signed_in, conversation, pr
         assert signed_in.get(detail(conversation)).status_code == 200
     sql = [query["sql"] for query in queries]
     assert not [statement for statement in sql if statement.startswith(("UPDATE", "INSERT"))]
-    # Nor does it ask again for the newest message: the page has just read it.
+    # Nor does it ask again for the newest message: the page has just read it. Nor for the
+    # marker: it comes with the conversation.
     assert len([statement for statement in sql if 'FROM "chat_message"' in statement]) == 1
+    assert not [statement for statement in sql if statement.startswith('SELECT "chat_readstate"')]
+    # The session, the user, the conversation, its page of messages, the menus' unread count.
+    assert len(sql) == 5
+
+
+def test_the_first_read_and_a_read_of_new_messages_move_the_marker(
+    signed_in, conversation, client_user, provider
+):
+    first = say(conversation, provider.user, "One")
+    signed_in.get(detail(conversation))  # no marker yet: it is made
+    assert ReadState.objects.get(conversation=conversation, user=client_user).last_read_id == (
+        first.pk
+    )
+    second = say(conversation, provider.user, "Two")
+    signed_in.get(detail(conversation))  # the marker was behind: it moves
+    assert ReadState.objects.get(conversation=conversation, user=client_user).last_read_id == (
+        second.pk
+    )
 
 
 def test_the_marker_moves_to_the_newest_message_the_page_shows(
