@@ -43,7 +43,8 @@ def as_it_stood(event: AppointmentEvent) -> Appointment:
     """The event's appointment with the time, status and calendar SEQUENCE the change gave it."""
     appointment = copy.copy(event.appointment)
     start = event.new_start or event.old_start
-    assert start is not None and event.ics_sequence is not None, "not an emailed change"
+    if start is None or event.ics_sequence is None:
+        raise ValueError(f"History entry {event.pk} is not a change the emails report.")
     appointment.end = start + appointment.duration
     appointment.start = start
     appointment.ics_sequence = event.ics_sequence

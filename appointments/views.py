@@ -42,7 +42,7 @@ UPCOMING_SHOWN = 5
 PAST_SHOWN = 3
 CANCELLED_SHOWN = 3
 PER_PAGE = 20
-NO_WAITLIST: dict = {"entries": [], "offers": []}
+NO_WAITLIST: dict = {"entries": (), "offers": ()}
 
 
 def first_few(queryset: QuerySet, count: int) -> tuple[list, bool]:
