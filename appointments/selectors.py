@@ -401,6 +401,32 @@ def _as_instant(value: datetime | str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def schedule_statement(
+    *,
+    provider: Provider,
+    client: User,
+    first_day: date,
+    last_day: date,
+    busy_from: datetime,
+    busy_to: datetime,
+    exclude_pk: int | None,
+) -> tuple[str, list]:
+    operations = connection.ops
+    return _SCHEDULE, [
+        provider.pk,
+        provider.pk,
+        operations.adapt_datefield_value(first_day),
+        operations.adapt_datefield_value(last_day),
+        provider.pk,
+        client.pk,
+        Appointment.Status.SCHEDULED.value,
+        exclude_pk or 0,
+        operations.adapt_datetimefield_value(busy_to),
+        operations.adapt_datetimefield_value(busy_from),
+        operations.adapt_datetimefield_value(busy_from - LONGEST_SESSION),
+    ]
+
+
 def schedule_facts(
     *,
     provider: Provider,
@@ -415,22 +441,17 @@ def schedule_facts(
     Weekly hours, the overrides from `first_day` to `last_day`, and the provider's and the
     client's sessions touching [busy_from, busy_to), `exclude_pk` aside: one query.
     """
-    operations = connection.ops
-    params = [
-        provider.pk,
-        provider.pk,
-        operations.adapt_datefield_value(first_day),
-        operations.adapt_datefield_value(last_day),
-        provider.pk,
-        client.pk,
-        Appointment.Status.SCHEDULED.value,
-        exclude_pk or 0,
-        operations.adapt_datetimefield_value(busy_to),
-        operations.adapt_datetimefield_value(busy_from),
-        operations.adapt_datetimefield_value(busy_from - LONGEST_SESSION),
-    ]
+    statement = schedule_statement(
+        provider=provider,
+        client=client,
+        first_day=first_day,
+        last_day=last_day,
+        busy_from=busy_from,
+        busy_to=busy_to,
+        exclude_pk=exclude_pk,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_SCHEDULE, params)
+        cursor.execute(*statement)
         rows = cursor.fetchall()
     weekly: dict[int, list[Hours]] = defaultdict(list)
     overrides: dict[date, list[Hours]] = defaultdict(list)

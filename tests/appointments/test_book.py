@@ -337,6 +337,58 @@ def test_the_one_statement_schedule_agrees_with_the_queries_of_each_part(
         assert facts.busy and facts.client_busy and overrides  # the data reached every part
 
 
+def test_the_schedule_reads_only_the_window_of_each_schedules_sessions(
+    client_user, provider, session_type
+):
+    """The plan bounds the sessions by the (provider, start) and (client, start) indexes."""
+    import re
+
+    from django.db import connection
+
+    from tests.factories import UserFactory
+
+    first = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=200)
+    providers = [provider, *(ProviderFactory() for _ in range(9))]
+    clients = [client_user, *(UserFactory() for _ in range(29))]
+    Appointment.objects.bulk_create(
+        Appointment(
+            provider=providers[n % 10],
+            client=clients[n % 30],
+            booked_by=clients[n % 30],
+            appointment_type=session_type,
+            start=first + timedelta(hours=n),
+            end=first + timedelta(hours=n) + session_type.duration,
+        )
+        for n in range(6000)
+    )
+    busy_from = timezone.now() + timedelta(days=30)
+    sql, params = selectors.schedule_statement(
+        provider=provider,
+        client=client_user,
+        first_day=busy_from.date(),
+        last_day=busy_from.date() + timedelta(days=14),
+        busy_from=busy_from,
+        busy_to=busy_from + timedelta(days=14),
+        exclude_pk=None,
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE appointments_appointment")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute("ANALYZE")
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+    for who in ["provider", "client"]:
+        if connection.vendor == "postgresql":
+            bounded = rf"Index Cond: \(\({who}_id = \d+\) AND \(start < .*\) AND \(start > "
+        else:
+            bounded = (
+                rf"USING INDEX appointment_{who}_start \({who}_id=\? AND start>\? AND start<\?\)"
+            )
+        assert re.search(bounded, plan), plan
+
+
 def test_the_longest_session_still_counts_against_a_time_just_before_it_ends(
     client_user, provider, now, stranger
 ):
