@@ -2,18 +2,19 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
+from itertools import islice
 from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from appointments.models import (
     LONGEST_SESSION,
@@ -33,7 +34,9 @@ from appointments.slots import Hours, Interval, bookable_starts
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money
 from portal.formatting import format_date, minutes, when
+from portal.fragments import draw
 from portal.models import User
+from portal.rows import Columns, convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -167,11 +170,57 @@ def upcoming_appointments(
 
 
 @dataclass(frozen=True)
+class CardFace:
+    """
+    Everything a card shows, as plain values: its markup (`_card.html`) is drawn from these
+    alone, once for each face (portal.fragments). The words of its dates and its links are
+    worked out only then: a card drawn before costs neither.
+    """
+
+    pk: int
+    is_past: bool
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+    what: str
+    who: str
+    modality: str
+    video_link: str
+    address: str
+    # An upcoming card's: (outcome, sentence) lines, its fees in words, why the policy
+    # refuses cancelling or moving it ("" when it allows), and whether to offer the waitlist.
+    rules: tuple[tuple[str, str], ...] = ()
+    fees: tuple[str, ...] = ()
+    cancel_refused: str = ""
+    reschedule_refused: str = ""
+    move_up: bool = False
+
+    @cached_property
+    def when(self) -> dict[str, str]:
+        """One date format for the start and one for the end."""
+        start = self.start.astimezone(self.zone)
+        month, day, weekday, date_words, start_time, abbr = format_date(
+            start, "M|j|D|l j F|g:i A|T"
+        ).split("|")
+        end_time = format_date(self.end.astimezone(self.zone), "g:i A")
+        return {
+            "month": month,
+            "day": day,
+            "weekday": weekday,
+            "heading": f"{date_words}, {start_time} – {end_time}",
+            "abbr": abbr,
+            "zone": self.zone.key.replace("_", " "),
+            # What a screen reader hears after each link's name, and the menu's label.
+            "label": f"{date_words}, {start_time}",
+        }
+
+
+@dataclass(frozen=True)
 class Card:
     """
-    An appointment as its card shows it, its words and links worked out once here rather
-    than through a dozen template filters per card. An upcoming card also carries what its
-    policy allows right now.
+    An appointment as its card shows it, its words worked out once here rather than through
+    a dozen template filters per card. An upcoming card also carries what its policy allows
+    right now.
     """
 
     appointment: Appointment
@@ -185,24 +234,40 @@ class Card:
         return self.cancel is None
 
     @cached_property
-    def face(self) -> dict[str, str]:
-        """The words of the card: one date format for the start and one for the end."""
-        appointment = self.appointment
-        start = appointment.start.astimezone(self.zone)
-        month, day, weekday, date_words, start_time, abbr = format_date(
-            start, "M|j|D|l j F|g:i A|T"
-        ).split("|")
-        end_time = format_date(appointment.end.astimezone(self.zone), "g:i A")
-        return {
-            "month": month,
-            "day": day,
-            "weekday": weekday,
-            "heading": f"{date_words}, {start_time} – {end_time}",
-            "abbr": abbr,
-            "zone": self.zone.key.replace("_", " "),
-            # What a screen reader hears after each link's name, and the menu's label.
-            "label": f"{date_words}, {start_time}",
-        }
+    def face(self) -> CardFace:
+        appointment, kind = self.appointment, self.appointment.appointment_type
+        face = CardFace(
+            pk=appointment.pk,
+            is_past=self.is_past,
+            start=appointment.start,
+            end=appointment.end,
+            zone=self.zone,
+            what=self.what,
+            who=appointment.provider.full_name,
+            modality=kind.modality,
+            video_link=kind.video_link,
+            address=kind.address,
+        )
+        cancel, move = self.cancel, self.reschedule
+        if cancel is None or move is None:
+            return face
+        return replace(
+            face,
+            rules=tuple(self.rules),
+            fees=tuple(
+                f"{fee.get_kind_display()} fee: {fee.money} ({fee.get_status_display().lower()})"
+                for fee in self.fees
+            ),
+            cancel_refused=cancel.reason if cancel.refused else "",
+            reschedule_refused=move.reason if move.refused else "",
+            move_up=(
+                move.allowed and appointment.provider.waitlist_enabled and kind.waitlist_enabled
+            ),
+        )
+
+    @property
+    def html(self) -> SafeString:
+        return draw("appointments/_card.html", self.face)
 
     @cached_property
     def what(self) -> str:
@@ -211,12 +276,6 @@ class Card:
         if self.is_past and appointment.status != Appointment.Status.COMPLETED:
             words += f" · {appointment.get_status_display()}"
         return words
-
-    @cached_property
-    def links(self) -> dict[str, str]:
-        pk = self.appointment.pk
-        names = ["detail"] if self.is_past else ["detail", "calendar", "cancel", "reschedule"]
-        return {name: reverse(f"appointments:{name}", args=[pk]) for name in names}
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -255,6 +314,93 @@ def upcoming_cards(
         )
         for appointment in appointments
     ]
+
+
+# The overview's three lists in one statement, written by hand: composing three joined
+# queries cost the ORM about twice what the database takes to answer them. Each part is the
+# query of upcoming_appointments, past_appointments and cancelled_appointments with its first
+# rows and one more (to tell whether there are more), and a test holds them equal. The parts
+# are joined to their providers and types once, outside the union: a third of the planning.
+_LISTED = (Columns(Appointment, "a"), Columns(Provider, "p"), Columns(AppointmentType, "t"))
+
+
+def _listed(part: int, where: str, order: str) -> str:
+    return f"""
+        SELECT * FROM (
+            SELECT {part} AS part, a.* FROM {Appointment._meta.db_table} a
+            WHERE a.client_id = %s AND {where} ORDER BY {order} LIMIT %s
+        ) part{part}"""
+
+
+_OVERVIEW_PARTS = " UNION ALL ".join(
+    [
+        _listed(0, 'a.status = %s AND a."end" > %s', 'a."start", a.id'),
+        _listed(1, 'a.status <> %s AND a."end" <= %s', 'a."start" DESC, a.id DESC'),
+        _listed(2, "a.status = %s", 'a."start" DESC, a.id DESC'),
+    ]
+)
+_OVERVIEW_LISTS = f"""
+    SELECT a.part, {", ".join(columns.sql for columns in _LISTED)},
+        EXISTS (SELECT 1 FROM {Fee._meta.db_table} fee WHERE fee.appointment_id = a.id)
+    FROM ({_OVERVIEW_PARTS}) a
+    JOIN {Provider._meta.db_table} p ON p.id = a.provider_id
+    JOIN {AppointmentType._meta.db_table} t ON t.id = a.appointment_type_id
+"""
+
+
+@dataclass(frozen=True)
+class OverviewLists:
+    """The first few of each list, and whether each has more."""
+
+    upcoming: "list[WithAnnotations[Appointment, FeeFlag]]"
+    more_upcoming: bool
+    past: list[Appointment]
+    more_past: bool
+    cancelled: list[Appointment]
+    more_cancelled: bool
+
+
+def overview_lists(
+    client: User, now: datetime, *, upcoming: int, past: int, cancelled: int
+) -> OverviewLists:
+    """
+    The first `upcoming` of upcoming_appointments, `past` of past_appointments and
+    `cancelled` of cancelled_appointments, each with its provider and type: one query.
+    """
+    scheduled, gone = Appointment.Status.SCHEDULED.value, Appointment.Status.CANCELLED.value
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = [
+        *(client.pk, scheduled, at, upcoming + 1),
+        *(client.pk, gone, at, past + 1),
+        *(client.pk, gone, cancelled + 1),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_OVERVIEW_LISTS, params)
+        rows = cursor.fetchall()
+    appointment_columns, provider_columns, kind_columns = _LISTED
+    parts: list[list] = [[], [], []]
+    for row in rows:
+        values = iter(row[1:-1])
+        appointment = appointment_columns.build(
+            list(islice(values, len(appointment_columns))), has_fees=bool(row[-1])
+        )
+        appointment.provider = provider_columns.build(list(islice(values, len(provider_columns))))
+        appointment.appointment_type = kind_columns.build(list(values))
+        parts[row[0]].append(appointment)
+    # A union keeps no order: each part is put back in its query's.
+    soonest, latest = parts[0], parts[1:]
+    soonest.sort(key=lambda each: (each.start, each.pk))
+    for part in latest:
+        part.sort(key=lambda each: (each.start, each.pk), reverse=True)
+    (next_few, past_few, cancelled_few) = parts
+    return OverviewLists(
+        next_few[:upcoming],
+        len(next_few) > upcoming,
+        past_few[:past],
+        len(past_few) > past,
+        cancelled_few[:cancelled],
+        len(cancelled_few) > cancelled,
+    )
 
 
 def past_cards(appointments: Iterable[Appointment], zone: ZoneInfo) -> list[Card]:
@@ -562,16 +708,28 @@ class FeeTotal:
         return Fee.Status(self.status).label
 
 
+# What fee_totals adds up, written by hand as the overview's other reads are; a test holds
+# it equal to the ORM's sum by status and currency.
+_FEE_TOTALS = f"""
+    SELECT fee.status, fee.currency, SUM(fee.amount), COUNT(*)
+    FROM {Fee._meta.db_table} fee
+    JOIN {Appointment._meta.db_table} charged ON charged.id = fee.appointment_id
+    WHERE charged.client_id = %s
+    GROUP BY fee.status, fee.currency
+"""
+
+
 def fee_totals(client: User) -> list[FeeTotal]:
     """What the client's fees come to, by status (pending first) and currency, in one query."""
-    rows = (
-        Fee.objects.filter(appointment__client=client)
-        .values("status", "currency")
-        .annotate(total=Sum("amount"), count=Count("pk"))
-        .order_by("status", "currency")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_FEE_TOTALS, [client.pk])
+        rows = cursor.fetchall()
+    amount = Fee._meta.get_field("amount")
     order = list(Fee.Status)
     totals = [
-        FeeTotal(row["status"], Money(row["total"], row["currency"]), row["count"]) for row in rows
+        FeeTotal(status, Money(convert(total, amount), currency), count)
+        for status, currency, total, count in rows
     ]
-    return sorted(totals, key=lambda total: order.index(Fee.Status(total.status)))
+    return sorted(
+        totals, key=lambda total: (order.index(Fee.Status(total.status)), total.total.currency)
+    )

@@ -7,7 +7,6 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,29 +44,36 @@ PER_PAGE = 20
 NO_WAITLIST: dict = {"entries": (), "offers": ()}
 
 
-def first_few(queryset: QuerySet, count: int) -> tuple[list, bool]:
-    """The first `count` rows, and whether there are more, in one query."""
-    rows = list(queryset[: count + 1])
-    return rows[:count], len(rows) > count
-
-
 def upcoming_context(request: SignedInRequest, page_number: str | None = None) -> dict:
     """
     The upcoming section, each card with what its policy allows right now: the overview's
     first few, or with `page_number` one page of all of them.
     """
     now = timezone.now()
-    appointments = selectors.upcoming_appointments(request.user, now)
-    page = None
     if page_number is None:
-        shown, more = first_few(appointments, UPCOMING_SHOWN)
-    else:
-        page = Paginator(appointments, PER_PAGE).get_page(page_number)
-        shown, more = list(page.object_list), False
+        return overview_upcoming(request, overview_lists(request.user, now), now)
+    appointments = selectors.upcoming_appointments(request.user, now)
+    page = Paginator(appointments, PER_PAGE).get_page(page_number)
     return {
-        "upcoming": selectors.upcoming_cards(shown, request.user.zone, now),
-        "upcoming_more": more,
+        "upcoming": selectors.upcoming_cards(list(page.object_list), request.user.zone, now),
+        "upcoming_more": False,
         "upcoming_page": page,
+    }
+
+
+def overview_lists(client: User, now: datetime) -> selectors.OverviewLists:
+    return selectors.overview_lists(
+        client, now, upcoming=UPCOMING_SHOWN, past=PAST_SHOWN, cancelled=CANCELLED_SHOWN
+    )
+
+
+def overview_upcoming(
+    request: SignedInRequest, lists: selectors.OverviewLists, now: datetime
+) -> dict:
+    return {
+        "upcoming": selectors.upcoming_cards(lists.upcoming, request.user.zone, now),
+        "upcoming_more": lists.more_upcoming,
+        "upcoming_page": None,
     }
 
 
@@ -85,18 +91,17 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
     """The overview: invitations, the next few appointments, the last few past, fees in sum."""
     client, now, zone = request.user, timezone.now(), request.user.zone
     facts = selectors.overview_facts(client, now)
-    past, more_past = first_few(selectors.past_appointments(client, now), PAST_SHOWN)
-    cancelled, more_cancelled = first_few(selectors.cancelled_appointments(client), CANCELLED_SHOWN)
+    lists = overview_lists(client, now)
     context = (
-        upcoming_context(request)
+        overview_upcoming(request, lists, now)
         | {
             "invitations": (
                 list(selectors.pending_invitations(client, now)) if facts.invitations else []
             ),
-            "past": selectors.past_cards(past, zone),
-            "more_past": more_past,
-            "cancelled": selectors.past_cards(cancelled, zone),
-            "more_cancelled": more_cancelled,
+            "past": selectors.past_cards(lists.past, zone),
+            "more_past": lists.more_past,
+            "cancelled": selectors.past_cards(lists.cancelled, zone),
+            "more_cancelled": lists.more_cancelled,
             "fee_totals": selectors.fee_totals(client) if facts.fees else [],
             "can_book": facts.can_book,
         }

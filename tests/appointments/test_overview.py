@@ -246,6 +246,148 @@ def test_the_overviews_facts_in_sql_agree_with_the_selectors_of_each_part(sessio
     assert len(seen) >= 12  # the states cover most combinations, both ways for each fact
 
 
+def test_the_overviews_lists_in_sql_agree_with_their_selectors():
+    """
+    overview_lists is hand-written SQL; upcoming_appointments, past_appointments and
+    cancelled_appointments are the definition: the same rows in the same order, every column
+    of the appointment, its provider and its type the same, and the same "more" answer.
+    Appointments ending exactly now, in progress, long past or ahead, in every status, some
+    with fees, with two providers and types.
+    """
+    import random
+
+    from appointments import selectors
+    from tests.factories import AppointmentTypeFactory, UserFactory
+
+    now = timezone.now().replace(microsecond=0)
+    chance = random.Random(11)
+
+    def columns(instance) -> dict:
+        return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.fields}
+
+    def rows(appointments, fees_too: bool) -> list:
+        return [
+            (
+                columns(each),
+                columns(each.provider),
+                columns(each.appointment_type),
+                each.has_fees if fees_too else None,
+            )
+            for each in appointments
+        ]
+
+    seen = set()
+    for _ in range(30):
+        client = UserFactory()
+        # Each client with providers of their own, whose times then never clash.
+        kinds = [
+            AppointmentTypeFactory(name="Therapy session", duration_minutes=50),
+            AppointmentTypeFactory(
+                name="Video check-in", modality="video", video_link="https://video.example/room"
+            ),
+        ]
+        ends_now = chance.random() < 0.3
+        for offset in chance.sample(range(-40, 40), chance.randint(0, 12)):
+            kind = chance.choice(kinds)
+            start = now + timedelta(hours=offset)
+            if ends_now:
+                start, ends_now = now - kind.duration, False
+            appointment = AppointmentFactory(
+                appointment_type=kind,
+                client=client,
+                start=start,
+                status=chance.choice(["scheduled", "scheduled", "completed", "cancelled"]),
+                policy_terms={"cancel_window_hours": chance.randint(0, 48)},
+            )
+            if chance.random() < 0.25:
+                Fee.objects.create(
+                    appointment=appointment, kind="late_cancel", amount=5, currency="EUR"
+                )
+        shown = chance.choice([(1, 1, 1), (2, 3, 1), (5, 3, 3)])
+        got = selectors.overview_lists(
+            client, now, upcoming=shown[0], past=shown[1], cancelled=shown[2]
+        )
+        wanted = [
+            list(selectors.upcoming_appointments(client, now)[: shown[0] + 1]),
+            list(selectors.past_appointments(client, now)[: shown[1] + 1]),
+            list(selectors.cancelled_appointments(client)[: shown[2] + 1]),
+        ]
+        assert rows(got.upcoming, True) == rows(wanted[0][: shown[0]], True)
+        assert rows(got.past, False) == rows(wanted[1][: shown[1]], False)
+        assert rows(got.cancelled, False) == rows(wanted[2][: shown[2]], False)
+        more = (got.more_upcoming, got.more_past, got.more_cancelled)
+        assert more == tuple(len(part) > count for part, count in zip(wanted, shown, strict=True))
+        seen.add(more)
+    assert len(seen) >= 6  # "more" both ways for each list, in most combinations
+
+
+def test_the_fee_totals_in_sql_agree_with_the_orms_sums(session_type):
+    """fee_totals is hand-written SQL: the same sums, to the cent, as the ORM's, in order."""
+    import random
+    from decimal import Decimal
+
+    from django.db.models import Count, Sum
+
+    from appointments import selectors
+    from tests.factories import UserFactory
+
+    chance = random.Random(5)
+    for _ in range(15):
+        client = UserFactory()
+        days = chance.sample(range(-60, -1), chance.randint(0, 6))
+        for appointment in make(client, session_type, days, status="no_show"):
+            Fee.objects.create(
+                appointment=appointment,
+                kind=chance.choice(["no_show", "late_cancel"]),
+                amount=Decimal(chance.randint(1, 50_000)) / 100,
+                currency=chance.choice(["USD", "EUR"]),
+                status=chance.choice(["pending", "paid", "waived"]),
+            )
+        wanted = {
+            (row["status"], row["currency"]): (row["total"], row["count"])
+            for row in Fee.objects.filter(appointment__client=client)
+            .values("status", "currency")
+            .annotate(total=Sum("amount"), count=Count("pk"))
+        }
+        got = selectors.fee_totals(client)
+        assert {
+            (each.status, each.total.currency): (each.total.amount, each.count) for each in got
+        } == wanted
+        assert all(str(each.total.amount) == f"{each.total.amount:.2f}" for each in got)
+        order = [(list(Fee.Status).index(each.status), each.total.currency) for each in got]
+        assert order == sorted(order)
+
+
+def test_a_card_is_drawn_once_and_drawn_again_when_anything_it_shows_changes(
+    signed_in, client_user, session_type
+):
+    from portal.fragments import draw
+
+    (appointment,) = make(client_user, session_type, [2])
+
+    def card() -> str:
+        html = signed_in.get(OVERVIEW).text
+        return re.search(
+            rf'<article[^>]* id="appointment-{appointment.pk}".*?</article>', html, re.S
+        )[0]
+
+    first = card()
+    drawn = draw.cache_info()
+    assert card() == first
+    assert draw.cache_info().hits == drawn.hits + 1 and draw.cache_info().misses == drawn.misses
+    provider = session_type.provider
+    provider.display_name = "Dr. Ada Byrne"
+    provider.save()
+    session_type.modality, session_type.address = "in_person", "12 Harbour Road"
+    session_type.save()
+    renamed = card()
+    assert "Dr. Ada Byrne" in renamed and "12 Harbour Road" in renamed
+    assert "Dr. Maya Okafor" not in renamed
+    client_user.time_zone = "Asia/Tokyo"
+    client_user.save()
+    assert 'title="Asia/Tokyo"' in card()
+
+
 # --- A page of their own --------------------------------------------------------------------
 
 
