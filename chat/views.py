@@ -106,14 +106,9 @@ def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         return post_message(request, conversation, appointment)
     before = id_param(request.GET, "before")
-    page, older = selectors.message_page(conversation, before=before)
+    page, older = selectors.thread_page(conversation, before=before)
     if request.htmx and before is not None:
-        context = {
-            "conversation": conversation,
-            "messages_page": page,
-            "bubbles": selectors.bubbles(page, conversation),
-            "older": older,
-        }
+        context = {"conversation": conversation, "bubbles": page, "older": older}
         return render(request, "chat/conversation.html#older", context)
     if before is None and page:
         # The page holds the newest messages: read up to the last one shown.
@@ -131,8 +126,7 @@ def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
 def render_conversation(request, conversation, page, older, before, form, status=200):
     context = {
         "conversation": conversation,
-        "messages_page": page,
-        "bubbles": selectors.bubbles(page, conversation),
+        "bubbles": page,
         "older": older,
         "before": before,
         "form": form,
@@ -158,7 +152,7 @@ def post_message(request: SignedInRequest, conversation, appointment) -> HttpRes
         return render(request, "chat/conversation.html#sent", context)
     if message is not None:
         return redirect("chat:detail", conversation.pk)
-    page, older = selectors.message_page(conversation)
+    page, older = selectors.thread_page(conversation)
     return render_conversation(request, conversation, page, older, None, form, status=400)
 
 
@@ -182,11 +176,11 @@ def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
     conversation = selectors.get_conversation_for_client(request.user, pk)
     page: list = []
     if state.newer:
-        page, _ = selectors.message_page(conversation, after=after)
+        page, _ = selectors.thread_page(conversation, after=after)
         services.mark_read(conversation=conversation, user=request.user)
     context = {
         "conversation": conversation,
-        "sent": selectors.bubbles(page, conversation),
+        "sent": page,
         "last_id": page[-1].pk if page else after,
     }
     return render(request, "chat/conversation.html#sent", context)
