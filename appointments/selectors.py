@@ -388,11 +388,10 @@ def overview_lists(
         appointment.appointment_type = kind_columns.build(list(values))
         parts[row[0]].append(appointment)
     # A union keeps no order: each part is put back in its query's.
-    soonest, latest = parts[0], parts[1:]
-    soonest.sort(key=lambda each: (each.start, each.pk))
-    for part in latest:
+    parts[0].sort(key=lambda each: (each.start, each.pk))
+    for part in parts[1:]:
         part.sort(key=lambda each: (each.start, each.pk), reverse=True)
-    (next_few, past_few, cancelled_few) = parts
+    next_few, past_few, cancelled_few = parts
     return OverviewLists(
         next_few[:upcoming],
         len(next_few) > upcoming,

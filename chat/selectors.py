@@ -285,7 +285,7 @@ def thread_page(
     more = after is None and len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE] if after is not None else rows[:PAGE_SIZE][::-1]
     zone = timezone.get_current_timezone()
-    sent_at = Message._meta.get_field("created_at")
+    sent_at, starts = Message._meta.get_field("created_at"), Appointment._meta.get_field("start")
     return [
         Bubble(
             pk,
@@ -295,7 +295,7 @@ def thread_page(
             zone,
             body,
             appointment_id,
-            None if start is None else convert(start, sent_at),
+            None if start is None else convert(start, starts),
         )
         for pk, sender_id, name, email, created_at, body, appointment_id, start in rows
     ], more

@@ -9,6 +9,7 @@ dates and JSON come back as the ORM's).
 """
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connections
@@ -17,6 +18,7 @@ from django.db.models import Field, Model
 Converter = Callable[[Any, Any, Any], Any]
 
 
+@cache
 def converters(field: Field, alias: str, using: str) -> tuple[list[Converter], Any]:
     """A field's converters on a database, and the column expression they expect."""
     connection = connections[using]
@@ -33,13 +35,14 @@ def convert(value: Any, field: Field, alias: str = "", using: str = "default") -
 
 
 class Columns[M: Model]:
+    """A model's concrete columns under a table alias (`sql`), and instances back (`build`)."""
+
     def __init__(self, model: type[M], alias: str):
         self.model = model
         self.alias = alias
         self.fields: tuple[Field, ...] = tuple(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
-        self._converters: dict[str, list[tuple[list[Converter], Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -49,13 +52,10 @@ class Columns[M: Model]:
         An instance from this model's columns of a row, in the order of `sql`, with
         `annotations` as attributes, as the ORM sets those of `annotate()`.
         """
-        if using not in self._converters:
-            self._converters[using] = [
-                converters(field, self.alias, using) for field in self.fields
-            ]
         connection = connections[using]
         converted = []
-        for value, (found, column) in zip(values, self._converters[using], strict=True):
+        for value, field in zip(values, self.fields, strict=True):
+            found, column = converters(field, self.alias, using)
             for converter in found:
                 value = converter(value, column, connection)
             converted.append(value)
