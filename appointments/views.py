@@ -203,6 +203,9 @@ def render_picker(
         now=timezone.now(),
         exclude_appointment=picker.moving,
     )
+    if picker.moving is not None:
+        # Its own time is free for the times around it, but it is no new time to pick.
+        slots = [start for start in slots if start != picker.moving.start]
     days = slots_by_day(slots)
     chosen, day_status = chosen_day(request, day_param, days)
     context = {

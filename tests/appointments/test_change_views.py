@@ -1,6 +1,6 @@
 import re
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from django.db import connection
@@ -350,6 +350,19 @@ def test_confirming_moves_the_card(signed_in, appointment):
     appointment.refresh_from_db()
     assert appointment.start == new
     assert "Rescheduled:" in signed_in.get(response.url).text
+
+
+def test_the_reschedule_picker_never_offers_the_time_it_already_has(signed_in, appointment):
+    """Its own time is free for the times around it, but picking it would only be refused."""
+    day = timezone.localtime(appointment.start, appointment.client.zone).date().isoformat()
+    page = signed_in.get(url("reschedule", appointment), {"day": day}).text
+    own = appointment.start.isoformat()
+    times = re.findall(r'class="time" href="[^"]*start=([^"&]+)', page)
+    assert times, "the day has other times"
+    assert all(unquote(start) != own for start in times)
+    assert any(
+        unquote(start) == (appointment.start + timedelta(minutes=30)).isoformat() for start in times
+    ), "a time overlapping its own is offered"
 
 
 def test_a_refused_reschedule_says_why_and_changes_nothing(signed_in, soon):
