@@ -6,13 +6,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
-from itertools import islice
 from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.safestring import SafeString
 
@@ -133,7 +133,7 @@ def get_provider_for_client(client: User, provider_id: int) -> Provider:
     return get_object_or_404(care_team_providers(client), pk=provider_id)
 
 
-# An appointment type a client may book online.
+# An appointment type a client may book online (get_bookable_type_for_client says it in SQL).
 BOOKABLE = Q(is_active=True, bookable_online=True)
 
 
@@ -141,13 +141,35 @@ def bookable_types(provider: Provider) -> QuerySet[AppointmentType]:
     return provider.appointment_types.filter(BOOKABLE).order_by("name")
 
 
+_BOOKABLE_TYPE_COLUMNS = (Columns(AppointmentType, "t"), Columns(Provider, "p"))
+_BOOKABLE_TYPE = f"""
+    SELECT {", ".join(columns.sql for columns in _BOOKABLE_TYPE_COLUMNS)}
+    FROM {AppointmentType._meta.db_table} t
+    JOIN {Provider._meta.db_table} p ON p.id = t.provider_id
+    WHERE t.id = %s AND t.provider_id = %s AND t.is_active = %s AND t.bookable_online = %s
+        AND EXISTS (
+            SELECT 1 FROM {CareTeamMember._meta.db_table} team
+            WHERE team.provider_id = p.id AND team.client_id = %s
+        )
+"""
+
+
 def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -> AppointmentType:
     """
-    A type the client can book online, with its provider (`.provider`), in one query; a 404
-    when the provider is not on their care team or the type is not theirs to book.
+    A type the client can book online (BOOKABLE), with its provider (`.provider`), in one
+    query; a 404 when the provider is not on their care team or the type is not theirs to book.
+    Every booking page asks this first, so it is written by hand.
     """
-    types = AppointmentType.objects.filter(BOOKABLE, provider__careteammember__client=client)
-    return get_object_or_404(types.select_related("provider"), pk=type_id, provider=provider_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_BOOKABLE_TYPE, [type_id, provider_id, True, True, client.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such appointment type to book.")
+    values = iter(row)
+    kind_columns, provider_columns = _BOOKABLE_TYPE_COLUMNS
+    kind = kind_columns.build_next(values)
+    kind.provider = provider_columns.build_next(values)
+    return kind
 
 
 def get_appointment_for_client(client: User, pk: int) -> Appointment:
@@ -381,11 +403,9 @@ def overview_lists(
     parts: list[list] = [[], [], []]
     for row in rows:
         values = iter(row[1:-1])
-        appointment = appointment_columns.build(
-            list(islice(values, len(appointment_columns))), has_fees=bool(row[-1])
-        )
-        appointment.provider = provider_columns.build(list(islice(values, len(provider_columns))))
-        appointment.appointment_type = kind_columns.build(list(values))
+        appointment = appointment_columns.build_next(values, has_fees=bool(row[-1]))
+        appointment.provider = provider_columns.build_next(values)
+        appointment.appointment_type = kind_columns.build_next(values)
         parts[row[0]].append(appointment)
     # A union keeps no order: each part is put back in its query's.
     parts[0].sort(key=lambda each: (each.start, each.pk))

@@ -1,15 +1,14 @@
 """Writes to appointments. Each is one transaction; every write to the schedule locks first."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypedDict, cast
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from appointments import selectors
@@ -27,14 +26,15 @@ from appointments.models import (
 from appointments.tasks import time_opened, time_taken
 from policies.decisions import Action, Decision
 from policies.models import Policy
-from policies.selectors import terms_for
-from policies.terms import Money
+from policies.selectors import POLICY, chosen_policy, terms_from
+from policies.terms import Money, PolicyTerms
 from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 from portal.practice import join_practice_staff
+from portal.rows import Columns
 
 if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
+    pass
 
 
 class BookingError(Exception):
@@ -164,43 +164,106 @@ def acting_as(actor: User | None, *, client_id: int, provider: Provider) -> str:
     raise NotPermitted("Only the client or their provider's practice can change this.")
 
 
-def lock_schedules(*, client: User, provider: Provider, **facts: Exists) -> Provider:
+# The provider's columns, as the statements that lock a schedule read them.
+LOCKED_PROVIDER = Columns(Provider, "provider")
+
+
+def row_locks() -> tuple[str, list, str]:
     """
-    Serialise every write to these two schedules. Rows are always locked client first, then
-    provider, so two bookings cannot wait on each other. A change that waits longer than
-    LOCK_TIMEOUT_MS gives up (ScheduleBusy) rather than hold a web worker. On SQLite
-    select_for_update is a no-op; there the IMMEDIATE transaction already holds the database's
-    single write lock. `facts`: read with the locked provider, as attributes of it.
+    How a statement that reads the client's and the provider's rows (aliased `client` and
+    `provider`) locks them: (SQL before the tables, its parameters, SQL after the statement).
+    On PostgreSQL, FOR UPDATE of both, the client's row first, waiting at most
+    LOCK_TIMEOUT_MS; the setting is a table of the statement, so it is in force before any row
+    is locked. SQLite has no row locks: there the IMMEDIATE transaction already holds the
+    database's single write lock.
     """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(LOCK_TIMEOUT_MS)}ms'")
-    User.objects.select_for_update().only("pk").get(pk=client.pk)
-    # The provider's user comes along unlocked: the change's email goes to them.
-    locked = Provider.objects.select_for_update(of=("self",)).select_related("user")
-    return locked.annotate(**facts).get(pk=provider.pk)
+        waiting = "(SELECT set_config('lock_timeout', %s, true)) AS waiting CROSS JOIN"
+        return waiting, [f"{int(LOCK_TIMEOUT_MS)}ms"], "FOR UPDATE OF client, provider"
+    return "", [], ""
 
 
-class BookingFacts(TypedDict):
-    on_care_team: bool
-    type_bookable: bool
+def _lock(
+    *,
+    client: User,
+    provider: Provider,
+    columns: str = "",
+    column_params: Sequence = (),
+    joins: str = "",
+    join_params: Sequence = (),
+) -> tuple:
+    """
+    Serialise every write to these two schedules, in one statement: the locked provider's
+    row, then `columns` (read from `joins`) when asked. Rows are always locked client first,
+    then provider, so two changes cannot wait on each other. A change that waits too long
+    gives up (ScheduleBusy) rather than hold a web worker.
+    """
+    waiting, waiting_params, locking = row_locks()
+    sql = f"""
+        SELECT {LOCKED_PROVIDER.sql}{columns}
+        FROM {waiting} {User._meta.db_table} client
+        CROSS JOIN {Provider._meta.db_table} provider
+        {joins}
+        WHERE client.id = %s AND provider.id = %s
+        {locking}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*column_params, *waiting_params, *join_params, client.pk, provider.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Provider.DoesNotExist("No such client and provider to lock.")
+    return row
+
+
+def lock_schedules(*, client: User, provider: Provider) -> Provider:
+    """The two schedules locked (see _lock): the provider as it is now."""
+    return LOCKED_PROVIDER.build(_lock(client=client, provider=provider))
+
+
+@dataclass(frozen=True)
+class BookingLock:
+    """The schedules locked, and what a booking checks again under the lock."""
+
+    provider: Provider  # as it is now
+    on_care_team: bool  # the client may still book with them
+    type_bookable: bool  # the type is still theirs and bookable online
+    terms: PolicyTerms  # the policy the booking is made under
+
+
+_BOOKING_FACTS = f"""
+    , EXISTS (
+        SELECT 1 FROM {CareTeamMember._meta.db_table} team
+        WHERE team.provider_id = provider.id AND team.client_id = client.id
+    ), EXISTS (
+        SELECT 1 FROM {AppointmentType._meta.db_table} kind
+        WHERE kind.id = %s AND kind.provider_id = provider.id
+            AND kind.is_active = %s AND kind.bookable_online = %s
+    ), {POLICY.sql}
+"""
+_BOOKING_POLICY = f"""
+    LEFT JOIN {Policy._meta.db_table} policy ON policy.id = ({chosen_policy("provider.id", "%s")})
+"""
 
 
 def lock_to_book(
     *, client: User, provider: Provider, appointment_type: AppointmentType
-) -> "WithAnnotations[Provider, BookingFacts]":
-    """The schedules locked, and whether this client may still book this type with them."""
-    locked = lock_schedules(
+) -> BookingLock:
+    """
+    The schedules locked, and whether this client may still book this type with them (the
+    type BOOKABLE, as get_bookable_type_for_client says it), in the one statement that locks.
+    """
+    row = _lock(
         client=client,
         provider=provider,
-        on_care_team=Exists(CareTeamMember.objects.filter(provider=OuterRef("pk"), client=client)),
-        type_bookable=Exists(
-            AppointmentType.objects.filter(
-                selectors.BOOKABLE, provider=OuterRef("pk"), pk=appointment_type.pk
-            )
-        ),
+        columns=_BOOKING_FACTS,
+        joins=_BOOKING_POLICY,
+        column_params=[appointment_type.pk, True, True],
+        join_params=[appointment_type.pk],
     )
-    return cast("WithAnnotations[Provider, BookingFacts]", locked)
+    values = iter(row)
+    locked = LOCKED_PROVIDER.build_next(values)
+    on_care_team, type_bookable = bool(next(values)), bool(next(values))
+    return BookingLock(locked, on_care_team, type_bookable, terms_from(list(values)))
 
 
 def appointment_book(
@@ -227,7 +290,7 @@ def appointment_book(
             raise NotBookable("You can only book with providers on your care team.")
         if not locked.type_bookable:
             raise NotBookable("That kind of appointment can't be booked online.")
-        provider = locked
+        provider = locked.provider
         if not selectors.is_open_slot(
             provider=provider,
             appointment_type=appointment_type,
@@ -244,7 +307,7 @@ def appointment_book(
             end=start + appointment_type.duration,
             booked_by=booked_by,
             created_at=now,
-            policy_terms=terms_for(provider, appointment_type).as_json(),
+            policy_terms=locked.terms.as_json(),
         )
         event = AppointmentEvent.objects.create(
             appointment=appointment,

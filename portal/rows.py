@@ -8,8 +8,9 @@ same values the ORM would give (each field's database converters applied, so SQL
 dates and JSON come back as the ORM's).
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from django.db import connections
@@ -63,3 +64,7 @@ class Columns[M: Model]:
         for name, value in annotations.items():
             setattr(instance, name, value)
         return instance
+
+    def build_next(self, values: Iterator, using: str = "default", **annotations: Any) -> M:
+        """`build` from the next len(self) values: a row that holds several models' columns."""
+        return self.build(list(islice(values, len(self))), using, **annotations)

@@ -122,13 +122,8 @@ def test_without_the_row_locks_the_database_still_referees(
     # PostgreSQL: the exclusion constraint turns the late writers away.
     # SQLite: the IMMEDIATE transaction lets only one writer in at a time.
     slowed_check(monkeypatch)
-    monkeypatch.setattr(
-        services,
-        "lock_schedules",
-        lambda *, client, provider, **facts: (
-            type(provider).objects.annotate(**facts).get(pk=provider.pk)
-        ),
-    )
+    # The lock statement reads the same rows without FOR UPDATE.
+    monkeypatch.setattr(services, "row_locks", lambda: ("", [], ""))
     outcomes = race(book_for(racers, provider, session_type, overlapping_starts))
     assert_one_winner(outcomes, provider)
 

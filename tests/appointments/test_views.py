@@ -61,8 +61,8 @@ def test_the_picker_and_the_review_read_the_type_and_its_provider_together(
     for url in [urls["book-time"], review_url(provider, session_type, slot)]:
         with CaptureQueriesContext(connection) as queries:
             assert signed_in.get(url).status_code == 200
-        reads = [query["sql"] for query in queries if '"appointments_provider"' in query["sql"]]
-        assert len(reads) == 1 and '"appointments_appointmenttype"' in reads[0], url
+        reads = [query["sql"] for query in queries if "appointments_provider" in query["sql"]]
+        assert len(reads) == 1 and "appointments_appointmenttype" in reads[0], url
 
 
 @pytest.mark.parametrize("name", ["book-type", "book-time"])
