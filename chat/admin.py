@@ -26,7 +26,7 @@ class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         conversations = super().get_queryset(request)
-        conversations = selectors.with_unread(conversations, request.user, client_side=False)
+        conversations = selectors.with_unread(conversations, request.user)
         return conversations.order_by("-unread", "-last_message_at")
 
     @admin.display(description="unread", ordering="unread")

@@ -19,7 +19,7 @@ from chat.models import Conversation, Message, ReadState
 from portal.formatting import format_date, html_datetime
 from portal.fragments import draw
 from portal.models import User
-from portal.rows import convert
+from portal.rows import Columns, convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -46,58 +46,91 @@ def _last_practice_reply():
     return Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
 
 
-def with_unread(conversations: QuerySet[Conversation], viewer: User, *, client_side: bool):
+def with_unread(conversations: QuerySet[Conversation], viewer: User):
     """
-    Annotate `unread`: messages from the other side after the viewer's read marker. For the
-    provider's side the other side is the client, whoever in the office read along, and a
-    client message already answered by someone in the practice no longer counts.
+    Annotate `unread` as the practice sees it: the client's messages after the viewer's read
+    marker, whoever in the office read along, and a client message already answered by
+    someone in the practice no longer counts. (The client's own side: unread_by_viewer.)
     """
-    if client_side:
-        others = Message.objects.filter(
-            conversation=OuterRef("pk"), id__gt=OuterRef("viewer_read")
-        ).exclude(sender=viewer)
-        annotated = conversations.annotate(viewer_read=_last_read(viewer))
-    else:
-        others = Message.objects.filter(
-            conversation=OuterRef("pk"), sender=OuterRef("client"), id__gt=OuterRef("seen_to")
-        )
-        annotated = conversations.annotate(viewer_read=_last_read(viewer)).annotate(
-            seen_to=Greatest(F("viewer_read"), _last_practice_reply())
-        )
+    others = Message.objects.filter(
+        conversation=OuterRef("pk"), sender=OuterRef("client"), id__gt=OuterRef("seen_to")
+    )
+    annotated = conversations.annotate(viewer_read=_last_read(viewer)).annotate(
+        seen_to=Greatest(F("viewer_read"), _last_practice_reply())
+    )
     counted = others.order_by().values("conversation").annotate(n=Count("id")).values("n")
     return annotated.annotate(
         unread=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
     )
 
 
-def client_conversations(client: User) -> QuerySet[Conversation]:
-    """The client's conversations, newest activity first, each with a preview and unread count."""
-    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
-    conversations = (
-        Conversation.objects.filter(client=client)
-        .select_related("provider")
-        .annotate(
-            last_body=Subquery(last.values("body")[:1]),
-            last_sender=Subquery(last.values("sender")[:1]),
-        )
-        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at")
+def unread_by_viewer(message: str, conversation: str) -> str:
+    """
+    SQL: `message` (a table alias) is unread by the viewer in `conversation`: from anyone
+    else, after the viewer's read marker. Its two parameters are the viewer's id.
+    """
+    return f"""{message}.sender_id <> %s AND {message}.id > COALESCE((
+        SELECT marker.last_read_id FROM {ReadState._meta.db_table} marker
+        WHERE marker.conversation_id = {conversation}.id AND marker.user_id = %s
+    ), 0)"""
+
+
+# The client's conversations with what the list shows of each, written by hand as
+# _UNREAD_TOTAL below is, and for the same reason. A test holds it equal to the ORM's reading.
+_LISTED = (Columns(Conversation, "c"), Columns(Provider, "p"))
+_CLIENT_CONVERSATIONS = f"""
+    SELECT {", ".join(columns.sql for columns in _LISTED)}, last.body, last.sender_id, (
+        SELECT COUNT(*) FROM {Message._meta.db_table} unread
+        WHERE unread.conversation_id = c.id AND {unread_by_viewer("unread", "c")}
     )
-    return with_unread(conversations, client, client_side=True)
+    FROM {Conversation._meta.db_table} c
+    JOIN {Provider._meta.db_table} p ON p.id = c.provider_id
+    LEFT JOIN {Message._meta.db_table} last ON last.id = (
+        SELECT newest.id FROM {Message._meta.db_table} newest
+        WHERE newest.conversation_id = c.id ORDER BY newest.id DESC LIMIT 1
+    )
+    WHERE c.client_id = %s
+    ORDER BY c.last_message_at IS NULL, c.last_message_at DESC, c.created_at DESC, c.id DESC
+"""
+
+
+class Preview(TypedDict):
+    last_body: str | None
+    last_sender: int | None
+    unread: int
+
+
+def client_conversations(client: User) -> "list[WithAnnotations[Conversation, Preview]]":
+    """
+    The client's conversations, newest activity first, each with its provider, the newest
+    message's text and sender (`last_body`, `last_sender`) and how many are unread.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_CLIENT_CONVERSATIONS, [client.pk, client.pk, client.pk])
+        rows = cursor.fetchall()
+    conversation_columns, provider_columns = _LISTED
+    conversations: list = []
+    for row in rows:
+        values = iter(row)
+        body, sender, unread = row[-3:]
+        conversation = conversation_columns.build_next(
+            values, last_body=body, last_sender=sender, unread=unread
+        )
+        conversation.provider = provider_columns.build_next(values)
+        conversations.append(conversation)
+    return conversations
 
 
 # The client's unread messages in all their conversations: from anyone else, after their
 # read marker. Written out by hand because every page's menus show it and the open
 # conversation asks for it every few seconds: the ORM spent three times the database's own
-# time composing this statement. `with_unread` counts the same per conversation, and a test
-# holds the two together. The marker is a subquery, not a join, so that the messages are
+# time composing this statement. The list counts the same per conversation, and a test holds
+# the two together. The marker is a subquery, not a join, so that the messages are
 # searched from it on: the cost follows what is unread, not the length of the thread.
 _UNREAD_TOTAL = f"""
     SELECT COUNT(*) FROM {Conversation._meta.db_table} theirs
     JOIN {Message._meta.db_table} unread ON unread.conversation_id = theirs.id
-    WHERE theirs.client_id = %s AND unread.sender_id <> %s AND unread.id > COALESCE((
-        SELECT marker.last_read_id FROM {ReadState._meta.db_table} marker
-        WHERE marker.conversation_id = theirs.id AND marker.user_id = %s
-    ), 0)
+    WHERE theirs.client_id = %s AND {unread_by_viewer("unread", "theirs")}
 """
 
 # For the poll: anything newer than `after` in this conversation, if it is the client's, and

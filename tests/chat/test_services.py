@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from appointments.models import CareTeamMember, OfficeStaff
@@ -129,7 +131,8 @@ def test_unread_counts_follow_the_read_marker(conversation, client_user, provide
     send(conversation, provider.user, "Hello!")
     send(conversation, provider.user, "How can I help?")
     assert selectors.unread_total(client_user) == 2
-    assert selectors.client_conversations(client_user).get().unread == 2
+    [listed] = selectors.client_conversations(client_user)
+    assert listed.unread == 2
     mark_read(conversation=conversation, user=client_user)
     assert selectors.unread_total(client_user) == 0
 
@@ -201,8 +204,42 @@ def test_the_notification_is_queued_in_the_sends_transaction(conversation, clien
     assert not Email.objects.exists() and sent_mail() == []
 
 
+def orm_client_conversations(client):
+    """What the chat list shows, as the ORM reads it: the hand-written statements' reference."""
+    last = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
+    read_to = ReadState.objects.filter(conversation=OuterRef(OuterRef("pk")), user=client)
+    unread = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(sender=client)
+        .filter(id__gt=Coalesce(Subquery(read_to.values("last_read_id")[:1]), Value(0)))
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return list(
+        Conversation.objects.filter(client=client)
+        .select_related("provider")
+        .annotate(
+            last_body=Subquery(last.values("body")[:1]),
+            last_sender=Subquery(last.values("sender")[:1]),
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        )
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-id")
+    )
+
+
+def listed(conversation) -> tuple:
+    fields = (conversation.pk, conversation.created_at, conversation.last_message_at)
+    shown = (conversation.last_body, conversation.last_sender, conversation.unread)
+    return (*fields, *shown, conversation.provider.pk, conversation.provider.display_name)
+
+
 def test_the_unread_total_is_the_sum_of_each_conversations_unread(client_user, stranger):
-    """The menus' total (hand-written SQL) and the list's per conversation count agree."""
+    """
+    The menus' total and the list (both hand-written SQL) agree with each other and with the
+    ORM's reading of the same, whatever is sent and read.
+    """
     rng = random.Random(7)
     others = [ProviderFactory() for _ in range(4)]
     conversations = []
@@ -225,9 +262,21 @@ def test_the_unread_total_is_the_sum_of_each_conversations_unread(client_user, s
                 )
             if rng.random() < 0.4:
                 mark_read(conversation=conversation, user=client_user)
-        expected = sum(c.unread for c in selectors.client_conversations(client_user))
-        assert selectors.unread_total(client_user) == expected
-    assert expected > 0
+        expected = orm_client_conversations(client_user)
+        assert [listed(c) for c in selectors.client_conversations(client_user)] == [
+            listed(c) for c in expected
+        ]
+        assert selectors.unread_total(client_user) == sum(c.unread for c in expected)
+    assert sum(c.unread for c in expected) > 0
+    # A conversation with nothing in it yet comes last, as "No messages yet".
+    quiet = ProviderFactory()
+    CareTeamMember.objects.create(provider=quiet, client=client_user)
+    conversation_start(client=client_user, provider=quiet)
+    [*_, last] = selectors.client_conversations(client_user)
+    assert (last.provider, last.last_body, last.last_sender, last.unread) == (quiet, None, None, 0)
+    assert [listed(c) for c in selectors.client_conversations(client_user)] == [
+        listed(c) for c in orm_client_conversations(client_user)
+    ]
 
 
 def test_the_unread_count_reads_the_unread_not_the_whole_thread(
