@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from policies.terms import Money
 from portal.formatting import format_date, minutes, when
 from portal.fragments import draw
 from portal.models import User
-from portal.rows import Columns, convert
+from portal.rows import Columns, convert, join_by_id
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -361,13 +361,17 @@ _OVERVIEW_PARTS = " UNION ALL ".join(
         _listed(2, "a.status = %s", 'a."start" DESC, a.id DESC'),
     ]
 )
-_OVERVIEW_LISTS = f"""
-    SELECT a.part, {", ".join(columns.sql for columns in _LISTED)},
-        EXISTS (SELECT 1 FROM {Fee._meta.db_table} fee WHERE fee.appointment_id = a.id)
-    FROM ({_OVERVIEW_PARTS}) a
-    JOIN {Provider._meta.db_table} p ON p.id = a.provider_id
-    JOIN {AppointmentType._meta.db_table} t ON t.id = a.appointment_type_id
-"""
+
+
+@cache
+def _overview_lists(vendor: str) -> str:
+    return f"""
+        SELECT a.part, {", ".join(columns.sql for columns in _LISTED)},
+            EXISTS (SELECT 1 FROM {Fee._meta.db_table} fee WHERE fee.appointment_id = a.id)
+        FROM ({_OVERVIEW_PARTS}) a
+        {join_by_id(vendor, Provider._meta.db_table, "p", "a.provider_id")}
+        {join_by_id(vendor, AppointmentType._meta.db_table, "t", "a.appointment_type_id")}
+    """
 
 
 @dataclass(frozen=True)
@@ -397,7 +401,7 @@ def overview_lists(
         *(client.pk, gone, cancelled + 1),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_OVERVIEW_LISTS, params)
+        cursor.execute(_overview_lists(connection.vendor), params)
         rows = cursor.fetchall()
     appointment_columns, provider_columns, kind_columns = _LISTED
     parts: list[list] = [[], [], []]

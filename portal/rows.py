@@ -35,6 +35,20 @@ def convert(value: Any, field: Field, alias: str = "", using: str = "default") -
     return value
 
 
+def join_by_id(vendor: str, table: str, alias: str, key: str) -> str:
+    """
+    SQL that joins to each row so far the row of `table` (as `alias`) whose id is `key`.
+
+    On PostgreSQL, each is looked up by its primary key in a lateral subquery that the
+    planner may not flatten (OFFSET 0). A plain join to a few rows from a hand-written read
+    is planned as a hash of the whole other table, which at 500 providers and 1,000 types
+    costs more than the read itself. SQLite looks rows up by key whichever way it is written.
+    """
+    if vendor == "postgresql":
+        return f"CROSS JOIN LATERAL (SELECT * FROM {table} WHERE id = {key} OFFSET 0) {alias}"
+    return f"JOIN {table} {alias} ON {alias}.id = {key}"
+
+
 class Columns[M: Model]:
     """A model's concrete columns under a table alias (`sql`), and instances back (`build`)."""
 
