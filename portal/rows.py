@@ -58,22 +58,36 @@ class Columns[M: Model]:
         self.fields: tuple[Field, ...] = tuple(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
+        self._converting: dict[str, list[tuple[int, list[Converter], Any]]] = {}
 
     def __len__(self) -> int:
         return len(self.fields)
+
+    def converting(self, using: str) -> list[tuple[int, list[Converter], Any]]:
+        """(position, converters, column) of each column that has converters on a database."""
+        found = self._converting.get(using)
+        if found is None:
+            found = self._converting[using] = [
+                (index, *converters(field, self.alias, using))
+                for index, field in enumerate(self.fields)
+                if converters(field, self.alias, using)[0]
+            ]
+        return found
 
     def build(self, values: Sequence, using: str = "default", **annotations: Any) -> M:
         """
         An instance from this model's columns of a row, in the order of `sql`, with
         `annotations` as attributes, as the ORM sets those of `annotate()`.
         """
+        if len(values) != len(self.fields):
+            raise ValueError(f"{len(values)} values for {len(self.fields)} columns")
         connection = connections[using]
-        converted = []
-        for value, field in zip(values, self.fields, strict=True):
-            found, column = converters(field, self.alias, using)
+        converted = list(values)
+        for index, found, column in self.converting(using):
+            value = converted[index]
             for converter in found:
                 value = converter(value, column, connection)
-            converted.append(value)
+            converted[index] = value
         instance = self.model.from_db(using, self.attnames, converted)
         for name, value in annotations.items():
             setattr(instance, name, value)
