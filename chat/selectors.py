@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -181,16 +181,37 @@ class Marker(TypedDict):
     last_read: int | None
 
 
+# Written by hand for the same reason as the list: composing it cost the ORM three times
+# what the database takes. A test holds it equal to the ORM's reading.
+_TO_READ = (Columns(Conversation, "c"), Columns(Provider, "p"), Columns(User, "u"))
+_CONVERSATION_TO_READ = f"""
+    SELECT {", ".join(columns.sql for columns in _TO_READ)}, (
+        SELECT marker.last_read_id FROM {ReadState._meta.db_table} marker
+        WHERE marker.conversation_id = c.id AND marker.user_id = u.id
+    )
+    FROM {Conversation._meta.db_table} c
+    JOIN {Provider._meta.db_table} p ON p.id = c.provider_id
+    JOIN {User._meta.db_table} u ON u.id = c.client_id
+    WHERE c.id = %s AND c.client_id = %s
+"""
+
+
 def get_conversation_to_read(client: User, pk: int) -> "WithAnnotations[Conversation, Marker]":
     """
-    The client's conversation and where their read marker stands (`last_read`, None before
-    their first read), in one query; a stranger's is a 404.
+    The client's conversation, with its provider and client, and where their read marker
+    stands (`last_read`, None before their first read), in one query; a stranger's is a 404.
     """
-    marker = ReadState.objects.filter(conversation=OuterRef("pk"), user=client)
-    conversations = Conversation.objects.select_related("provider", "client").annotate(
-        last_read=Subquery(marker.values("last_read_id")[:1])
-    )
-    return get_object_or_404(conversations, pk=pk, client=client)
+    with connection.cursor() as cursor:
+        cursor.execute(_CONVERSATION_TO_READ, [pk, client.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such conversation.")
+    values = iter(row)
+    conversation_columns, provider_columns, client_columns = _TO_READ
+    conversation: Any = conversation_columns.build_next(values, last_read=row[-1])
+    conversation.provider = provider_columns.build_next(values)
+    conversation.client = client_columns.build_next(values)
+    return conversation
 
 
 def conversation_for(client: User, provider: Provider) -> Conversation | None:

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils import timezone
 
 from appointments.models import CareTeamMember, OfficeStaff
@@ -311,3 +312,39 @@ def test_the_unread_count_reads_the_unread_not_the_whole_thread(
         assert re.search(r"Index Cond: .*\bid > COALESCE\(\(SubPlan", plan), plan
     else:
         assert re.search(r"SEARCH unread USING .*\b(rowid|id)>\?", plan), plan
+
+
+def test_the_conversation_to_read_is_the_one_the_orm_reads(conversation, client_user, stranger):
+    """The hand-written read, with its marker before and after reading; anyone else a 404."""
+
+    def orm(client):
+        marker = ReadState.objects.filter(conversation=OuterRef("pk"), user=client)
+        return (
+            Conversation.objects.select_related("provider", "client")
+            .annotate(last_read=Subquery(marker.values("last_read_id")[:1]))
+            .get(pk=conversation.pk, client=client)
+        )
+
+    def seen(it) -> tuple:
+        shown = (it.provider.pk, it.provider.display_name, it.client.pk, it.client.time_zone)
+        return (it.pk, it.created_at, it.last_message_at, it.last_read, *shown)
+
+    first = selectors.get_conversation_to_read(client_user, conversation.pk)
+    assert first.last_read is None
+    assert seen(first) == seen(orm(client_user))
+    send(conversation, conversation.provider.user, "Hello!")
+    newest = send(conversation, conversation.provider.user, "How are you?")
+    # The stranger's marker in a conversation of their own never counts here.
+    CareTeamMember.objects.create(provider=conversation.provider, client=stranger)
+    theirs = conversation_start(client=stranger, provider=conversation.provider)
+    mark_read(conversation=theirs, user=stranger)
+    mark_read(conversation=conversation, user=client_user)
+    # Nor does the provider's marker in this one, which is further on.
+    mark_read(conversation=conversation, user=conversation.provider.user)
+    send(conversation, conversation.provider.user, "Talk soon")
+    read = selectors.get_conversation_to_read(client_user, conversation.pk)
+    assert read.last_read == newest.pk
+    assert seen(read) == seen(orm(client_user))
+    for client, pk in [(stranger, conversation.pk), (client_user, theirs.pk), (client_user, 0)]:
+        with pytest.raises(Http404):
+            selectors.get_conversation_to_read(client, pk)
