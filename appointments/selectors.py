@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -405,11 +405,13 @@ def overview_lists(
         rows = cursor.fetchall()
     appointment_columns, provider_columns, kind_columns = _LISTED
     parts: list[list] = [[], [], []]
+    providers: dict[Any, Provider] = {}
+    kinds: dict[Any, AppointmentType] = {}
     for row in rows:
         values = iter(row[1:-1])
         appointment = appointment_columns.build_next(values, has_fees=bool(row[-1]))
-        appointment.provider = provider_columns.build_next(values)
-        appointment.appointment_type = kind_columns.build_next(values)
+        appointment.provider = provider_columns.build_shared(values, providers)
+        appointment.appointment_type = kind_columns.build_shared(values, kinds)
         parts[row[0]].append(appointment)
     # A union keeps no order: each part is put back in its query's.
     parts[0].sort(key=lambda each: (each.start, each.pk))

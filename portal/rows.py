@@ -59,6 +59,7 @@ class Columns[M: Model]:
         self.attnames = [field.attname for field in self.fields]
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
         self._converting: dict[str, list[tuple[int, list[Converter], Any]]] = {}
+        self.pk_index = self.fields.index(model._meta.pk)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -96,3 +97,14 @@ class Columns[M: Model]:
     def build_next(self, values: Iterator, using: str = "default", **annotations: Any) -> M:
         """`build` from the next len(self) values: a row that holds several models' columns."""
         return self.build(list(islice(values, len(self))), using, **annotations)
+
+    def build_shared(self, values: Iterator, built: dict[Any, M], using: str = "default") -> M:
+        """
+        `build_next`, once per primary key: the instance in `built` when a row before held
+        the same one (the provider of each of a client's appointments, say). For reading.
+        """
+        mine = list(islice(values, len(self)))
+        key = mine[self.pk_index]
+        if key not in built:
+            built[key] = self.build(mine, using)
+        return built[key]
