@@ -538,19 +538,34 @@ def busy_intervals(
 # those of AppointmentQuerySet.overlapping, so the (provider, start) and (client, start)
 # indexes read only the window. The first part names every column's type (PostgreSQL takes
 # them from it; SQLite ignores the casts of NULL).
-_SCHEDULE = f"""
-    SELECT 'weekly', weekday, CAST(NULL AS date), start, "end", CAST(NULL AS timestamptz),
-        CAST(NULL AS timestamptz), CAST(NULL AS bigint), CAST(NULL AS bigint)
-    FROM {WeeklyHours._meta.db_table} WHERE provider_id = %s
-    UNION ALL
-    SELECT 'date', NULL, date, start, "end", NULL, NULL, NULL, NULL
-    FROM {DateOverride._meta.db_table} WHERE provider_id = %s AND date BETWEEN %s AND %s
-    UNION ALL
-    SELECT 'busy', NULL, NULL, NULL, NULL, start, "end", provider_id, client_id
-    FROM {Appointment._meta.db_table}
-    WHERE (provider_id = %s OR client_id = %s) AND status = %s AND id <> %s
-    AND start < %s AND "end" > %s AND start > %s
-"""
+#
+# PostgreSQL hands the sessions' bounds over as microseconds since the epoch: reading a
+# couple of hundred timestamps back from their text cost the client more than the rest of
+# the statement (0.94 ms against 0.53 ms on the 1M data set). SQLite answers with text.
+@cache
+def _schedule(vendor: str) -> str:
+    if vendor == "postgresql":
+        instant_type, starts, ends = (
+            "bigint",
+            "CAST(EXTRACT(EPOCH FROM start) * 1000000 AS bigint)",
+            'CAST(EXTRACT(EPOCH FROM "end") * 1000000 AS bigint)',
+        )
+    else:
+        instant_type, starts, ends = "timestamptz", "start", '"end"'
+    return f"""
+        SELECT 'weekly', weekday, CAST(NULL AS date), start, "end",
+            CAST(NULL AS {instant_type}), CAST(NULL AS {instant_type}),
+            CAST(NULL AS bigint), CAST(NULL AS bigint)
+        FROM {WeeklyHours._meta.db_table} WHERE provider_id = %s
+        UNION ALL
+        SELECT 'date', NULL, date, start, "end", NULL, NULL, NULL, NULL
+        FROM {DateOverride._meta.db_table} WHERE provider_id = %s AND date BETWEEN %s AND %s
+        UNION ALL
+        SELECT 'busy', NULL, NULL, NULL, NULL, {starts}, {ends}, provider_id, client_id
+        FROM {Appointment._meta.db_table}
+        WHERE (provider_id = %s OR client_id = %s) AND status = %s AND id <> %s
+        AND start < %s AND "end" > %s AND start > %s
+    """
 
 
 @dataclass(frozen=True)
@@ -566,7 +581,12 @@ def _as_time(value: time | str) -> time:
     return time.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _as_instant(value: datetime | str) -> datetime:
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _as_instant(value: datetime | str | int) -> datetime:
+    if isinstance(value, int):
+        return EPOCH + timedelta(microseconds=value)
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -583,7 +603,7 @@ def schedule_statement(
     exclude_pk: int | None,
 ) -> tuple[str, list]:
     operations = connection.ops
-    return _SCHEDULE, [
+    return _schedule(connection.vendor), [
         provider.pk,
         provider.pk,
         operations.adapt_datefield_value(first_day),
