@@ -4,7 +4,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -32,9 +31,6 @@ from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 from portal.practice import join_practice_staff
 from portal.rows import Columns
-
-if TYPE_CHECKING:
-    pass
 
 
 class BookingError(Exception):
