@@ -28,13 +28,17 @@ def now():
     return timezone.now()
 
 
-def first_slot(provider, kind, client, now, days=2):
+def first_slot(provider, kind, client, now, days=2, *, from_midnight=False):
+    """The first open time `days` on; from that day's start in the provider's zone if asked."""
+    window_start = now + timedelta(days=days)
+    if from_midnight:
+        window_start = window_start.astimezone(provider.zone).replace(hour=0, minute=0)
     slots = selectors.open_slots(
         provider=provider,
         appointment_type=kind,
         client=client,
         now=now,
-        window_start=now + timedelta(days=days),
+        window_start=window_start,
     )
     return slots[0]
 
@@ -233,14 +237,7 @@ def test_the_clients_own_session_here_counts_with_the_providers_buffer(
     provider.buffer_before = timedelta(minutes=30)
     provider.save()
     # A day's first time, so that the day has times after it whatever the clock says now.
-    morning = (now + timedelta(days=2)).astimezone(provider.zone).replace(hour=0, minute=0)
-    start = selectors.open_slots(
-        provider=provider,
-        appointment_type=session_type,
-        client=client_user,
-        now=now,
-        window_start=morning,
-    )[0]
+    start = first_slot(provider, session_type, client_user, now, from_midnight=True)
     book(client_user, provider, session_type, start, now)
     after = selectors.open_slots(
         provider=provider,

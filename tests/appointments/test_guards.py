@@ -4,6 +4,7 @@ or their provider's practice; anyone else is refused and nothing changes.
 """
 
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -102,12 +103,9 @@ def test_the_command_completes_a_session_with_no_actor(booked):
 # --- A schedule held too long by another change --------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_change_that_waits_too_long_for_the_schedule_says_so_and_changes_nothing(
-    client_user, provider, session_type, monkeypatch
-):
-    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 300)
-    start = open_slots_after(client_user, provider, session_type, days=2)[0]
+@contextmanager
+def providers_schedule_held(provider):
+    """Another change holds the provider's row locked until the block ends."""
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_schedule():
@@ -123,24 +121,40 @@ def test_a_change_that_waits_too_long_for_the_schedule_says_so_and_changes_nothi
     holder.start()
     try:
         assert holding.wait(timeout=10)
-        if connection.vendor == "sqlite":
-            # SQLite has one write lock for the whole file: wait for it no longer than the above.
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA busy_timeout = 300")
-        began = timezone.now()
-        with pytest.raises(services.ScheduleBusy, match="Someone else is changing"):
-            services.appointment_book(
-                client=client_user,
-                provider=provider,
-                appointment_type=session_type,
-                start=start,
-                booked_by=client_user,
-            )
-        # It waited about 300 ms, not the default five seconds, nor for ever.
-        assert timezone.now() - began < timedelta(seconds=3)
+        yield
     finally:
         release.set()
         holder.join(timeout=30)
+
+
+def book_for_themselves(client_user, provider, session_type, start):
+    return services.appointment_book(
+        client=client_user,
+        provider=provider,
+        appointment_type=session_type,
+        start=start,
+        booked_by=client_user,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_that_waits_too_long_for_the_schedule_says_so_and_changes_nothing(
+    client_user, provider, session_type, monkeypatch
+):
+    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 300)
+    start = open_slots_after(client_user, provider, session_type, days=2)[0]
+    try:
+        with providers_schedule_held(provider):
+            if connection.vendor == "sqlite":
+                # SQLite has one write lock for the whole file: wait for it no longer either.
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA busy_timeout = 300")
+            began = timezone.now()
+            with pytest.raises(services.ScheduleBusy, match="Someone else is changing"):
+                book_for_themselves(client_user, provider, session_type, start)
+            # It waited about 300 ms, not the default five seconds, nor for ever.
+            assert timezone.now() - began < timedelta(seconds=3)
+    finally:
         connection.close()
     assert not Appointment.objects.exists()
 
@@ -151,56 +165,34 @@ def test_a_booking_holds_the_clients_schedule_while_it_waits_for_the_providers(
 ):
     """Client first, then provider, as every change locks them: no two changes deadlock."""
     start = open_slots_after(client_user, provider, session_type, days=2)[0]
-    holding, release = threading.Event(), threading.Event()
     booked: list[Appointment] = []
-
-    def hold_the_providers_schedule():
-        try:
-            with transaction.atomic():
-                Provider.objects.select_for_update().get(pk=provider.pk)
-                holding.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
 
     def book():
         try:
-            booked.append(
-                services.appointment_book(
-                    client=client_user,
-                    provider=provider,
-                    appointment_type=session_type,
-                    start=start,
-                    booked_by=client_user,
-                )
-            )
+            booked.append(book_for_themselves(client_user, provider, session_type, start))
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold_the_providers_schedule)
     booker = threading.Thread(target=book)
-    holder.start()
     try:
-        assert holding.wait(timeout=10)
-        booker.start()
-        if connection.vendor == "postgresql":
-            waiting = 0
-            for _ in range(200):
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                    waiting = cursor.fetchone()[0]
-                if waiting:
-                    break
-                threading.Event().wait(0.05)
-            assert waiting, "the booking never waited for the provider's row"
-            # Waiting for the provider, the booking already holds the client's row.
-            with pytest.raises(OperationalError), transaction.atomic():
-                User.objects.select_for_update(nowait=True).get(pk=client_user.pk)
-        assert not booked
-    finally:
-        release.set()
-        holder.join(timeout=30)
+        with providers_schedule_held(provider):
+            booker.start()
+            if connection.vendor == "postgresql":
+                waiting = 0
+                for _ in range(200):
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        waiting = cursor.fetchone()[0]
+                    if waiting:
+                        break
+                    threading.Event().wait(0.05)
+                assert waiting, "the booking never waited for the provider's row"
+                # Waiting for the provider, the booking already holds the client's row.
+                with pytest.raises(OperationalError), transaction.atomic():
+                    User.objects.select_for_update(nowait=True).get(pk=client_user.pk)
+            assert not booked
         booker.join(timeout=30)
+    finally:
         connection.close()
     assert [appointment.start for appointment in booked] == [start]
 
