@@ -4,16 +4,21 @@ for the worker (`manage.py db_worker`), in the transaction of the change it repo
 change commits, the email is on its way; if it rolls back, so does the email. (A change to an
 appointment queues one task instead, which writes its two emails: appointments/emails.py.)
 
-`deliver_email` hands one email to the mail server. Its status moves only by conditional
-updates (queued -> sending -> sent), so two workers, or a task run twice, send it once. Where
+`deliver_email` hands one email to the mail server, in the worker's `email` lane (a stalled
+server holds up no other work), within one deadline for the whole attempt (EMAIL_TIMEOUT). Its
+status moves only by conditional updates (queued -> sending -> sent), so two workers, or a task
+run twice, send it once; a failure that may pass puts the same task back for a later attempt
+(portal.worker.Retry). Where
 at-least-once and at-most-once conflict (a worker killed after the server accepted the email
 but before it was recorded), we choose at most once: the email stays "sending" and is never
 retried by itself; a superuser can see it in the admin and send it again.
 """
 
+import contextlib
 import logging
-import random
 import smtplib
+import socket
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -32,13 +37,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from portal.models import Email
+from portal.worker import Retry, retry_delay
 
 logger = logging.getLogger(__name__)
 
-# Retries wait 30 s, 1 min, 2 min, ... up to an hour between tries, each shortened by a random
-# part of up to half, so that emails that failed together do not all come back together.
-FIRST_RETRY = timedelta(seconds=30)
-LONGEST_WAIT = timedelta(hours=1)
 # A queued email this far past its next attempt has lost its task (a worker died holding it).
 LOST_AFTER = timedelta(minutes=15)
 # An email still "sending" after this long was cut off: it may or may not have arrived.
@@ -140,11 +142,6 @@ def is_permanent(error: BaseException) -> bool:
     return False
 
 
-def retry_delay(failed_attempts: int) -> timedelta:
-    ceiling = min(LONGEST_WAIT, FIRST_RETRY * 2 ** min(failed_attempts - 1, 20))
-    return ceiling * random.uniform(0.5, 1.0)
-
-
 def describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "; ".join(
@@ -188,9 +185,9 @@ def _record_failure(
     email: Email, error: BaseException, now: datetime, *, claimed: bool
 ) -> tuple[bool, datetime | None]:
     """
-    Record a failed attempt and, unless it is final, queue the next one in the same
-    transaction. Returns (recorded, next attempt). Conditional on the state this attempt
-    started from, so a duplicate task that failed alongside schedules nothing more.
+    Record a failed attempt, and when the next one is due unless it is final. Returns
+    (recorded, next attempt). Conditional on the state this attempt started from, so a
+    duplicate task that failed alongside schedules nothing more.
     """
     before: dict[str, object] = {"status": Email.Status.SENDING}
     if not claimed:
@@ -210,18 +207,19 @@ def _record_failure(
         message = f"{message} (gave up after {email.attempts} attempts)"
     else:
         next_at = min(wanted, retry_until)  # one last try at the end of the window
-    with transaction.atomic():
-        recorded = Email.objects.filter(pk=email.pk, **before).update(
-            status=Email.Status.QUEUED if next_at else Email.Status.FAILED,
-            attempts=email.attempts,
-            first_attempt_at=first_attempt_at,
-            last_attempt_at=now,
-            next_attempt_at=next_at or now,
-            last_error=message[:2000],
-        )
-        if recorded and next_at:
-            deliver_email.using(run_after=next_at).enqueue(email.pk)
+    recorded = Email.objects.filter(pk=email.pk, **before).update(
+        status=Email.Status.QUEUED if next_at else Email.Status.FAILED,
+        attempts=email.attempts,
+        first_attempt_at=first_attempt_at,
+        last_attempt_at=now,
+        next_attempt_at=next_at or now,
+        last_error=message[:2000],
+    )
     return bool(recorded), next_at
+
+
+class AttemptTimedOut(TimeoutError):
+    """The whole attempt took longer than EMAIL_TIMEOUT allows."""
 
 
 class SMTPBackend(smtp.EmailBackend):
@@ -229,9 +227,38 @@ class SMTPBackend(smtp.EmailBackend):
     Django's SMTP backend, split where SMTP stops being safe to retry. Until the server has
     taken the sender and the recipient, nothing was delivered; once DATA starts, it may have
     been. `before_data`, when set, runs at that point and may say no (another worker has it).
+
+    Its timeout bounds the whole conversation, from connecting to the answer to the message,
+    not each wait: a server that answers every command just inside the timeout would otherwise
+    hold an attempt for several times it. When the time is up the socket is shut, and whatever
+    waits on it fails at once.
     """
 
     before_data: Callable[[], bool] | None = None
+    timed_out = False
+    _cutoff: threading.Timer | None = None
+
+    def open(self) -> bool | None:
+        if self.connection is None and self.timeout:
+            self.timed_out = False
+            self._cutoff = threading.Timer(self.timeout, self._cut_off)
+            self._cutoff.daemon = True
+            self._cutoff.start()
+        return super().open()
+
+    def close(self) -> None:
+        if self._cutoff is not None:
+            self._cutoff.cancel()
+            self._cutoff = None
+        super().close()
+
+    def _cut_off(self) -> None:
+        self.timed_out = True
+        server = self.connection
+        sock = getattr(server, "sock", None) if server is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed: nothing is waiting on it
+                sock.shutdown(socket.SHUT_RDWR)
 
     def send_messages(self, email_messages: Any) -> int:
         """With `before_data`, on a connection already open (deliver opens and closes it)."""
@@ -300,7 +327,13 @@ def deliver(email_id: int, *, now: datetime | None = None) -> str:
         elif not claim():
             return "another worker is sending it"
         delivered = connection.send_messages([message_for(email)]) == 1
-    except Exception as error:
+    except Exception as caught:
+        error: BaseException = caught
+        if getattr(connection, "timed_out", False):
+            error = AttemptTimedOut(
+                f"Timed out: no answer within the {connection.timeout:g} s an attempt may take "
+                f"(after {type(caught).__name__})"
+            )
         if claimed and phased and not isinstance(error, smtplib.SMTPResponseException):
             # The server went quiet or away while it was receiving the email: it may have
             # arrived. At most once: it stays "sending" for a person to judge.
@@ -337,7 +370,11 @@ def _failed(email: Email, error: BaseException, now: datetime, *, claimed: bool)
     if not recorded:
         return "another attempt recorded the outcome"
     if next_at:
-        raise DeliveryFailed(f"{describe(error)}; attempt {email.attempts}, next at {next_at}")
+        # The same task runs again then (portal.worker): one row in the queue per email.
+        raise Retry(
+            f"{describe(error)}; attempt {email.attempts + 1} at {next_at:%Y-%m-%d %H:%M:%S} UTC",
+            at=next_at,
+        )
     raise DeliveryFailed(f"{describe(error)}; not retried")
 
 
@@ -405,7 +442,7 @@ def prune_email_content(*, older_than: datetime) -> int:
     return prunable_emails(older_than).update(body="", html="", attachments=[])
 
 
-@task
+@task(queue_name="email")
 def deliver_email(email_id: int) -> str:
     """The worker's side of `queue_email`."""
     return deliver(email_id)

@@ -166,3 +166,61 @@ class ThrottleSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key[:8]}… slot {self.slot} at {self.used_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WorkerLane(models.Model):
+    """
+    One lane of a running worker process (`manage.py db_worker`): the queues it takes tasks
+    from, when it was last seen alive, and the task in its hands, set in the transaction that
+    claims it. A running task that no lane seen within the lease holds was lost with its
+    worker, and is given again (portal/worker.py).
+    """
+
+    id = models.CharField(primary_key=True, max_length=64)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField("process id")
+    queues = models.CharField(max_length=255)
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField("last seen")
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    task = models.OneToOneField(
+        "django_tasks_database.DBTaskResult",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="holder",
+        help_text="The task in its hands.",
+    )
+    task_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+        verbose_name = "worker"
+        verbose_name_plural = "workers"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class TaskRecord(models.Model):
+    """
+    What the worker adds to django-tasks-db's row of a task when it is not simply run once: how
+    often it was retried after a passing failure, and given again after its worker died. The
+    reason for the latest is on the task's row (its exception and traceback), where the admin
+    shows it.
+    """
+
+    task = models.OneToOneField(
+        "django_tasks_database.DBTaskResult",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="record",
+    )
+    retries = models.PositiveIntegerField(default=0)
+    given_again = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "task record"
+
+    def __str__(self) -> str:
+        return f"{self.retries} retries, given again {self.given_again} times"

@@ -29,7 +29,9 @@ class SmtpSink:
     - "refuse-4xx" / "refuse-5xx": refuses the recipient (busy, try later / no such mailbox);
     - "refuse-data-4xx": refuses the email itself with 451 after receiving it;
     - "close-at-data": hangs up while the email is being handed over;
-    - "stall-at-data": receives the email, then says nothing for `stall` seconds.
+    - "stall-at-data": receives the email, then says nothing for `stall` seconds;
+    - "stall-at-rcpt": says nothing for `stall` seconds after the recipient (before any claim);
+    - "slow": waits `stall` seconds before answering each command (EHLO, MAIL, RCPT, DATA).
     `down()` stops listening (connections are refused); `up()` listens again on the same port.
     """
 
@@ -43,9 +45,24 @@ class SmtpSink:
         self._controller: Controller | None = None
 
     # aiosmtpd handler hooks ------------------------------------------------------------------
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.mode == "slow":
+            await asyncio.sleep(self.stall)
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mode == "slow":
+            await asyncio.sleep(self.stall)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         with self._lock:
             self.attempts += 1
+        if self.mode in ("stall-at-rcpt", "slow"):
+            await asyncio.sleep(self.stall)
         if self.mode == "refuse-4xx":
             return "450 4.2.1 Mailbox busy, try again later"
         if self.mode == "refuse-5xx":
@@ -59,7 +76,7 @@ class SmtpSink:
             return "421 4.3.0 Closing"
         if self.mode == "refuse-data-4xx":
             return "451 4.3.0 Local problem, try again later"
-        if self.mode == "stall-at-data":
+        if self.mode in ("stall-at-data", "slow"):
             await asyncio.sleep(self.stall)
         with self._lock:
             self.received.append(message_from_bytes(envelope.original_content))

@@ -44,9 +44,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # Before portal, whose admin replaces its task list with a superuser-only one.
-    "django_tasks_db",
+    # Before django_tasks_db, so that its `db_worker` is the portal's worker (portal/worker.py).
     "portal",
+    "django_tasks_db",
     "portal.project",
     "appointments",
     "chat",
@@ -249,12 +249,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Background work ------------------------------------------------------------------------
 # Tasks are rows in the app's own database, written in the transaction of the change that
 # queues them; `manage.py db_worker` runs them.
+# Two queues, each a lane of the worker: `default` for work on the database, `email` for
+# handing emails to the mail server, which may stall (portal/worker.py says why).
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+        "QUEUES": ["default", "email"],
     }
 }
+# No task runs longer than this; one that does is given again by a fresh worker process. The
+# worker's process manager must give it longer than this to stop (README: TimeoutStopSec).
+PORTAL_TASK_DEADLINE = timedelta(seconds=env.int("TASK_DEADLINE", default=60))
+# How long a task that failed on a database error is retried, from when it was queued.
+PORTAL_TASK_RETRY_FOR = timedelta(hours=env.int("TASK_RETRY_HOURS", default=48))
+if timedelta(seconds=email_timeout) >= PORTAL_TASK_DEADLINE:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be shorter than TASK_DEADLINE.")
 
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

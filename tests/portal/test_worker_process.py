@@ -1,0 +1,341 @@
+"""
+Every kind of task survives its worker: the real `db_worker` process is killed (SIGKILL) in the
+middle of each kind, or its database connection is cut (pg_terminate_backend), and each task's
+effect still happens exactly once, counted where it lands (offers made, emails accepted by a
+real SMTP server by Message-ID). On PostgreSQL a row lock from another connection holds the
+worker inside the task; on SQLite, which has none, the worker is frozen there (SIGSTOP).
+"""
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from appointments import services, waitlist
+from appointments.emails import email_key
+from appointments.models import (
+    AppointmentEvent,
+    CareTeamMember,
+    DateOverride,
+    Provider,
+    WaitlistOffer,
+    WaitlistOpening,
+)
+from portal.mail import queue_email
+from portal.models import Email, TaskRecord
+from tests.factories import UserFactory, book
+from tests.smtp import SmtpSink
+from tests.tasks import run_worker
+from tests.workers import WorkerProcess, a_lease_later, eventually, paused, running
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POSTGRES = connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def sink():
+    server = SmtpSink().up()
+    yield server
+    server.down()
+
+
+@pytest.fixture
+def workers(sink):
+    """Start workers on the test database, delivering to the sink; all killed at the end."""
+    started: list[WorkerProcess] = []
+
+    def start(pause_in: str | None = None, **env) -> WorkerProcess:
+        worker = WorkerProcess(
+            pause_in=pause_in, EMAIL_URL=f"smtp://127.0.0.1:{sink.port}", EMAIL_TIMEOUT=10, **env
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+        print(f"--- worker {worker.pid} ---\n{worker.log()}")  # shown when a test fails
+        worker.close()
+
+
+@contextlib.contextmanager
+def held(lock: Callable[[], object]) -> Iterator[None]:
+    """`lock()` runs in a transaction of another connection, kept open until the block ends."""
+    locked, release = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def hold():
+        try:
+            with transaction.atomic():
+                lock()
+                locked.set()
+                release.wait(60)
+        except BaseException as error:  # noqa: BLE001  (reported to the test below)
+            failure.append(error)
+            locked.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    locked.wait(30)
+    assert not failure, failure
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def waiting_on_a_lock() -> list[int]:
+    """The backends of the test database that wait for a lock: the held worker's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def quiet() -> bool:
+    """Nothing due or running, and every email sent."""
+    return not (
+        DBTaskResult.objects.ready().exists()
+        or DBTaskResult.objects.filter(status="RUNNING").exists()
+        or Email.objects.filter(status__in=["queued", "sending"]).exists()
+    )
+
+
+# --- The kinds of task, each with what it does and how it is held in the middle --------------
+
+
+def at_nine(provider: Provider, days: int = 3) -> datetime:
+    day = timezone.now().astimezone(provider.zone).date() + timedelta(days=days)
+    return datetime.combine(day, time(9), tzinfo=provider.zone)
+
+
+def team_member(provider: Provider):
+    person = UserFactory()
+    CareTeamMember.objects.create(provider=provider, client=person)
+    return person
+
+
+def join(person, provider, kind):
+    return waitlist.entry_save(
+        client=person,
+        provider=provider,
+        appointment_type=kind,
+        weekdays=[],
+        parts=[],
+        not_after=None,
+        actor=person,
+    )
+
+
+def cancel_someone_at_nine(provider, kind):
+    other = team_member(provider)
+    booked = services.appointment_book(
+        client=other,
+        provider=provider,
+        appointment_type=kind,
+        start=at_nine(provider),
+        booked_by=other,
+    )
+    services.appointment_cancel(appointment=booked, actor=other)
+    return booked
+
+
+@dataclass
+class Kind:
+    path: str
+    prepare: Callable[..., dict]
+    effect: Callable[[dict, SmtpSink], None]
+    # How a worker is held in the middle of it: a row lock on PostgreSQL, a pause point (the
+    # function where tests/worker_harness.py stops it) on SQLite; the mail server for emails.
+    hold: Callable[[dict], Callable[[], object]] | None = None
+    pause_in: str = ""
+
+
+def offers_prepare(on, session_type, client_user) -> dict:
+    entry = join(client_user, on, session_type)
+    cancel_someone_at_nine(on, session_type)
+    return {"entry": entry, "provider": on}
+
+
+def offers_effect(context, sink) -> None:
+    offers = WaitlistOffer.objects.filter(entry=context["entry"])
+    assert offers.count() == 1
+    (email,) = Email.objects.filter(kind="waitlist-offer")
+    assert offers.get().token in email.body
+    assert sink.message_ids().count(f"<{email.key}@client-portal.invalid>") == 1
+
+
+def hold_prepare(on, session_type, client_user) -> dict:
+    on.waitlist_mode, on.waitlist_hold_minutes = "one", 20
+    on.save()
+    first = join(client_user, on, session_type)
+    second = join(team_member(on), on, session_type)
+    cancel_someone_at_nine(on, session_type)
+    run_worker()  # the first offer is made here; its hold ends in 20 minutes
+    offer = WaitlistOffer.objects.get(entry=first)
+    # As if the 20 minutes had passed.
+    WaitlistOffer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
+    ends = DBTaskResult.objects.filter(task_path="appointments.tasks.end_offer_hold")
+    ends.update(run_after=timezone.now())
+    return {"offer": offer, "second": second}
+
+
+def hold_effect(context, sink) -> None:
+    context["offer"].refresh_from_db()
+    assert context["offer"].status == "expired"
+    assert WaitlistOpening.objects.filter(cause="hold_ended").count() == 1
+    assert WaitlistOffer.objects.filter(entry=context["second"]).count() == 1
+
+
+def recheck_prepare(on, session_type, client_user) -> dict:
+    join(client_user, on, session_type)
+    cancel_someone_at_nine(on, session_type)
+    run_worker()
+    offer = WaitlistOffer.objects.get()
+    # A day off on the offer's date: the offer can no longer be had.
+    DateOverride.objects.create(provider=on, date=offer.start.astimezone(on.zone).date())
+    return {"offer": offer}
+
+
+def recheck_effect(context, sink) -> None:
+    context["offer"].refresh_from_db()
+    assert context["offer"].status == "expired"
+
+
+def offer_row(context) -> Callable[[], object]:
+    return lambda: list(WaitlistOffer.objects.select_for_update().filter(pk=context["offer"].pk))
+
+
+def write_prepare(on, session_type, client_user) -> dict:
+    appointment = book(client_user, on, session_type, days=2)
+    return {"event": AppointmentEvent.objects.get(appointment=appointment)}
+
+
+def write_effect(context, sink) -> None:
+    keys = [email_key(context["event"].pk, audience) for audience in ("client", "provider")]
+    assert Email.objects.filter(key__in=keys).count() == 2
+    assert Email.objects.count() == 2
+    ids = sink.message_ids()
+    for key in keys:
+        assert ids.count(f"<{key}@client-portal.invalid>") == 1
+
+
+def lock_the_email_table() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE portal_email IN EXCLUSIVE MODE")
+
+
+def deliver_prepare(on, session_type, client_user) -> dict:
+    context = {"recipient": None, "link": "https://portal.example/chat/1/", "portal_name": "P"}
+    return {"email": queue_email("new-message", context, to=client_user.email)}
+
+
+def deliver_effect(context, sink) -> None:
+    email = context["email"]
+    email.refresh_from_db()
+    assert email.status == "sent"
+    assert sink.message_ids() == [f"<{email.key}@client-portal.invalid>"]
+
+
+KINDS = {
+    "offer_opening": Kind(
+        "appointments.tasks.offer_opening",
+        offers_prepare,
+        offers_effect,
+        hold=lambda c: lambda: Provider.objects.select_for_update().get(pk=c["provider"].pk),
+        # Inside its transaction, its offers made and their emails not yet written.
+        pause_in="appointments.waitlist:queue_offer_email",
+    ),
+    "end_offer_hold": Kind(
+        "appointments.tasks.end_offer_hold",
+        hold_prepare,
+        hold_effect,
+        hold=offer_row,
+        # Inside its transaction, the offer expired and the time not yet passed on.
+        pause_in="appointments.waitlist:pass_on",
+    ),
+    "recheck_offers": Kind(
+        "appointments.tasks.recheck_offers",
+        recheck_prepare,
+        recheck_effect,
+        hold=offer_row,
+        pause_in="appointments.waitlist:expire",
+    ),
+    "write_appointment_emails": Kind(
+        "appointments.emails.write_appointment_emails",
+        write_prepare,
+        write_effect,
+        hold=lambda c: lock_the_email_table,
+        # Inside its transaction, the client's email written and the provider's not yet.
+        pause_in="appointments.emails:queue_email#2",
+    ),
+    # Held by the mail server, before the email is claimed: see its own test below.
+    "deliver_email": Kind("portal.mail.deliver_email", deliver_prepare, deliver_effect),
+}
+HELD_BY_A_ROW = [name for name, kind in KINDS.items() if kind.hold is not None]
+
+
+@pytest.fixture
+def scenario(request, on, session_type, client_user):
+    kind = KINDS[request.param]
+    return kind, kind.prepare(on, session_type, client_user)
+
+
+def finish_with_a_new_worker(workers, dead: WorkerProcess, sink: SmtpSink) -> WorkerProcess:
+    """What a process manager does: a new worker, which gives the dead one's task again."""
+    sink.mode = "accept"
+    a_lease_later(dead.pid)
+    fresh = workers()
+    eventually(quiet, within=30)
+    return fresh
+
+
+# --- Killed in the middle ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", HELD_BY_A_ROW, indirect=True)
+def test_a_worker_killed_inside_each_kind_of_task_leaves_its_effect_done_once(
+    scenario, workers, sink
+):
+    kind, context = scenario
+    if POSTGRES:
+        with held(kind.hold(context)):
+            worker = workers()
+            eventually(lambda: running(kind.path) and waiting_on_a_lock())
+            worker.kill()
+    else:
+        worker = workers(pause_in=kind.pause_in)
+        eventually(lambda: paused(worker))
+        worker.kill()
+    task = DBTaskResult.objects.get(task_path=kind.path, status="RUNNING")  # left by the dead
+    finish_with_a_new_worker(workers, worker, sink)
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL" and TaskRecord.objects.get(task=task).given_again == 1
+    assert "stopped answering" not in task.traceback  # cleared when it succeeded
+    kind.effect(context, sink)
+
+
+@pytest.mark.parametrize("scenario", ["deliver_email"], indirect=True)
+def test_a_worker_killed_while_the_mail_server_keeps_it_waiting_sends_the_email_once(
+    scenario, workers, sink
+):
+    kind, context = scenario
+    sink.mode, sink.stall = "stall-at-rcpt", 30
+    worker = workers()
+    eventually(lambda: sink.attempts >= 1)
+    worker.kill()
+    assert context["email"].__class__.objects.get(pk=context["email"].pk).status == "queued"
+    finish_with_a_new_worker(workers, worker, sink)
+    kind.effect(context, sink)
