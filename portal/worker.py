@@ -560,6 +560,10 @@ class Worker:
             thread.start()
         next_beat = next_rescue = time.monotonic()
         while any(thread.is_alive() for thread in threads):
+            if not self.stopping.is_set() and not all(thread.is_alive() for thread in threads):
+                logger.error("A lane stopped by itself: exiting for a fresh process")
+                self.give_back_in_hand("Given again: its worker's lane stopped")
+                return 1
             if self.hard_stop:
                 self.give_back_in_hand("Given again: its worker was stopped while running it")
                 return 1

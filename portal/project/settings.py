@@ -117,12 +117,14 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options.update(
         {
             # IMMEDIATE takes the write lock when a transaction starts, so concurrent
             # writers queue on the busy timeout instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            # Seconds a writer waits for the lock; `?timeout=` in DATABASE_URL changes it.
+            "timeout": float(sqlite_options.get("timeout", 20)),
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from time import sleep
 
 import pytest
 from django.db import connection, transaction
@@ -29,10 +30,19 @@ from appointments.models import (
 )
 from portal.mail import queue_email
 from portal.models import Email, TaskRecord
+from portal.worker import RETRY_PRIORITY, Lane
 from tests.factories import UserFactory, book
-from tests.smtp import SmtpSink
+from tests.proxy import TcpProxy
+from tests.smtp import SmtpSink, mailer_settings
 from tests.tasks import run_worker
-from tests.workers import WorkerProcess, a_lease_later, eventually, paused, running
+from tests.workers import (
+    WorkerProcess,
+    a_lease_later,
+    database_url,
+    eventually,
+    paused,
+    running,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -339,3 +349,124 @@ def test_a_worker_killed_while_the_mail_server_keeps_it_waiting_sends_the_email_
     assert context["email"].__class__.objects.get(pk=context["email"].pk).status == "queued"
     finish_with_a_new_worker(workers, worker, sink)
     kind.effect(context, sink)
+
+
+# --- The database fails in the middle -----------------------------------------------------------
+
+
+def email_row(context) -> Callable[[], object]:
+    return lambda: list(Email.objects.select_for_update().filter(pk=context["email"].pk))
+
+
+KINDS["deliver_email"].hold = email_row  # its claim waits on the row
+
+
+def retried(path: str) -> DBTaskResult | None:
+    return DBTaskResult.objects.filter(
+        task_path=path, status="READY", priority=RETRY_PRIORITY
+    ).first()
+
+
+def cut_inside(kind: Kind, context: dict, workers) -> WorkerProcess:
+    """PostgreSQL: the worker's connection terminated while the task waits on a row lock."""
+    assert kind.hold is not None
+    with held(kind.hold(context)):
+        worker = workers()
+        blocked = eventually(lambda: running(kind.path) and waiting_on_a_lock())
+        with connection.cursor() as cursor:
+            for pid in blocked:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        eventually(lambda: retried(kind.path))
+    return worker
+
+
+@contextlib.contextmanager
+def sqlite_write_lock() -> Iterator[None]:
+    """Another connection holds SQLite's one write lock; this one gives up waiting at once."""
+    usual = int(connection.settings_dict["OPTIONS"]["timeout"] * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 200")
+    try:
+        with held(lambda: Email.objects.filter(pk=-1).update(kind="")):  # any write takes it
+            yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {usual}")
+
+
+def locked_inside(kind: Kind) -> None:
+    """
+    SQLite: the real lane claims the task, then finds the database locked by another writer
+    while it runs it (in this process: no connection of a worker can be cut from outside).
+    """
+    lane = Lane(["default", "email"])
+    lane.register(timezone.now())
+    while (row := lane.claim()) is not None and row.task_path != kind.path:
+        lane.record(row, lane.run(row))  # what was queued before it, as usual
+    assert row is not None
+    with sqlite_write_lock():
+        outcome = lane.run(row)
+    assert outcome.status == "retry" and "locked" in str(outcome.error)
+    assert lane.record(row, outcome)
+    assert retried(kind.path)
+
+
+@pytest.mark.parametrize("scenario", list(KINDS), indirect=True)
+def test_a_database_failure_inside_each_kind_of_task_retries_it_and_the_effect_happens_once(
+    scenario, workers, sink, settings
+):
+    kind, context = scenario
+    if POSTGRES:
+        worker = cut_inside(kind, context, workers)
+    else:
+        settings.MAILERS = mailer_settings(sink.port)
+        locked_inside(kind)
+        worker = workers()
+    task = retried(kind.path)
+    assert "OperationalError" in task.exception_class_path and "attempt 2 at" in task.traceback
+    DBTaskResult.objects.filter(pk=task.pk).update(run_after=timezone.now())  # its time came
+    eventually(quiet, within=30)
+    assert worker.alive, worker.log()
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL" and TaskRecord.objects.get(task=task).retries == 1
+    kind.effect(context, sink)
+
+
+# --- The database away ----------------------------------------------------------------------
+
+
+def test_a_worker_waits_out_a_database_that_went_away_and_then_does_what_was_queued(
+    workers, sink, client_user
+):
+    """
+    PostgreSQL restarting (every connection hung up, new ones refused, through a proxy); SQLite
+    locked by another writer for longer than the worker waits for it. The worker logs, waits
+    and carries on; what was queued meanwhile is done once the database is back.
+    """
+    context = {"recipient": None, "link": "https://portal.example/chat/1/", "portal_name": "P"}
+    first = queue_email("new-message", context, to=client_user.email)
+    if POSTGRES:
+        proxy = TcpProxy(int(connection.settings_dict["PORT"] or 5432)).up()
+        worker = workers(DATABASE_URL=database_url(port=proxy.port))
+        eventually(lambda: Email.objects.get(pk=first.pk).status == "sent")
+        proxy.down()
+        second = queue_email("new-message", context, to=client_user.email)
+        eventually(lambda: "could not" in worker.log().lower() or "connection" in worker.log())
+        sleep(3)  # several tries at a database that is not there
+        assert worker.alive
+        proxy.up()
+    else:
+        worker = workers(DATABASE_URL=database_url() + "?timeout=0.2")
+        eventually(lambda: Email.objects.get(pk=first.pk).status == "sent")
+        queued = []
+        # Queued by the writer that holds the lock: it is there once the lock is let go.
+        with held(lambda: queued.append(queue_email("new-message", context, to="x@example.com"))):
+            eventually(lambda: "locked" in worker.log())
+            sleep(1)
+            assert worker.alive
+        second = queued[0]
+    eventually(lambda: Email.objects.get(pk=second.pk).status == "sent", within=60)
+    assert worker.alive
+    assert sorted(sink.message_ids()) == sorted(  # each once
+        f"<{email.key}@client-portal.invalid>" for email in (first, second)
+    )
