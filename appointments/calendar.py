@@ -1,5 +1,6 @@
-"""Calendar files (.ics) for appointments: one stable UID per appointment, so that a later
-file with a higher SEQUENCE moves the same calendar entry and METHOD:CANCEL removes it."""
+"""Calendar files (.ics) for appointments: one stable UID per appointment, stored with it, so
+that a later file with a higher SEQUENCE moves the same calendar entry and METHOD:CANCEL
+removes it."""
 
 from django.conf import settings
 from django.urls import reverse
@@ -10,7 +11,11 @@ from appointments.models import Appointment, Modality
 
 
 def appointment_uid(appointment: Appointment) -> str:
-    return f"appointment-{appointment.pk}@{settings.PORTAL_CALENDAR_DOMAIN}"
+    # None only for an appointment the previous release booked while the new one was being
+    # deployed (after appointments migration 0016 ran): the UID that release gave it.
+    if appointment.calendar_uid is None:
+        return f"appointment-{appointment.pk}@{settings.PORTAL_CALENDAR_DOMAIN}"
+    return appointment.calendar_uid
 
 
 def appointment_location(appointment: Appointment) -> str:

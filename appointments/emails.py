@@ -5,8 +5,10 @@ content (no appointment type, no notes), and a calendar file for the recipient's
 The change queues one task in its own transaction (`queue_appointment_emails`), and the worker
 writes the two emails from the change's history entry, as the change stood then: a booking
 moved a minute later still gets its "booked" email with the first time and its own calendar
-SEQUENCE. Each email's key (its Message-ID) follows from the entry and the recipient, so the
-emails of one change are written once, however often the task runs.
+SEQUENCE. Each email's key (its Message-ID) follows from the entry's random `email_seed` and
+the recipient, so the emails of one change are written once, however often the task runs, and
+no other database (a second installation, a staging copy, a restored backup) gives the same
+key to an email of its own.
 """
 
 import copy
@@ -32,11 +34,17 @@ KINDS: dict[str, str] = {
 AUDIENCES = ("client", "provider")
 
 
-def email_key(event_id: int, audience: str) -> uuid.UUID:
-    return uuid.uuid5(
-        uuid.NAMESPACE_URL,
-        f"https://{settings.PORTAL_CALENDAR_DOMAIN}/appointment-event/{event_id}/{audience}",
-    )
+def email_key(event: AppointmentEvent, audience: str) -> uuid.UUID:
+    """The key of the change's email to `audience`: the same every time it is derived."""
+    if event.email_seed is None:
+        # Recorded before entries had a seed (appointments migration 0015): their emails may
+        # be written already, or their task still queued across the deploy, so they keep the
+        # keys they had, derived from the id. No backfilled seed could give two such keys.
+        return uuid.uuid5(
+            uuid.NAMESPACE_URL,
+            f"https://{settings.PORTAL_CALENDAR_DOMAIN}/appointment-event/{event.pk}/{audience}",
+        )
+    return uuid.uuid5(event.email_seed, audience)
 
 
 def as_it_stood(event: AppointmentEvent) -> Appointment:
@@ -95,7 +103,7 @@ def write_appointment_emails(event_id: int) -> int:
     event = AppointmentEvent.objects.select_related(
         "appointment__client", "appointment__provider__user", "appointment__appointment_type"
     ).get(pk=event_id)
-    keys = {audience: email_key(event.pk, audience) for audience in AUDIENCES}
+    keys = {audience: email_key(event, audience) for audience in AUDIENCES}
     if Email.objects.filter(key__in=keys.values()).exists():
         return 0
     appointment = as_it_stood(event)
@@ -129,20 +137,20 @@ def unwritten_changes(now: datetime, *, batch: int = 500) -> list[int]:
     The emailed changes whose emails are not written LOST_AFTER on (their task was lost with a
     worker, or failed), newest first, from as long ago as an email is retried.
     """
-    event_ids = list(
+    events = list(
         AppointmentEvent.objects.filter(
             ics_sequence__isnull=False,
             at__gte=now - settings.PORTAL_EMAIL_RETRY_FOR,
             at__lt=now - LOST_AFTER,
         )
         .order_by("-at", "-pk")
-        .values_list("pk", flat=True)
+        .only("pk", "email_seed")
     )
     unwritten = []
-    for offset in range(0, len(event_ids), batch):
-        chunk = event_ids[offset : offset + batch]
+    for offset in range(0, len(events), batch):
+        chunk = events[offset : offset + batch]
         # Both emails of a change are written together: the client's stands for the two.
-        keys = {email_key(pk, "client"): pk for pk in chunk}
+        keys = {email_key(event, "client"): event.pk for event in chunk}
         written = set(Email.objects.filter(key__in=keys).values_list("key", flat=True))
         unwritten += [pk for key, pk in keys.items() if key not in written]
     return unwritten

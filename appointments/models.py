@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -371,6 +372,15 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
         return self.filter(start__lt=end, end__gt=start, start__gt=start - LONGEST_SESSION)
 
 
+def new_calendar_uid() -> str:
+    """
+    A new appointment's calendar UID: random, so that no other database (another
+    installation, a staging copy, a restored backup), whose row ids run the same way, gives it.
+    Migrations name this function: keep it.
+    """
+    return f"appointment-{uuid.uuid4()}@{settings.PORTAL_CALENDAR_DOMAIN}"
+
+
 class Appointment(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
@@ -395,6 +405,14 @@ class Appointment(models.Model):
     )
     # Calendar files carry this so that a change replaces the same entry in the calendar.
     ics_sequence = models.PositiveIntegerField(default=0)
+    # The entry's UID in every calendar file, stored so that it never changes. Appointments
+    # made before it was stored keep the `appointment-<pk>@<domain>` they had (migration 0016).
+    # NULL (not "": the previous release's INSERTs leave the column out) only for one that
+    # release booked during the deploy; see calendar.py. 300: "appointment-", a 19-digit id,
+    # "@" and the longest domain name.
+    calendar_uid = models.CharField(  # noqa: DJ001
+        max_length=300, null=True, editable=False, default=new_calendar_uid
+    )
     # The policy terms in force when this was booked: later edits to the policy don't apply.
     policy_terms = models.JSONField(default=dict, blank=True)
     client_reschedules = models.PositiveSmallIntegerField(
@@ -411,6 +429,14 @@ class Appointment(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="appointment_order"),
+            # Partial only so that PostgreSQL builds a unique index (reads go on while it is
+            # built on a big table) rather than a constraint (ALTER TABLE, which stops them);
+            # NULLs never clash either way.
+            models.UniqueConstraint(
+                fields=["calendar_uid"],
+                condition=Q(calendar_uid__isnull=False),
+                name="appointment_calendar_uid",
+            ),
             # On PostgreSQL, migration 0002 adds exclusion constraints: no two scheduled
             # appointments of one provider, or of one client, overlap in time.
         ]
@@ -509,6 +535,10 @@ class AppointmentEvent(models.Model):
     # calendar SEQUENCE it gave the appointment. The worker writes the emails from the entry,
     # as the change stood, however the appointment changed after it. None for other entries.
     ics_sequence = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # Random, set when the entry is recorded: the keys (Message-IDs) of its emails derive from
+    # it, so they are the same however often the worker writes them, and no other database's
+    # entry of the same id gives them. None for entries recorded before it (emails.py).
+    email_seed = models.UUIDField(null=True, editable=False, default=uuid.uuid4)
 
     class Meta:
         ordering = ["at", "pk"]
@@ -518,6 +548,15 @@ class AppointmentEvent(models.Model):
             # The recent changes whose emails may be lost (requeue_lost_email), and only those.
             models.Index(
                 fields=["at"], condition=Q(ics_sequence__isnull=False), name="event_emailed_at"
+            ),
+        ]
+        constraints = [
+            # Partial: entries recorded before the seed have none, and PostgreSQL builds a
+            # unique index, not an ALTER TABLE constraint (see appointment_calendar_uid).
+            models.UniqueConstraint(
+                fields=["email_seed"],
+                condition=Q(email_seed__isnull=False),
+                name="event_email_seed",
             ),
         ]
 

@@ -8,7 +8,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal and accounts"
 
     def ready(self) -> None:
-        from portal import signals  # noqa: F401  (connects the receivers)
+        from portal import checks, signals  # noqa: F401  (registers the checks, the receivers)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

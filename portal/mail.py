@@ -120,6 +120,8 @@ def message_for(email: Email) -> EmailMultiAlternatives:
         body=email.body,
         to=[email.to],
         # The same Message-ID on every attempt: a receiving server that saw it may drop a copy.
+        # The key is random (or derived from a random value its change stored), so no other
+        # database's email has it, whatever the domain.
         headers={"Message-ID": f"<{email.key}@{settings.PORTAL_CALENDAR_DOMAIN}>"},
     )
     if email.html:

@@ -277,7 +277,8 @@ PORTAL_DEFAULT_TIME_ZONE = env.str("PORTAL_DEFAULT_TIME_ZONE", default="America/
 PORTAL_NAME = env.str("PORTAL_NAME", default="Client Portal")
 # Links in emails and calendar files point here.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# Calendar entries are identified as appointment-<id>@<this>; never change it once in use.
+# The domain part of calendar UIDs and Message-IDs (their other part is random). A domain the
+# practice owns; `check --deploy` warns while it is left at the default.
 PORTAL_CALENDAR_DOMAIN = env.str("PORTAL_CALENDAR_DOMAIN", default="client-portal.invalid")
 PORTAL_ORGANIZER_EMAIL = env.str("PORTAL_ORGANIZER_EMAIL", default="appointments@example.com")
 

@@ -341,7 +341,7 @@ def test_the_calendar_file_has_a_stable_uid(signed_in, client_user, session_type
     first, second = signed_in.get(url), signed_in.get(url)
     assert first["Content-Type"] == "text/calendar"
     assert "attachment" in first["Content-Disposition"]
-    uid = f"UID:appointment-{appointment.pk}@"
+    uid = f"UID:{appointment.calendar_uid}"
     assert uid in first.text and uid in second.text
     assert "DTSTART:" in first.text and "SUMMARY:Appointment with Dr. Maya Okafor" in first.text
     assert "Therapy session" not in first.text

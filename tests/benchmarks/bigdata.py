@@ -173,6 +173,9 @@ class Builder:
         self.target = appointments
         self.now = now
         self.rng = random.Random(13)
+        # The random ids rows carry (calendar UIDs, email seeds) draw from their own generator,
+        # so that the data set itself stays the same as before they existed.
+        self.ids = random.Random(29)
         self.providers = max(FIRST_BOOKING_PROVIDER + BOOKING_PROVIDERS, appointments // 2000)
         self.clients = max(40, appointments // 20)
         self.password = make_password(PASSWORD)
@@ -374,6 +377,7 @@ class Builder:
                     booked_at,
                     client,
                     self.terms,
+                    f"appointment-{self.random_id()}@bench.invalid",
                 )
                 self.history(pk, client, provider_user, status, booked_at, start, end)
                 if client == self.special and status in self.special_ids:
@@ -399,7 +403,10 @@ class Builder:
 
     def event_rows(self) -> Iterable[tuple]:
         for pk, row in enumerate(self.events, start=1):
-            yield (pk, *row)
+            yield (pk, *row, self.random_id())
+
+    def random_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.ids.getrandbits(128), version=4)
 
     def fee_rows(self) -> Iterable[tuple]:
         # Two of the special client's: a no-show fee to pay, a late cancellation paid.
@@ -520,13 +527,14 @@ class Builder:
                     "created_at",
                     "booked_by_id",
                     "policy_terms",
+                    "calendar_uid",
                 ],
                 self.appointments(),
             )
             step(
                 "history",
                 AppointmentEvent,
-                ["id", "appointment_id", "kind", "actor_id", "at", "new_start"],
+                ["id", "appointment_id", "kind", "actor_id", "at", "new_start", "email_seed"],
                 self.event_rows(),
             )
             self.events.clear()

@@ -96,7 +96,7 @@ def main() -> None:
                 # The last booking's emails, as the worker writes them, then one delivered.
                 change = AppointmentEvent.objects.filter(appointment__client=client).latest("pk")
                 write_appointment_emails.call(change.pk)
-                email = Email.objects.get(key=email_key(change.pk, "client"))
+                email = Email.objects.get(key=email_key(change, "client"))
                 began = time.perf_counter()
                 deliver(email.pk)
                 results[name + " delivery"] = [(time.perf_counter() - began) * 1000]

@@ -235,6 +235,7 @@ def production_env(**overrides) -> dict:
             "SECRET_KEY": "x7-Qm2vR9p_L0nK4sT8wZ1cY6bH3jD5fG0aE7uI2oP9rS4tV1xW8yZ3qA6",
             "ALLOWED_HOSTS": "portal.example.org",
             "EMAIL_URL": "smtp+tls://portal:mail-password@mail.example.org:587",
+            "PORTAL_CALENDAR_DOMAIN": "portal.example.org",
         }
         | overrides
     )
@@ -255,6 +256,14 @@ def run_manage(*args, env):
 def test_the_deploy_check_passes_with_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_check_fails_while_the_calendar_domain_is_left_at_its_default():
+    env = production_env()
+    del env["PORTAL_CALENDAR_DOMAIN"]
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 1
+    assert "portal.W001" in result.stderr and "PORTAL_CALENDAR_DOMAIN" in result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
