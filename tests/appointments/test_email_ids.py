@@ -4,6 +4,7 @@ another database (a second installation, a staging copy, a restored backup) whos
 run the same way.
 """
 
+import importlib
 import uuid
 from datetime import timedelta
 
@@ -179,11 +180,16 @@ def test_requeue_finds_unwritten_changes_with_and_without_a_random_part(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_keeps_the_uid_every_existing_appointment_has_today(settings):
+def test_the_migration_keeps_the_uid_every_existing_appointment_has_today(settings, monkeypatch):
     """
     Calendars match a change to the entry they hold by its UID: appointments made before the
-    stored UID keep `appointment-<pk>@<domain>`, in one UPDATE however many there are.
+    stored UID keep `appointment-<pk>@<domain>`, in UPDATEs of a batch of ids each (so that a
+    change to an appointment never waits for the whole table).
     """
+    backfill = importlib.import_module(
+        "appointments.migrations.0016_calendar_uid_of_existing_appointments"
+    )
+    monkeypatch.setattr(backfill, "BATCH", 2)
     executor = MigrationExecutor(connection)
     executor.migrate([LAST_BEFORE])
     old = executor.loader.project_state([LAST_BEFORE]).apps
@@ -218,7 +224,7 @@ def test_the_migration_keeps_the_uid_every_existing_appointment_has_today(settin
     assert uids == {pk: f"appointment-{pk}@portal.example.org" for pk in existing}
     table = Appointment._meta.db_table
     updates = [q["sql"] for q in queries if q["sql"].startswith(f'UPDATE "{table}"')]
-    assert len(updates) == 1
+    assert len(updates) == 2  # three appointments, two to a batch
     new = Appointment.objects.create(
         provider_id=provider.pk,
         client_id=client.pk,

@@ -234,7 +234,7 @@ def write_prepare(on, session_type, client_user) -> dict:
 
 
 def write_effect(context, sink) -> None:
-    keys = [email_key(context["event"].pk, audience) for audience in ("client", "provider")]
+    keys = [email_key(context["event"], audience) for audience in ("client", "provider")]
     assert Email.objects.filter(key__in=keys).count() == 2
     assert Email.objects.count() == 2
     ids = sink.message_ids()
