@@ -157,7 +157,7 @@ def unwritten_changes(now: datetime, *, batch: int = 500) -> list[int]:
 
 
 def requeue_unwritten(now: datetime, dry_run: bool) -> tuple[str, int]:
-    """For requeue_lost_email: a new task for each change whose emails are missing."""
+    """For requeue_lost_work: a new task for each change whose emails are missing."""
     event_ids = unwritten_changes(now)
     if not dry_run:
         for event_id in event_ids:

@@ -545,7 +545,7 @@ class AppointmentEvent(models.Model):
         verbose_name = "history entry"
         verbose_name_plural = "history"
         indexes = [
-            # The recent changes whose emails may be lost (requeue_lost_email), and only those.
+            # The recent changes whose emails may be lost (requeue_lost_work), and only those.
             models.Index(
                 fields=["at"], condition=Q(ics_sequence__isnull=False), name="event_emailed_at"
             ),

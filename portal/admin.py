@@ -10,8 +10,9 @@ from django_tasks_db.models import DBTaskResult
 from portal.forms import time_zone_choices
 from portal.http import SignedInRequest
 from portal.mail import SENDING_TOO_LONG, email_send_again
-from portal.models import Email, User
+from portal.models import Email, User, WorkerLane
 from portal.two_factor import second_factor_reset
+from portal.worker import LEASE, lost_tasks, task_state
 
 
 class PortalUserChangeForm(UserChangeForm):
@@ -163,9 +164,45 @@ class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 admin.site.unregister(DBTaskResult)
 
 
+class WhatHappenedFilter(admin.SimpleListFilter):
+    title = "what happened"
+    parameter_name = "happened"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("retried", "Retried after a passing failure"),
+            ("given-again", "Given again after its worker stopped"),
+            ("lost", "Lost: its worker stopped answering"),
+            ("failed", "Failed for good"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "retried":
+            return queryset.filter(record__retries__gt=0)
+        if self.value() == "given-again":
+            return queryset.filter(record__given_again__gt=0)
+        if self.value() == "lost":
+            return queryset.filter(pk__in=lost_tasks(timezone.now()).values("pk"))
+        if self.value() == "failed":
+            return queryset.filter(status="FAILED")
+        return queryset
+
+
 @admin.register(DBTaskResult)
 class TaskResultAdmin(SuperuserOnlyMixin, DBTaskResultAdmin):
     actions = ["run_again"]
+    list_display = ("task_name", "state", "queue_name", "enqueued_at", "finished_at")  # type: ignore[assignment]
+    list_filter = (WhatHappenedFilter, "status", "queue_name")  # type: ignore[assignment]
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("record", "holder")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return ["state", *super().get_readonly_fields(request, obj)]
+
+    @admin.display(description="what became of it")
+    def state(self, task: DBTaskResult) -> str:
+        return task_state(task, timezone.now())
 
     @admin.action(description="Run the selected tasks again", permissions=["operate"])
     def run_again(self, request: HttpRequest, queryset) -> None:
@@ -174,3 +211,27 @@ class TaskResultAdmin(SuperuserOnlyMixin, DBTaskResultAdmin):
                 *result.args_kwargs["args"], **result.args_kwargs["kwargs"]
             )
         self.message_user(request, f"{queryset.count()} queued to run again.", messages.SUCCESS)
+
+
+@admin.register(WorkerLane)
+class WorkerLaneAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    """The worker processes' lanes: which are alive, and what each has in hand."""
+
+    list_display = ["id", "queues", "alive", "seen_at", "started_at", "task"]
+    list_select_related = ["task"]
+    fields = readonly_fields = (
+        "id",
+        "hostname",
+        "pid",
+        "queues",
+        "alive",
+        "started_at",
+        "seen_at",
+        "stopped_at",
+        "task",
+        "task_started_at",
+    )
+
+    @admin.display(description="alive", boolean=True)
+    def alive(self, lane: WorkerLane) -> bool:
+        return lane.stopped_at is None and lane.seen_at >= timezone.now() - LEASE

@@ -46,7 +46,7 @@ LOST_AFTER = timedelta(minutes=15)
 # An email still "sending" after this long was cut off: it may or may not have arrived.
 SENDING_TOO_LONG = timedelta(minutes=5)
 # Work that ends in emails before it is an email (an appointment change queues a task that
-# writes its two). requeue_lost_email calls each with `now` and `dry_run`: it queues again what
+# writes its two). requeue_lost_work calls each with `now` and `dry_run`: it queues again what
 # a stopped worker lost and answers what it counted and how many. Apps add theirs when ready.
 LostWork = Callable[[datetime, bool], tuple[str, int]]
 LOST_EMAIL_WORK: list[LostWork] = []

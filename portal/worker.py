@@ -214,6 +214,45 @@ def give_back_lost(now: datetime | None = None, *, dry_run: bool = False) -> int
     return given
 
 
+def reason_of(task: DBTaskResult) -> str:
+    """The recorded reason in a line: the worker's own note, or a traceback's last line."""
+    lines = [line for line in task.traceback.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
+
+
+def task_state(task: DBTaskResult, now: datetime) -> str:
+    """What became of a task, in words for the superuser's task list."""
+    # A missing one-to-one row raises an AttributeError: None then.
+    record: TaskRecord | None = getattr(task, "record", None)
+    retries = record.retries if record else 0
+    given_again = record.given_again if record else 0
+    history = ", ".join(
+        part
+        for part in (
+            f"retried {retries}×" if retries else "",
+            f"given again {given_again}× after its worker stopped" if given_again else "",
+        )
+        if part
+    )
+    if task.status == TaskResultStatus.SUCCESSFUL:
+        return f"Done ({history})" if history else "Done"
+    if task.status == TaskResultStatus.FAILED:
+        return f"Failed for good: {reason_of(task)}"
+    if task.status == TaskResultStatus.RUNNING:
+        holder: WorkerLane | None = getattr(task, "holder", None)
+        if holder is None or holder.stopped_at or holder.seen_at < now - LEASE:
+            return "Lost: its worker stopped answering; it will be given again"
+        return f"Running on {holder.hostname} (process {holder.pid})"
+    if task.traceback and task.run_after > now:
+        when = timezone.localtime(task.run_after)
+        return f"Retrying at {when:%d %b %H:%M:%S %Z}: {reason_of(task)}"
+    if task.traceback:
+        return f"Waiting for a worker ({history or reason_of(task)})"
+    return "Waiting for a worker"
+
+
 # --- A lane -----------------------------------------------------------------------------------
 
 

@@ -216,9 +216,10 @@ SECURE_CSP = {
 
 
 # --- Email ----------------------------------------------------------------------------------
-# Seconds the worker waits on the mail server (connecting, or for any answer) before it gives
-# that attempt up and retries later.
+# Seconds one whole attempt at an email may take (connecting, signing in, handing it over)
+# before the worker gives it up and retries later.
 email_timeout = env.int("EMAIL_TIMEOUT", default=10)
+PORTAL_EMAIL_TIMEOUT = email_timeout
 # How long an email that could not be delivered is retried before it is marked failed.
 PORTAL_EMAIL_RETRY_FOR = timedelta(hours=env.int("EMAIL_RETRY_HOURS", default=48))
 

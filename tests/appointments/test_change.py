@@ -315,7 +315,7 @@ def requeue_lost(*args) -> list[str]:
     from django.core.management import call_command
 
     out = StringIO()
-    call_command("requeue_lost_email", *args, stdout=out)
+    call_command("requeue_lost_work", *args, stdout=out)
     return out.getvalue().splitlines()
 
 

@@ -5,6 +5,7 @@ to a real SMTP server (aiosmtpd on a local port), retrying while the server is a
 
 import contextlib
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -39,8 +40,8 @@ def time_passes():
     pending_tasks().update(run_after=timezone.now())
 
 
-def first_line(output: tuple[str, str]) -> str:
-    return output[0].splitlines()[0]
+def lines(output: tuple[str, str]) -> list[str]:
+    return output[0].splitlines()
 
 
 def reload(email: Email) -> Email:
@@ -369,6 +370,7 @@ def assert_delivered_once_back_up(sink, recipients):
 
 EMAILS = reverse("admin:portal_email_changelist")
 TASKS = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+WORKERS = reverse("admin:portal_workerlane_changelist")
 
 
 @pytest.fixture
@@ -430,7 +432,7 @@ def test_only_a_superuser_may_send_again(provider):
         portal_mail.email_send_again(email=email, actor=provider.user)
 
 
-@pytest.mark.parametrize("url", [EMAILS, TASKS])
+@pytest.mark.parametrize("url", [EMAILS, TASKS, WORKERS])
 def test_providers_and_office_staff_see_none_of_it(staff_browser, provider, url):
     from appointments.models import OfficeStaff
     from portal.practice import join_practice_staff
@@ -445,7 +447,7 @@ def test_providers_and_office_staff_see_none_of_it(staff_browser, provider, url)
         browser = staff_browser(user)
         assert browser.get(url).status_code == 403
         index = browser.get(reverse("admin:index")).text
-        assert "Emails" not in index and "Task Results" not in index
+        assert "Emails" not in index and "Task Results" not in index and "Workers" not in index
 
 
 # --- Commands -----------------------------------------------------------------------------------
@@ -465,9 +467,9 @@ def test_a_queued_email_whose_task_was_lost_gets_a_new_one(smtp_server):
     lost, fresh = queue(to="lost@example.com"), queue(to="fresh@example.com")
     DBTaskResult.objects.filter(args_kwargs__args=[lost.pk]).update(status="RUNNING")  # died
     Email.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - timedelta(hours=1))
-    assert first_line(run("requeue_lost_email", "--dry-run")) == "1 lost email would be queued."
-    assert first_line(run("requeue_lost_email")) == "1 lost email queued again."
-    assert first_line(run("requeue_lost_email")) == "0 lost emails queued again."
+    assert "1 lost email would be queued." in lines(run("requeue_lost_work", "--dry-run"))
+    assert "1 lost email queued again." in lines(run("requeue_lost_work"))
+    assert "0 lost emails queued again." in lines(run("requeue_lost_work"))
     run_worker()
     assert sorted(smtp_server.to()) == ["fresh@example.com", "lost@example.com"]
     assert fresh.pk
@@ -479,8 +481,8 @@ def test_an_email_cut_off_while_sending_is_reported_not_sent_again(smtp_server):
         status=Email.Status.SENDING, last_attempt_at=timezone.now() - timedelta(hours=1)
     )
     DBTaskResult.objects.update(status="FAILED")
-    out, err = run("requeue_lost_email")
-    assert first_line((out, err)) == "0 lost emails queued again."
+    out, err = run("requeue_lost_work")
+    assert "0 lost emails queued again." in lines((out, err))
     assert "1 email was cut off while sending" in err
     run_worker()
     assert smtp_server.received == []
@@ -533,3 +535,27 @@ def test_the_console_shows_the_link_whole(settings, capsys):
     queue_email("new-message", {"link": LINK, "portal_name": "P"}, to="jordan@example.com")
     run_worker()
     assert LINK in capsys.readouterr().out
+
+
+# --- One deadline for a whole attempt ---------------------------------------------------------
+
+
+def test_a_server_slow_at_every_command_is_cut_off_when_the_whole_attempt_has_taken_the_timeout(
+    smtp_server, settings
+):
+    """
+    Each answer comes well inside the timeout, but four of them do not: the attempt as a whole
+    is bounded, and it ends before the email was handed over, so it is simply retried.
+    """
+    settings.MAILERS = mailer_settings(smtp_server.port, timeout=1.5)
+    smtp_server.mode, smtp_server.stall = "slow", 0.6  # EHLO, MAIL, RCPT, DATA: 2.4 s
+    email = queue()
+    started = time.monotonic()
+    with pytest.raises(Retry):
+        deliver(email.pk)
+    took = time.monotonic() - started
+    assert 1.4 < took < 2.0
+    email = reload(email)
+    assert email.status == Email.Status.QUEUED and email.attempts == 1
+    assert "Timed out: no answer within the 1.5 s an attempt may take" in email.last_error
+    assert smtp_server.received == []

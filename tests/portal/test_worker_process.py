@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from time import sleep
+from time import monotonic, sleep
 
 import pytest
 from django.db import connection, transaction
@@ -29,7 +29,7 @@ from appointments.models import (
     WaitlistOpening,
 )
 from portal.mail import queue_email
-from portal.models import Email, TaskRecord
+from portal.models import Email, TaskRecord, WorkerLane
 from portal.worker import RETRY_PRIORITY, Lane
 from tests.factories import UserFactory, book
 from tests.proxy import TcpProxy
@@ -62,9 +62,8 @@ def workers(sink):
     started: list[WorkerProcess] = []
 
     def start(pause_in: str | None = None, **env) -> WorkerProcess:
-        worker = WorkerProcess(
-            pause_in=pause_in, EMAIL_URL=f"smtp://127.0.0.1:{sink.port}", EMAIL_TIMEOUT=10, **env
-        ).start()
+        env = {"EMAIL_URL": f"smtp://127.0.0.1:{sink.port}", "EMAIL_TIMEOUT": 10, **env}
+        worker = WorkerProcess(pause_in=pause_in, **env).start()
         started.append(worker)
         return worker
 
@@ -332,7 +331,8 @@ def test_a_worker_killed_inside_each_kind_of_task_leaves_its_effect_done_once(
     task = DBTaskResult.objects.get(task_path=kind.path, status="RUNNING")  # left by the dead
     finish_with_a_new_worker(workers, worker, sink)
     task.refresh_from_db()
-    assert task.status == "SUCCESSFUL" and TaskRecord.objects.get(task=task).given_again == 1
+    assert task.status == "SUCCESSFUL", task.traceback
+    assert TaskRecord.objects.get(task=task).given_again == 1
     assert "stopped answering" not in task.traceback  # cleared when it succeeded
     kind.effect(context, sink)
 
@@ -470,3 +470,89 @@ def test_a_worker_waits_out_a_database_that_went_away_and_then_does_what_was_que
     assert sorted(sink.message_ids()) == sorted(  # each once
         f"<{email.key}@client-portal.invalid>" for email in (first, second)
     )
+
+
+# --- Stopping, and the deadline ---------------------------------------------------------------
+
+
+def test_on_sigterm_the_worker_finishes_the_email_in_hand_then_stops(workers, sink, client_user):
+    sink.mode, sink.stall = "slow", 0.5  # two seconds an email
+    context = {"recipient": None, "link": "https://portal.example/chat/1/", "portal_name": "P"}
+    email = queue_email("new-message", context, to=client_user.email)
+    worker = workers(EMAIL_TIMEOUT=5)
+    eventually(lambda: sink.attempts >= 1)
+    started = monotonic()
+    worker.terminate()
+    assert worker.wait(10) == 0
+    assert monotonic() - started < 5  # the email's own time, not the unit's 90 s
+    email.refresh_from_db()
+    assert email.status == "sent" and len(sink.received) == 1
+    assert not WorkerLane.objects.filter(pid=worker.pid, stopped_at__isnull=True).exists()
+
+
+def test_a_stop_never_waits_longer_than_one_email_attempt_may_take(workers, sink, client_user):
+    sink.mode, sink.stall = "slow", 3  # far slower than an attempt may be
+    context = {"recipient": None, "link": "https://portal.example/chat/1/", "portal_name": "P"}
+    email = queue_email("new-message", context, to=client_user.email)
+    worker = workers(EMAIL_TIMEOUT=2)
+    eventually(lambda: DBTaskResult.objects.filter(status="RUNNING").exists())
+    started = monotonic()
+    worker.terminate()
+    assert worker.wait(10) == 0
+    assert monotonic() - started < 3
+    email.refresh_from_db()
+    # Cut off before the server had the message: retried later, not "outcome unknown".
+    assert email.status == "queued" and "Timed out" in email.last_error
+
+
+def test_a_task_that_runs_past_the_deadline_is_given_back_and_the_worker_exits_for_a_new_one(
+    workers,
+):
+    from tests.worker_tasks import sleeps
+
+    result = sleeps.enqueue(60)
+    worker = workers(TASK_DEADLINE=2, EMAIL_TIMEOUT=1)
+    assert worker.wait(20) == 3  # the process manager starts a fresh one
+    task = DBTaskResult.objects.get(pk=result.id)
+    assert task.status == "READY" and task.exception_class_path == "portal.worker.DeadlinePassed"
+    assert "ran past the 2 s a task may take" in task.traceback
+    assert TaskRecord.objects.get(task=task).given_again == 1
+
+
+# --- Fresh work is never starved ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lanes, seconds",
+    [
+        ("default,email", (0, 3)),  # the worker's lanes: fresh work at once
+        ("default+email", (5, 30)),  # control: one lane for both waits out the mail server
+    ],
+)
+def test_a_stalled_mail_server_holds_up_no_fresh_work(
+    workers, sink, on, session_type, client_user, lanes, seconds
+):
+    """
+    Thirty emails are retrying on a mail server that stalls eight seconds on each; a cancellation's
+    emails are written and its waitlist offer made within seconds all the same. The control
+    runs everything in one lane, as the worker used to, and shows the test can tell.
+    """
+    sink.mode, sink.stall = "stall-at-rcpt", 8
+    context = {"recipient": None, "link": "https://portal.example/chat/1/", "portal_name": "P"}
+    for i in range(30):
+        queue_email("new-message", context, to=f"waiting{i}@example.com")
+    # Retrying, as after failures: due, and behind fresh work.
+    DBTaskResult.objects.update(priority=RETRY_PRIORITY, run_after=timezone.now())
+    entry = join(client_user, on, session_type)
+    workers(lanes=lanes)
+    eventually(lambda: sink.attempts >= 1)  # an attempt has just begun to stall
+    started = monotonic()
+    cancel_someone_at_nine(on, session_type)
+
+    def done():
+        written = Email.objects.filter(kind="appointment-cancelled").count() == 2
+        return written and WaitlistOffer.objects.filter(entry=entry).exists()
+
+    eventually(done, within=30)
+    low, high = seconds
+    assert low <= monotonic() - started < high
