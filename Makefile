@@ -11,18 +11,24 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-pages clean
+.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-queue benchmark-pages clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
-# The web server and one worker for emails and other background tasks, together. Ctrl-C
-# reaches both (the worker finishes the email in hand); when the server stops for any other
-# reason, the worker is stopped with it.
+# The web server and the background worker, together. A worker that exits by itself (a crash,
+# a task past its deadline, kill -9) is started again after 2 s, as systemd does in production;
+# one that was asked to stop (status 0) is not. Ctrl-C stops the server, and the worker with
+# it (it finishes the tasks in hand first).
 run: install migrate
 	@$(PY) manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ with a background worker (Ctrl-C stops both)"
-	@$(PY) manage.py db_worker --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	@( trap 'kill -TERM $$worker 2>/dev/null; wait $$worker; exit 0' TERM; \
+	   while :; do \
+	     $(PY) manage.py db_worker & worker=$$!; wait $$worker; status=$$?; \
+	     [ $$status -eq 0 ] && exit 0; \
+	     echo "The worker exited (status $$status); starting it again in 2 s." >&2; sleep 2; \
+	   done ) & keeper=$$!; \
+	trap 'kill -TERM $$keeper 2>/dev/null; wait $$keeper' EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install checker
@@ -68,6 +74,10 @@ benchmark: install
 
 benchmark-mail: install
 	$(PY) tests/benchmarks/booking_mail.py
+
+# Fresh work while hundreds of emails retry against a stalled mail server (real workers).
+benchmark-queue: install
+	$(PY) tests/benchmarks/task_queue.py $(ARGS)
 
 # The client's pages on a big PostgreSQL data set behind gunicorn (tests/benchmarks/pages.py):
 # BENCH_DATABASE_URL names the database (default portal_bench on 127.0.0.1), ARGS takes the
