@@ -35,6 +35,17 @@ def test_five_failures_refuse_even_the_right_password_with_a_clear_429(client, c
     assert "_auth_user_id" not in client.session
 
 
+def test_every_try_counts_once_paused_ones_too(client, client_user):
+    # The pause page keeps the email in its field without signing in again: each refused
+    # try is one more failure (the pause restarts from it), never two.
+    fail_five_times(client, client_user.email)
+    assert AccessAttempt.objects.get().failures_since_start == 5
+    paused = attempt(client, client_user.email, TEST_PASSWORD)
+    assert paused.status_code == 429
+    assert 'value="jordan@example.com"' in paused.text
+    assert AccessAttempt.objects.get().failures_since_start == 6
+
+
 def test_failures_in_any_letter_case_count_against_one_account(client, client_user):
     for email in ["jordan@example.com", "JORDAN@example.com", "Jordan@Example.com"] * 2:
         attempt(client, email, "wrong-password")
