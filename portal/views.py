@@ -62,11 +62,11 @@ def sign_in_locked_out(
     request: HttpRequest, original_response=None, credentials=None
 ) -> HttpResponse:
     """django-axes calls this instead of the view once an email is throttled."""
-    form = SignInForm(request, data=request.POST or None)
-    form.is_valid()  # binds the submitted email back into the field
-    form.errors.clear()
-    form.add_error(None, LOCKED_OUT_MESSAGE)
-    return render(request, "portal/sign_in.html", {"form": form}, status=429)
+    # Unbound, with the email as its initial value: validating the form would try to sign in
+    # again, and axes would count the refused try twice.
+    form = SignInForm(request, initial={"username": request.POST.get("username", "")})
+    context = {"form": form, "paused": LOCKED_OUT_MESSAGE}
+    return render(request, "portal/sign_in.html", context, status=429)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -166,6 +166,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "portal.auth.axes_username"
 AXES_LOCKOUT_CALLABLE = "portal.views.sign_in_locked_out"
 AXES_RESET_ON_SUCCESS = True
+# The stock database handler, with its writes serialised per email and address: the stock one
+# deadlocks when a sign-in clears the count while failures add to it (portal/axes_handler.py).
+AXES_HANDLER = "portal.axes_handler.LockingDatabaseHandler"
 # How many reverse proxies stand in front of the app, each appending the address it received
 # the request from to X-Forwarded-For. 0: the header is ignored, and clients cannot pretend to
 # be anyone. The portal reads it itself (portal/client_address.py says why not with

@@ -1,7 +1,9 @@
 from datetime import timedelta
+from io import StringIO
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessAttemptExpiration
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +37,17 @@ def test_five_failures_refuse_even_the_right_password_with_a_clear_429(client, c
     assert "_auth_user_id" not in client.session
 
 
+def test_every_try_counts_once_paused_ones_too(client, client_user):
+    # The pause page keeps the email in its field without signing in again: each refused
+    # try is one more failure (the pause restarts from it), never two.
+    fail_five_times(client, client_user.email)
+    assert AccessAttempt.objects.get().failures_since_start == 5
+    paused = attempt(client, client_user.email, TEST_PASSWORD)
+    assert paused.status_code == 429
+    assert 'value="jordan@example.com"' in paused.text
+    assert AccessAttempt.objects.get().failures_since_start == 6
+
+
 def test_failures_in_any_letter_case_count_against_one_account(client, client_user):
     for email in ["jordan@example.com", "JORDAN@example.com", "Jordan@Example.com"] * 2:
         attempt(client, email, "wrong-password")
@@ -55,6 +68,41 @@ def test_the_pause_lifts_by_itself_after_15_minutes(client, client_user):
     fail_five_times(client, client_user.email)
     assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 429
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=15, seconds=1))
+    assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 302
+
+
+def test_expired_counts_are_cleaned_away_by_the_next_try_and_current_ones_kept(
+    client, client_user, stranger
+):
+    fail_five_times(client, client_user.email)
+    attempt(client, stranger.email, "wrong-password")
+    AccessAttemptExpiration.objects.filter(access_attempt__username=client_user.email).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    attempt(client, stranger.email, "wrong-password")
+    counts = AccessAttempt.objects.values_list("username", "failures_since_start")
+    assert list(counts) == [(stranger.email, 2)]
+    assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 302
+
+
+def test_axes_reset_for_one_email_lifts_its_pause_and_keeps_the_others(
+    client, client_user, stranger
+):
+    fail_five_times(client, client_user.email)
+    fail_five_times(client, stranger.email)
+    out = StringIO()
+    call_command("axes_reset_username", client_user.email, stdout=out)
+    assert out.getvalue() == "1 attempts removed.\n"
+    assert attempt(Client(), stranger.email, TEST_PASSWORD).status_code == 429
+    assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 302
+
+
+def test_axes_reset_lifts_every_pause(client, client_user, stranger):
+    fail_five_times(client, client_user.email)
+    fail_five_times(client, stranger.email, ip="198.51.100.9")
+    call_command("axes_reset", stdout=StringIO())
+    assert not AccessAttempt.objects.exists()
+    assert not AccessAttemptExpiration.objects.exists()
     assert attempt(client, client_user.email, TEST_PASSWORD).status_code == 302
 
 
