@@ -183,7 +183,11 @@ def test_a_booking_holds_the_clients_schedule_while_it_waits_for_the_providers(
                 waiting = 0
                 for _ in range(200):
                     with connection.cursor() as cursor:
-                        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        # Waits in this database only: other runs may share the server.
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid IN ("
+                            " SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+                        )
                         waiting = cursor.fetchone()[0]
                     if waiting:
                         break
