@@ -8,6 +8,7 @@ outage.
 
 import sqlite3
 
+import psycopg
 from django.db import InterfaceError, OperationalError, connections
 
 # PostgreSQL's SQLSTATE classes for a server that cannot serve the statement now: 08 connection
@@ -44,11 +45,11 @@ def unavailable(error: BaseException) -> bool:
     if isinstance(cause, sqlite3.Error):
         # The extended code's low byte is the primary code (SQLITE_BUSY_SNAPSHOT is a BUSY).
         return (getattr(cause, "sqlite_errorcode", -1) & 0xFF) in SQLITE_UNAVAILABLE
-    sqlstate: str | None = getattr(cause, "sqlstate", None)
-    if sqlstate is None:
-        # psycopg's own errors, raised when no server answered: refused, timed out, lost.
-        return True
-    return sqlstate[:2] in UNAVAILABLE_CLASSES or sqlstate in UNAVAILABLE_STATES
+    if isinstance(cause, psycopg.Error):
+        if cause.sqlstate is None:
+            return True  # psycopg's own: no server answered (refused, timed out, lost)
+        return cause.sqlstate[:2] in UNAVAILABLE_CLASSES or cause.sqlstate in UNAVAILABLE_STATES
+    return False  # no driver's error beneath: nothing says the database is away
 
 
 def unavailable_beneath(error: BaseException) -> bool:

@@ -251,8 +251,9 @@ def test_only_a_database_that_cannot_answer_counts_as_unavailable(cause):
     assert database.unavailable(make()) is expected
 
 
-def test_a_closed_connection_counts_and_a_broken_rule_does_not():
+def test_a_closed_connection_counts_and_a_broken_rule_or_a_bare_error_does_not():
     assert database.unavailable(InterfaceError("connection already closed"))
+    assert not database.unavailable(OperationalError("no driver's error beneath"))
     assert not database.unavailable(IntegrityError("duplicate key"))
     assert not database.unavailable(DataError("value too long"))
     assert not database.unavailable(ValueError("not the database's"))
