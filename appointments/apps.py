@@ -28,8 +28,10 @@ class AppointmentsConfig(AppConfig):
     ]
 
     def ready(self) -> None:
+        from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
         from appointments.tasks import hours_changed
@@ -41,3 +43,4 @@ class AppointmentsConfig(AppConfig):
         post_delete.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-day-off")
         if requeue_unwritten not in LOST_EMAIL_WORK:
             LOST_EMAIL_WORK.append(requeue_unwritten)
+        checks.register(schedule_lock_wait_ends_first)

@@ -108,8 +108,11 @@ class NotPermitted(PermissionDenied):
 # exclusion constraint at once and the database picked one. For the client, a lost race.
 RACE_SQLSTATES = {"40P01", "40001"}
 # How long a change waits for another one holding the same schedule (PostgreSQL; SQLite waits
-# its busy timeout for the database's single write lock, then says it is locked).
-LOCK_TIMEOUT_MS = 5000
+# its busy timeout for the database's single write lock, then says it is locked). Shorter than
+# a web request's statement timeout (DATABASE_STATEMENT_TIMEOUT, 5 s by default), so that a busy
+# schedule is told as one, not as a database that cannot answer (a 503); appointments.checks
+# warns when the settings undo that.
+LOCK_TIMEOUT_MS = 3000
 
 
 def lost_race(error: OperationalError) -> bool:
@@ -117,7 +120,13 @@ def lost_race(error: OperationalError) -> bool:
 
 
 def waited_too_long(error: OperationalError) -> bool:
-    """PostgreSQL's lock_timeout (55P03), or SQLite's busy timeout."""
+    """
+    PostgreSQL's lock_timeout (55P03), or SQLite's busy timeout; nothing else. A statement
+    cancelled by statement_timeout (57014) or a lost connection is the database failing to
+    answer, and goes up to be a 503 that says so. SQLite has no other wait than the busy
+    timeout, and inside a change it can only be waiting for the write lock another change
+    holds: that is a busy schedule.
+    """
     lock_timeout = getattr(error.__cause__, "sqlstate", None) == "55P03"
     return lock_timeout or "database is locked" in str(error)
 

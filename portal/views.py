@@ -1,3 +1,4 @@
+import sys
 from datetime import datetime
 
 from django.conf import settings
@@ -11,17 +12,22 @@ from django.contrib.auth.forms import (
     PasswordResetForm,
     SetPasswordForm,
 )
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csp import get_nonce
 from django.shortcuts import redirect, render, resolve_url
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from portal import throttles
+from portal import database, throttles
 from portal.client_address import client_address
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm, first_error
 from portal.http import SignedInRequest
@@ -130,18 +136,63 @@ def password_change_paused(request: SignedInRequest, until: datetime) -> HttpRes
     return response
 
 
+def home_link(request: HttpRequest) -> dict[str, str]:
+    """Where an error page sends people back to: the practice workspace or their appointments."""
+    if request.path.startswith(reverse("admin:index")):
+        return {"home_url": reverse("admin:index"), "home_label": "Back to the practice workspace"}
+    return {"home_url": "/", "home_label": "Go to your appointments"}
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """
     The 400 page. A refusal of ours says why; any other (Django's own, a bad host, a
     malformed body) stays generic, as its text was not written for the visitor.
     """
-    in_admin = request.path.startswith(reverse("admin:index"))
+    if isinstance(exception, SessionInterrupted) and database.unavailable_beneath(exception):
+        # Django reports every session it could not save as one ended by another request; one
+        # the database could not take is a database that cannot answer, like any other.
+        return database_unavailable(request)
     context = {
         "reason": str(exception) if isinstance(exception, RefusedInput) else "",
-        "home_url": reverse("admin:index") if in_admin else "/",
-        "home_label": "Back to the practice workspace" if in_admin else "Go to your appointments",
+        **home_link(request),
     }
     return render(request, "400.html", context, status=400)
+
+
+# What a browser, a proxy or a monitor is told to wait before trying again: about what a
+# database restart or a fail-over takes.
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """
+    The 500 page, or the 503 when the database could not answer (portal.database). Django calls
+    this while it handles an exception raised anywhere in the request, in a middleware (the
+    session and the user are read there) as much as in a view, so sys.exc_info() holds it.
+    """
+    error = sys.exc_info()[1]
+    if error is not None and database.unavailable(error):
+        return database_unavailable(request)
+    return defaults.server_error(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """
+    A 503 drawn from its template alone, without the request's context processors (they read
+    the user and the unread count from the database). SessionMiddleware saves no session on a
+    5xx answer, so nothing more is asked of the database on the way out.
+    """
+    database.close_connections()
+    context = {
+        "portal_name": settings.PORTAL_NAME,
+        "csp_nonce": get_nonce(request),
+        **home_link(request),
+    }
+    response = HttpResponse(render_to_string("503.html", context), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # The middleware that would add it may be the one that failed.
+    add_never_cache_headers(response)
+    return response
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -42,6 +42,9 @@ if __name__ == "__main__":
     import django
     from django.core.management import execute_from_command_line
 
+    from portal.project import process
+
+    process.mark("worker")  # as manage.py marks db_worker
     django.setup()
     pause_in(os.environ["PAUSE_IN"], os.environ["PAUSED_FILE"])
     execute_from_command_line(["manage.py", *sys.argv[1:]])

@@ -10,6 +10,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from portal.project import process
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
@@ -30,6 +32,14 @@ def env_bool(name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name} must be one of true/false/1/0/yes/no/on/off, not {raw!r}.")
+
+
+def env_seconds(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number of seconds, refused below `minimum`."""
+    value = env.int(name, default=default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} seconds or more, not {value}.")
+    return value
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -113,6 +123,20 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# How long one statement may run on PostgreSQL before the server cancels it, in seconds (0: no
+# limit). A web request whose statement runs out answers 503 within it (portal.views.server_error)
+# instead of holding its gunicorn worker until it is killed. Commands (migrations, crontab jobs,
+# the worker: manage.py marks its process, see portal/project/process.py) may run longer.
+DATABASE_STATEMENT_TIMEOUT = env_seconds("DATABASE_STATEMENT_TIMEOUT", default=5)
+# No background task runs longer than this; one that does is given again by a fresh worker
+# process (portal/worker.py). The worker's process manager must give it longer than this to
+# stop (README: TimeoutStopSec), and its statements time out at half of it.
+PORTAL_TASK_DEADLINE = timedelta(seconds=env_seconds("TASK_DEADLINE", default=60, minimum=4))
+DATABASE_COMMAND_STATEMENT_TIMEOUT = env_seconds("DATABASE_COMMAND_STATEMENT_TIMEOUT", default=120)
+# How long opening a connection to PostgreSQL may take, in seconds, for each address the host
+# name has (libpq's minimum is 2).
+DATABASE_CONNECT_TIMEOUT = env_seconds("DATABASE_CONNECT_TIMEOUT", default=3, minimum=2)
+
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
@@ -135,6 +159,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # libpq sends these as the connection opens, so the timeout holds for every statement on
+    # it with no SET that code could forget (behind PgBouncer, see the README). Added to any
+    # `options` that DATABASE_URL carries.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    timeout = (
+        DATABASE_COMMAND_STATEMENT_TIMEOUT if process.is_command() else DATABASE_STATEMENT_TIMEOUT
+    )
+    if process.is_worker():
+        # Half a task's deadline at most: a statement stuck behind a lock is then a database
+        # error, retried later, not a task past its deadline, which ends the worker.
+        half = int(PORTAL_TASK_DEADLINE.total_seconds() // 2)
+        timeout = min(timeout, half) if timeout else half
+    options["options"] = f"{options.get('options', '')} -c statement_timeout={timeout}s".strip()
+    options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -263,9 +301,6 @@ TASKS = {
         "QUEUES": ["default", "email"],
     }
 }
-# No task runs longer than this; one that does is given again by a fresh worker process. The
-# worker's process manager must give it longer than this to stop (README: TimeoutStopSec).
-PORTAL_TASK_DEADLINE = timedelta(seconds=env.int("TASK_DEADLINE", default=60))
 # How long a task that failed on a database error is retried, from when it was queued.
 PORTAL_TASK_RETRY_FOR = timedelta(hours=env.int("TASK_RETRY_HOURS", default=48))
 if timedelta(seconds=email_timeout) >= PORTAL_TASK_DEADLINE:

@@ -4,12 +4,14 @@ or their provider's practice; anyone else is refused and nothing changes.
 """
 
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.core import checks
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments import services
@@ -181,7 +183,11 @@ def test_a_booking_holds_the_clients_schedule_while_it_waits_for_the_providers(
                 waiting = 0
                 for _ in range(200):
                     with connection.cursor() as cursor:
-                        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                        # Waits in this database only: other runs may share the server.
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid IN ("
+                            " SELECT pid FROM pg_stat_activity WHERE datname = current_database())"
+                        )
                         waiting = cursor.fetchone()[0]
                     if waiting:
                         break
@@ -207,3 +213,97 @@ def test_only_ops_or_a_superuser_may_create_a_provider(provider):
         email="new@example.com", name="Dr. New", time_zone="UTC", actor=root
     )
     assert created.invited and created.provider.policies.get().text
+
+
+# --- What a busy schedule is, and what it is not -----------------------------------------------
+
+
+@contextmanager
+def cancelled_by_the_statement_timeout():
+    """The booking's statement is cancelled after 300 ms, before its lock wait (3 s) ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 300")
+    yield OperationalError, 2
+
+
+@contextmanager
+def connection_lost():
+    """The booking's connection is ended by the server while it waits for the schedule."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+
+    def terminate_once_waiting():
+        try:
+            with connection.cursor() as cursor:
+                for _ in range(200):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted", [pid]
+                    )
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.05)
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            connection.close()
+
+    terminator = threading.Thread(target=terminate_once_waiting)
+    terminator.start()
+    try:
+        yield (OperationalError, InterfaceError), 2
+    finally:
+        terminator.join(timeout=30)
+
+
+@contextmanager
+def waited_out_with_the_default_settings():
+    """
+    The web's statement timeout (5 s) outlasts the wait for the schedule (3 s): a busy
+    schedule is told as one. The two the other way round would make it a 503.
+    """
+    yield services.ScheduleBusy, services.LOCK_TIMEOUT_MS / 1000 + 1.5
+
+
+@contextmanager
+def sqlite_busy_timeout():
+    """SQLite has no other wait: a change waiting for the write lock waits for another change."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout = 300")
+    yield services.ScheduleBusy, 2
+
+
+SCHEDULE_FAILURES = (
+    {
+        "a statement timeout is the database failing": cancelled_by_the_statement_timeout,
+        "a lost connection is the database failing": connection_lost,
+        "a lock timeout is a busy schedule": waited_out_with_the_default_settings,
+    }
+    if connection.vendor == "postgresql"
+    else {"the busy timeout is a busy schedule": sqlite_busy_timeout}
+)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", SCHEDULE_FAILURES)
+def test_only_a_wait_for_the_schedule_reads_as_a_busy_schedule(
+    failure, client_user, provider, session_type
+):
+    start = open_slots_after(client_user, provider, session_type, days=2)[0]
+    try:
+        with providers_schedule_held(provider), SCHEDULE_FAILURES[failure]() as (raised, within):
+            began = time.monotonic()
+            with pytest.raises(raised):
+                book_for_themselves(client_user, provider, session_type, start)
+            assert time.monotonic() - began < within
+    finally:
+        connection.close()
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "seconds, warned", [(1, True), (3, True), (4, False), (5, False), (0, False)]
+)
+def test_a_statement_timeout_that_ends_first_is_warned_of(settings, seconds, warned):
+    settings.DATABASE_STATEMENT_TIMEOUT = seconds
+    found = [message.id for message in checks.run_checks()]
+    assert ("appointments.W001" in found) is warned
