@@ -700,6 +700,9 @@ class WaitlistOpening(models.Model):
     end = models.DateTimeField()
     cause = models.CharField(max_length=12, choices=Cause.choices)
     opened_at = models.DateTimeField(default=timezone.now)
+    # Set by the offer run that made its offers: a second run (a task given again after its
+    # worker died) finds it set and offers nothing more.
+    offered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]

@@ -234,6 +234,12 @@ def make_offers(opening_id: int, now: datetime | None = None) -> int:
         provider = Provider.objects.select_for_update().get(pk=opening.provider_id)
         if not provider.waitlist_enabled:
             return 0
+        # Once per opening: run again, the task offers nothing more (the matcher would offer
+        # each entry its next-best start, a second offer for one freed time).
+        if not WaitlistOpening.objects.filter(pk=opening.pk, offered_at__isnull=True).update(
+            offered_at=now
+        ):
+            return 0
         window = opening_window(opening, provider)
         matches, passed = find_matches(provider, opening, now)
         if passed:

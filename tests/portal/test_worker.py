@@ -6,6 +6,7 @@ real worker processes.
 """
 
 import re
+import shlex
 from datetime import timedelta
 from pathlib import Path
 
@@ -257,3 +258,34 @@ def test_a_superuser_sees_what_became_of_each_task_and_why(staff_browser, db):
     assert "stopped answering" in detail.text and lane.id in detail.text
     workers = browser.get(reverse("admin:portal_workerlane_changelist")).text
     assert lane.id in workers and 'alt="False"' in workers
+
+
+def crontab(command: str) -> list[str]:
+    """The arguments the README's crontab gives a command."""
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if f"manage.py {command}" in line)
+    return shlex.split(line.split(f"manage.py {command}", 1)[1])
+
+
+@pytest.mark.parametrize("queue", ["default", "email"])
+def test_a_task_its_dead_worker_left_running_is_finished_and_in_time_pruned(queue, calls):
+    """What the crontab runs: requeue_lost_work, then prune_db_task_results, as written there."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    lane = Lane([queue])
+    lane.register(timezone.now())
+    worker_tasks.records.using(queue_name=queue).enqueue("x")
+    row = lane.claim()
+    lane_gone_quiet(lane)
+    out = StringIO()
+    call_command("requeue_lost_work", *crontab("requeue_lost_work"), stdout=out)
+    assert "1 task left running by a stopped worker was given again." in out.getvalue()
+    run_worker()
+    row.refresh_from_db()
+    assert row.status == "SUCCESSFUL" and calls == ["x"]
+    DBTaskResult.objects.filter(pk=row.pk).update(finished_at=timezone.now() - timedelta(days=15))
+    call_command("prune_db_task_results", *crontab("prune_db_task_results"), stdout=out)
+    assert not DBTaskResult.objects.filter(pk=row.pk).exists()
+    assert not TaskRecord.objects.exists()

@@ -558,3 +558,18 @@ def test_a_stalled_mail_server_holds_up_no_fresh_work(
     eventually(done, within=30)
     low, high = seconds
     assert low <= monotonic() - started < high
+
+
+# --- Each kind run twice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", list(KINDS), indirect=True)
+def test_each_kind_of_task_run_twice_has_its_effect_once(scenario, sink, settings):
+    """What a lease cannot always prevent: the same task run again after it did its work."""
+    kind, context = scenario
+    settings.MAILERS = mailer_settings(sink.port)
+    row = DBTaskResult.objects.get(task_path=kind.path, status="READY")
+    for _ in range(2):
+        row.task.call(*row.args_kwargs["args"], **row.args_kwargs["kwargs"])
+    run_worker()  # the rest: what was queued with it, and the deliveries
+    kind.effect(context, sink)

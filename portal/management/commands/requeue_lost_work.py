@@ -30,8 +30,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run: bool, **options):
         now = timezone.now()
-        verb = "would be" if dry_run else "were"
         tasks = give_back_lost(now, dry_run=dry_run)
+        verb = "would be" if dry_run else "was" if tasks == 1 else "were"
         self.stdout.write(
             f"{plural(tasks, 'task')} left running by a stopped worker {verb} given again."
         )
