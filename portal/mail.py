@@ -373,10 +373,7 @@ def _failed(email: Email, error: BaseException, now: datetime, *, claimed: bool)
         return "another attempt recorded the outcome"
     if next_at:
         # The same task runs again then (portal.worker): one row in the queue per email.
-        raise Retry(
-            f"{describe(error)}; attempt {email.attempts + 1} at {next_at:%Y-%m-%d %H:%M:%S} UTC",
-            at=next_at,
-        )
+        raise Retry(f"{describe(error)} (attempt {email.attempts})", at=next_at)
     raise DeliveryFailed(f"{describe(error)}; not retried")
 
 

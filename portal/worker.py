@@ -184,13 +184,13 @@ def give_back(task_id: Any, reason: str, now: datetime, *, error: type[Exception
         record.given_again += 1
         record.save(update_fields=["given_again"])
         worker = task.worker_ids[-1] if task.worker_ids else "unknown"
-        text = f"{reason} (worker {worker})."
         if record.given_again > MOST_TIMES_LOST:
             status = TaskResultStatus.FAILED
-            text += f" Failed for good: its run ended this way {record.given_again} times."
+            text = f"Not given again: {reason} (worker {worker}), {record.given_again} times."
             changes: dict[str, Any] = {"finished_at": now}
         else:
             status = TaskResultStatus.READY
+            text = f"Given again: {reason} (worker {worker})."
             changes = {"run_after": now}
         DBTaskResult.objects.filter(pk=task.pk).update(
             status=status, exception_class_path=error_path(error), traceback=text, **changes
@@ -206,7 +206,7 @@ def give_back_lost(now: datetime | None = None, *, dry_run: bool = False) -> int
     ids = list(lost_tasks(now).values_list("pk", flat=True))
     if dry_run:
         return len(ids)
-    reason = "Given again: its worker stopped answering while running it"
+    reason = "its worker stopped answering while running it"
     given = sum(give_back(pk, reason, now, error=WorkerLost) is not None for pk in ids)
     WorkerLane.objects.filter(
         Q(seen_at__lt=now - FORGET_LANES_AFTER) | Q(stopped_at__lt=now - FORGET_LANES_AFTER)
@@ -214,12 +214,12 @@ def give_back_lost(now: datetime | None = None, *, dry_run: bool = False) -> int
     return given
 
 
-def reason_of(task: DBTaskResult) -> str:
-    """The recorded reason in a line: the worker's own note, or a traceback's last line."""
+def reason_of(task: DBTaskResult) -> tuple[str, str]:
+    """The recorded reason: the worker's own note, and the error (a traceback's last line)."""
     lines = [line for line in task.traceback.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    note = lines[0] if lines and not lines[0].startswith("Traceback") else ""
+    error = lines[-1] if any(line.startswith("Traceback") for line in lines) else ""
+    return note, error
 
 
 def task_state(task: DBTaskResult, now: datetime) -> str:
@@ -238,8 +238,9 @@ def task_state(task: DBTaskResult, now: datetime) -> str:
     )
     if task.status == TaskResultStatus.SUCCESSFUL:
         return f"Done ({history})" if history else "Done"
+    note, error = reason_of(task)
     if task.status == TaskResultStatus.FAILED:
-        return f"Failed for good: {reason_of(task)}"
+        return f"Failed for good: {note} {error}".replace("  ", " ").strip()
     if task.status == TaskResultStatus.RUNNING:
         holder: WorkerLane | None = getattr(task, "holder", None)
         if holder is None or holder.stopped_at or holder.seen_at < now - LEASE:
@@ -247,9 +248,9 @@ def task_state(task: DBTaskResult, now: datetime) -> str:
         return f"Running on {holder.hostname} (process {holder.pid})"
     if task.traceback and task.run_after > now:
         when = timezone.localtime(task.run_after)
-        return f"Retrying at {when:%d %b %H:%M:%S %Z}: {reason_of(task)}"
+        return f"Retrying at {when:%d %b %H:%M:%S %Z}: {error or note}"
     if task.traceback:
-        return f"Waiting for a worker ({history or reason_of(task)})"
+        return f"Waiting for a worker ({history or error or note})"
     return "Waiting for a worker"
 
 
@@ -342,11 +343,12 @@ class Lane:
         # added a worker id: that many attempts so far.
         now = timezone.now()
         attempts = len(row.worker_ids)
+        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         if now - row.enqueued_at >= settings.PORTAL_TASK_RETRY_FOR:
-            note = f"A database error; gave up after {attempts} attempts."
+            note = f"Gave up after {tries} that lost the database."
             return Outcome("failed", error=error, note=note)
         at = now + retry_delay(attempts)
-        note = f"A database error; attempt {attempts + 1} at {at:%Y-%m-%d %H:%M:%S} UTC."
+        note = f"Attempt {attempts} lost the database; the next is at {at:%Y-%m-%d %H:%M:%S} UTC."
         return Outcome("retry", error=error, at=at, note=note)
 
     # Recording ------------------------------------------------------------------------------
@@ -373,42 +375,39 @@ class Lane:
                     # Stopping, and the database still away: the lease will give it again.
                     return False
 
+    @staticmethod
+    def _changes(outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """The task's row as the outcome leaves it."""
+        if outcome.status == "done":
+            return {
+                "status": TaskResultStatus.SUCCESSFUL,
+                "finished_at": now,
+                "return_value": outcome.value,
+                "exception_class_path": "",
+                "traceback": "",
+            }
+        assert outcome.error is not None
+        why = {"exception_class_path": error_path(outcome.error), "traceback": outcome.reason}
+        if outcome.status == "retry":
+            return {
+                "status": TaskResultStatus.READY,
+                "run_after": outcome.at,
+                "priority": RETRY_PRIORITY,
+                **why,
+            }
+        return {"status": TaskResultStatus.FAILED, "finished_at": now, "return_value": None, **why}
+
     def _record(self, row: DBTaskResult, outcome: Outcome) -> bool:
         now = timezone.now()
+        changes = self._changes(outcome, now)
         with transaction.atomic():
-            held = DBTaskResult.objects.filter(
+            recorded = DBTaskResult.objects.filter(
                 pk=row.pk, status=TaskResultStatus.RUNNING, holder__id=self.id
-            )
-            if outcome.status == "done":
-                recorded = held.update(
-                    status=TaskResultStatus.SUCCESSFUL,
-                    finished_at=now,
-                    return_value=outcome.value,
-                    exception_class_path="",
-                    traceback="",
-                )
-            elif outcome.status == "retry":
-                assert outcome.error is not None and outcome.at is not None
-                recorded = held.update(
-                    status=TaskResultStatus.READY,
-                    run_after=outcome.at,
-                    priority=RETRY_PRIORITY,
-                    exception_class_path=error_path(outcome.error),
-                    traceback=outcome.reason,
-                )
-                if recorded:
-                    record, _ = TaskRecord.objects.get_or_create(task_id=row.pk)
-                    record.retries += 1
-                    record.save(update_fields=["retries"])
-            else:
-                assert outcome.error is not None
-                recorded = held.update(
-                    status=TaskResultStatus.FAILED,
-                    finished_at=now,
-                    return_value=None,
-                    exception_class_path=error_path(outcome.error),
-                    traceback=outcome.reason,
-                )
+            ).update(**changes)
+            if recorded and outcome.status == "retry":
+                record, _ = TaskRecord.objects.get_or_create(task_id=row.pk)
+                record.retries += 1
+                record.save(update_fields=["retries"])
             WorkerLane.objects.filter(pk=self.id).update(
                 task=None, task_started_at=None, seen_at=now
             )
@@ -419,18 +418,17 @@ class Lane:
                 row.pk,
                 outcome.status,
             )
-        self._signal_finished(row, outcome)
-        return bool(recorded)
-
-    def _signal_finished(self, row: DBTaskResult, outcome: Outcome) -> None:
+            return False
+        for name, value in changes.items():
+            setattr(row, name, value)
         if outcome.status == "retry":
             logger.warning("Task id=%s path=%s retried: %s", row.pk, row.task_path, outcome.note)
-            return
-        try:
-            row.refresh_from_db()
-            task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
-        except Exception:  # the outcome is recorded; a log line is not worth more
-            logger.exception("Task id=%s path=%s: %s", row.pk, row.task_path, outcome.status)
+        else:
+            try:
+                task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
+            except Exception:  # the outcome is recorded; a log line is not worth more
+                logger.exception("Task id=%s path=%s: %s", row.pk, row.task_path, outcome.status)
+        return True
 
     # One step, and the loop ----------------------------------------------------------------
     def step(self) -> bool:
@@ -601,10 +599,10 @@ class Worker:
         while any(thread.is_alive() for thread in threads):
             if not self.stopping.is_set() and not all(thread.is_alive() for thread in threads):
                 logger.error("A lane stopped by itself: exiting for a fresh process")
-                self.give_back_in_hand("Given again: its worker's lane stopped")
+                self.give_back_in_hand("a lane of its worker stopped by itself")
                 return 1
             if self.hard_stop:
-                self.give_back_in_hand("Given again: its worker was stopped while running it")
+                self.give_back_in_hand("its worker was stopped while running it")
                 return 1
             lane = self.overdue()
             if lane is not None:
@@ -614,7 +612,7 @@ class Worker:
                     self.deadline,
                 )
                 self.give_back_in_hand(
-                    f"Given again: it ran past the {self.deadline:.0f} s a task may take",
+                    f"it ran past the {self.deadline:.0f} s a task may take",
                     DeadlinePassed,
                 )
                 return EXIT_DEADLINE
@@ -640,11 +638,12 @@ class Worker:
         """
         self._register()
         ran = 0
-        while True:
+        worked = True
+        while worked:
             worked = False
             for lane in self.lanes:
                 while lane.step():
                     ran += 1
                     worked = True
-            if not worked:
-                return ran
+        self.mark_stopped()
+        return ran

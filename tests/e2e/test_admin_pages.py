@@ -188,3 +188,45 @@ def test_new_hours_rows_and_the_date_picker_pass_axe(visit, live_server):
     expect(page.get_by_text("was changed successfully")).to_be_visible()
     visit.check("day-off-saved")
     assert provider.overrides.filter(date="2030-01-02", start=None).exists()
+
+
+def test_the_operators_task_and_worker_pages_pass_axe(visit, live_server):
+    """What a superuser reads when background work goes wrong: each task's fate, the workers."""
+
+    from django.utils import timezone
+
+    from portal.models import WorkerLane
+    from portal.worker import LEASE, Lane, give_back_lost
+    from tests import worker_tasks
+    from tests.tasks import run_worker
+
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    run_worker()  # the demo's emails, done
+    worker_tasks.loses_the_database.enqueue()
+    worker_tasks.has_a_bug.enqueue()
+    run_worker()
+    lane = Lane(["default"])
+    lane.register(timezone.now())
+    worker_tasks.records.enqueue("lost")
+    lane.claim()
+    WorkerLane.objects.filter(pk=lane.id).update(seen_at=timezone.now() - LEASE * 2)
+    give_back_lost()
+    Lane(["email"]).register(timezone.now())  # a live one
+    page = visit.page
+    admin_sign_in(page, live_server.url, "admin@example.com", "demo-admin-2026")
+    tasks = "/admin/django_tasks_database/dbtaskresult/"
+    for name, path in [
+        ("tasks", tasks),
+        ("tasks-retried", tasks + "?happened=retried"),
+        ("workers", "/admin/portal/workerlane/"),
+    ]:
+        assert visit.goto(path).status == 200, path
+        visit.check(name)
+    expect(
+        page.get_by_text("Waiting for a worker (given again 1× after its worker stopped)")
+    ).to_have_count(0)
+    visit.goto(tasks)
+    expect(page.get_by_text("Failed for good: ValueError: a bug")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile("^Retrying at .*server closed the connection"))
+    ).to_be_visible()
