@@ -12,7 +12,7 @@ from portal.http import SignedInRequest
 from portal.mail import SENDING_TOO_LONG, email_send_again
 from portal.models import Email, User, WorkerLane
 from portal.two_factor import second_factor_reset
-from portal.worker import LEASE, lost_tasks, task_state
+from portal.worker import lost_tasks, task_state
 
 
 class PortalUserChangeForm(UserChangeForm):
@@ -234,4 +234,4 @@ class WorkerLaneAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="alive", boolean=True)
     def alive(self, lane: WorkerLane) -> bool:
-        return lane.stopped_at is None and lane.seen_at >= timezone.now() - LEASE
+        return lane.is_alive(timezone.now())

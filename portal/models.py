@@ -1,5 +1,6 @@
 import uuid
 import zoneinfo
+from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -168,6 +169,16 @@ class ThrottleSlot(models.Model):
         return f"{self.scope} {self.key[:8]}… slot {self.slot} at {self.used_at:%Y-%m-%d %H:%M:%S}"
 
 
+# A worker's lane not seen for this long has stopped, whatever its row says: its process died.
+WORKER_LEASE = timedelta(seconds=60)
+
+
+class WorkerLaneQuerySet(models.QuerySet["WorkerLane"]):
+    def alive(self, now: datetime) -> "WorkerLaneQuerySet":
+        """Seen within the lease, and not stopped: WorkerLane.is_alive, in the database."""
+        return self.filter(seen_at__gte=now - WORKER_LEASE, stopped_at__isnull=True)
+
+
 class WorkerLane(models.Model):
     """
     One lane of a running worker process (`manage.py db_worker`): the queues it takes tasks
@@ -193,6 +204,8 @@ class WorkerLane(models.Model):
     )
     task_started_at = models.DateTimeField(null=True, blank=True)
 
+    objects = WorkerLaneQuerySet.as_manager()
+
     class Meta:
         ordering = ["-seen_at"]
         verbose_name = "worker"
@@ -200,6 +213,9 @@ class WorkerLane(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+    def is_alive(self, now: datetime) -> bool:
+        return self.stopped_at is None and self.seen_at >= now - WORKER_LEASE
 
 
 class TaskRecord(models.Model):

@@ -68,7 +68,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 from django_tasks_db.utils import exclusive_transaction
 
-from portal.models import TaskRecord, WorkerLane
+from portal.models import WORKER_LEASE, TaskRecord, WorkerLane
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ TRANSIENT: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 # Fresh tasks (priority 0) are taken before retries, oldest retry first.
 RETRY_PRIORITY = -10
 HEARTBEAT = timedelta(seconds=5)
-LEASE = timedelta(seconds=60)
+LEASE = WORKER_LEASE
 RESCUE_EVERY = timedelta(seconds=30)
 MOST_TIMES_LOST = 3
 # Lanes that have not been seen for this long are forgotten.
@@ -156,11 +156,7 @@ def reset_connection() -> None:
 
 def live_holder(now: datetime) -> Exists:
     """A lane seen within the lease holds this task."""
-    return Exists(
-        WorkerLane.objects.filter(
-            task_id=OuterRef("pk"), seen_at__gte=now - LEASE, stopped_at__isnull=True
-        )
-    )
+    return Exists(WorkerLane.objects.alive(now).filter(task_id=OuterRef("pk")))
 
 
 def lost_tasks(now: datetime) -> QuerySet[DBTaskResult]:
@@ -243,7 +239,7 @@ def task_state(task: DBTaskResult, now: datetime) -> str:
         return f"Failed for good: {note} {error}".replace("  ", " ").strip()
     if task.status == TaskResultStatus.RUNNING:
         holder: WorkerLane | None = getattr(task, "holder", None)
-        if holder is None or holder.stopped_at or holder.seen_at < now - LEASE:
+        if holder is None or not holder.is_alive(now):
             return "Lost: its worker stopped answering; it will be given again"
         return f"Running on {holder.hostname} (process {holder.pid})"
     if task.traceback and task.run_after > now:

@@ -289,3 +289,17 @@ def test_a_task_its_dead_worker_left_running_is_finished_and_in_time_pruned(queu
     call_command("prune_db_task_results", *crontab("prune_db_task_results"), stdout=out)
     assert not DBTaskResult.objects.filter(pk=row.pk).exists()
     assert not TaskRecord.objects.exists()
+
+
+def test_a_lane_is_alive_by_the_same_rule_in_the_database_and_in_python():
+    now = timezone.now()
+    lanes = []
+    for seen in (timedelta(0), LEASE - timedelta(seconds=1), LEASE, LEASE + timedelta(seconds=1)):
+        for stopped in (None, now):
+            lane = Lane(["default"])
+            lane.register(now)
+            WorkerLane.objects.filter(pk=lane.id).update(seen_at=now - seen, stopped_at=stopped)
+            lanes.append(WorkerLane.objects.get(pk=lane.id))
+    alive = set(WorkerLane.objects.alive(now).values_list("pk", flat=True))
+    assert alive == {lane.pk for lane in lanes if lane.is_alive(now)}
+    assert len(alive) == 3  # seen now, a second inside the lease, and at its very end
