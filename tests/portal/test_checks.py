@@ -9,6 +9,9 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+# The model checks that run with them may ask the database what it supports.
+pytestmark = pytest.mark.django_db
+
 CALENDAR_DOMAIN_LEFT_AT_DEFAULT = "portal.W001"
 
 
