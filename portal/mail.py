@@ -8,10 +8,10 @@ appointment queues one task instead, which writes its two emails: appointments/e
 server holds up no other work), within one deadline for the whole attempt (EMAIL_TIMEOUT). Its
 status moves only by conditional updates (queued -> sending -> sent), so two workers, or a task
 run twice, send it once; a failure that may pass puts the same task back for a later attempt
-(portal.worker.Retry). Where
-at-least-once and at-most-once conflict (a worker killed after the server accepted the email
-but before it was recorded), we choose at most once: the email stays "sending" and is never
-retried by itself; a superuser can see it in the admin and send it again.
+(portal.worker.Retry). Where at-least-once and at-most-once conflict (a worker killed after the
+server accepted the email but before it was recorded), we choose at most once: the email stays
+"sending" and is never retried by itself; a superuser can see it in the admin and send it
+again.
 """
 
 import contextlib
