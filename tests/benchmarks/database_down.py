@@ -20,7 +20,6 @@ beforehand:
 import http.client
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from tests.benchmarks import processes  # noqa: E402
 from tests.smtp import SilentServer, free_port  # noqa: E402
 
 BENCH_DATABASE_URL = os.environ.get(
@@ -111,12 +111,7 @@ class Gunicorn:
             conn.close()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the group this run started
-            self.process.wait()
+        processes.stop(self.process)
         self.log.close()
 
 

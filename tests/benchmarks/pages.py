@@ -28,7 +28,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 # First: it sets Django up on the bench database (development settings, for the in-process
 # work); the server gets production settings of its own.
-from tests.benchmarks import bigdata  # noqa: E402
+from tests.benchmarks import bigdata, processes  # noqa: E402, I001
 
 WORKERS = 2
 
@@ -221,14 +220,8 @@ class Server:
         raise RuntimeError(f"gunicorn did not answer; see {self.workdir / 'gunicorn.log'}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the group this run started
-            self.process.wait()
+        if self.process is not None:
+            processes.stop(self.process)
 
 
 class Browser:
