@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appointments import selectors, services, waitlist
+from appointments import selectors, services, sql, waitlist
 from appointments.calendar import appointment_calendar
 from appointments.forms import (
     CancelForm,
@@ -61,15 +61,13 @@ def upcoming_context(request: SignedInRequest, page_number: str | None = None) -
     }
 
 
-def overview_lists(client: User, now: datetime) -> selectors.OverviewLists:
-    return selectors.overview_lists(
+def overview_lists(client: User, now: datetime) -> sql.OverviewLists:
+    return sql.overview_lists(
         client, now, upcoming=UPCOMING_SHOWN, past=PAST_SHOWN, cancelled=CANCELLED_SHOWN
     )
 
 
-def overview_upcoming(
-    request: SignedInRequest, lists: selectors.OverviewLists, now: datetime
-) -> dict:
+def overview_upcoming(request: SignedInRequest, lists: sql.OverviewLists, now: datetime) -> dict:
     return {
         "upcoming": selectors.upcoming_cards(lists.upcoming, request.user.zone, now),
         "upcoming_more": lists.more_upcoming,
@@ -90,7 +88,7 @@ def upcoming_in_place(request: SignedInRequest) -> dict:
 def appointment_list(request: SignedInRequest) -> HttpResponse:
     """The overview: invitations, the next few appointments, the last few past, fees in sum."""
     client, now, zone = request.user, timezone.now(), request.user.zone
-    facts = selectors.overview_facts(client, now)
+    facts = sql.overview_facts(client, now)
     lists = overview_lists(client, now)
     context = (
         overview_upcoming(request, lists, now)
