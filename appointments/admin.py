@@ -22,14 +22,14 @@ from appointments.models import (
     DateOverride,
     Fee,
     OfficeStaff,
+    Policy,
     Provider,
     WaitlistEntry,
     WaitlistOffer,
     WeeklyHours,
 )
+from appointments.policy_admin import PolicyAdmin
 from appointments.practice import PracticeScopedMixin, not_found, practice_providers
-from policies.admin import PolicyAdmin
-from policies.models import Policy
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
 from portal.forms import time_zone_choices
@@ -562,7 +562,7 @@ class WaitlistEntryAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
 @admin.register(Policy)
 class PracticePolicyAdmin(PracticeScopedMixin, PolicyAdmin):
-    """Policies as policies/ edits them, limited to the practice."""
+    """Policies as appointments.policy_admin edits them, limited to the practice."""
 
 
 # A practice lands on the provider's week (portal's admin site imports no app, so it is set here).

@@ -11,7 +11,7 @@ class AppointmentsConfig(AppConfig):
         *(
             f"{verb}_{model}"
             for verb in ("add", "change", "delete", "view")
-            for model in ("appointmenttype", "weeklyhours", "dateoverride")
+            for model in ("appointmenttype", "weeklyhours", "dateoverride", "policy")
         ),
         "view_careteammember",
         "add_careteammember",

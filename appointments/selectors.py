@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
-from django.http import Http404
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils.safestring import SafeString
 
@@ -22,20 +21,20 @@ from appointments.models import (
     AppointmentQuerySet,
     AppointmentType,
     CareTeamInvitation,
-    CareTeamMember,
     DateOverride,
     Fee,
+    Policy,
     Provider,
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
 from appointments.sql import OverviewFacts, OverviewLists, ScheduleFacts, schedule_facts
 from policies.decisions import Action, Decision, Outcome
-from policies.terms import Money
+from policies.terms import Money, PolicyTerms
 from portal.formatting import format_date, minutes, when
 from portal.fragments import draw
 from portal.models import User
-from portal.rows import Columns, convert
+from portal.rows import convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -94,35 +93,32 @@ def bookable_types(provider: Provider) -> QuerySet[AppointmentType]:
     return provider.appointment_types.filter(BOOKABLE).order_by("name")
 
 
-_BOOKABLE_TYPE_COLUMNS = (Columns(AppointmentType, "t"), Columns(Provider, "p"))
-_BOOKABLE_TYPE = f"""
-    SELECT {", ".join(columns.sql for columns in _BOOKABLE_TYPE_COLUMNS)}
-    FROM {AppointmentType._meta.db_table} t
-    JOIN {Provider._meta.db_table} p ON p.id = t.provider_id
-    WHERE t.id = %s AND t.provider_id = %s AND t.is_active = %s AND t.bookable_online = %s
-        AND EXISTS (
-            SELECT 1 FROM {CareTeamMember._meta.db_table} team
-            WHERE team.provider_id = p.id AND team.client_id = %s
-        )
-"""
+def policy_in_force(provider: Provider, appointment_type: AppointmentType) -> Policy | None:
+    """The policy a new booking is made under: the type's own, else the provider's (no type)."""
+    return (
+        Policy.objects.filter(provider=provider)
+        .filter(Q(appointment_type=appointment_type) | Q(appointment_type__isnull=True))
+        .order_by(F("appointment_type").asc(nulls_last=True))
+        .first()
+    )
+
+
+def terms_in_force(provider: Provider, appointment_type: AppointmentType) -> PolicyTerms:
+    """policy_in_force's terms; with no policy at all, the defaults."""
+    policy = policy_in_force(provider, appointment_type)
+    return policy.terms() if policy else PolicyTerms()
 
 
 def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -> AppointmentType:
     """
-    A type the client can book online (BOOKABLE), with its provider (`.provider`), in one
-    query; a 404 when the provider is not on their care team or the type is not theirs to book.
-    Every booking page asks this first, so it is written by hand.
+    A type the client can book online (BOOKABLE) from a provider on their care team, with its
+    provider (`.provider`); a 404 when the provider is not on their care team or the type is
+    not theirs to book.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_BOOKABLE_TYPE, [type_id, provider_id, True, True, client.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No such appointment type to book.")
-    values = iter(row)
-    kind_columns, provider_columns = _BOOKABLE_TYPE_COLUMNS
-    kind = kind_columns.build_next(values)
-    kind.provider = provider_columns.build_next(values)
-    return kind
+    types = AppointmentType.objects.filter(
+        BOOKABLE, provider__in=care_team_providers(client).values("pk")
+    )
+    return get_object_or_404(types.select_related("provider"), pk=type_id, provider=provider_id)
 
 
 def get_appointment_for_client(client: User, pk: int) -> Appointment:

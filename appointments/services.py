@@ -1,16 +1,16 @@
 """Writes to appointments. Each is one transaction; every write to the schedule locks first."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from appointments import selectors
+from appointments import selectors, sql
 from appointments.emails import queue_appointment_emails
 from appointments.invitations import queue_invitation_email
 from appointments.models import (
@@ -20,17 +20,15 @@ from appointments.models import (
     CareTeamInvitation,
     CareTeamMember,
     Fee,
+    Policy,
     Provider,
 )
 from appointments.tasks import time_opened, time_taken
 from policies.decisions import Action, Decision
-from policies.models import Policy
-from policies.selectors import POLICY, chosen_policy, terms_from
 from policies.terms import Money, PolicyTerms
 from portal.invitations import queue_invitation
 from portal.models import User, normalize_email_address
 from portal.practice import join_practice_staff
-from portal.rows import Columns
 
 
 class BookingError(Exception):
@@ -169,60 +167,18 @@ def acting_as(actor: User | None, *, client_id: int, provider: Provider) -> str:
     raise NotPermitted("Only the client or their provider's practice can change this.")
 
 
-# The provider's columns, as the statements that lock a schedule read them.
-LOCKED_PROVIDER = Columns(Provider, "provider")
-
-
-def row_locks() -> tuple[str, list, str]:
-    """
-    How a statement that reads the client's and the provider's rows (aliased `client` and
-    `provider`) locks them: (SQL before the tables, its parameters, SQL after the statement).
-    On PostgreSQL, FOR UPDATE of both, the client's row first, waiting at most
-    LOCK_TIMEOUT_MS; the setting is a table of the statement, so it is in force before any row
-    is locked. SQLite has no row locks: there the IMMEDIATE transaction already holds the
-    database's single write lock.
-    """
-    if connection.vendor == "postgresql":
-        waiting = "(SELECT set_config('lock_timeout', %s, true)) AS waiting CROSS JOIN"
-        return waiting, [f"{int(LOCK_TIMEOUT_MS)}ms"], "FOR UPDATE OF client, provider"
-    return "", [], ""
-
-
-def _lock(
-    *,
-    client: User,
-    provider: Provider,
-    columns: str = "",
-    column_params: Sequence = (),
-    joins: str = "",
-    join_params: Sequence = (),
-) -> tuple:
-    """
-    Serialise every write to these two schedules, in one statement: the locked provider's
-    row, then `columns` (read from `joins`) when asked. Rows are always locked client first,
-    then provider, so two changes cannot wait on each other. A change that waits too long
-    gives up (ScheduleBusy) rather than hold a web worker.
-    """
-    waiting, waiting_params, locking = row_locks()
-    sql = f"""
-        SELECT {LOCKED_PROVIDER.sql}{columns}
-        FROM {waiting} {User._meta.db_table} client
-        CROSS JOIN {Provider._meta.db_table} provider
-        {joins}
-        WHERE client.id = %s AND provider.id = %s
-        {locking}
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*column_params, *waiting_params, *join_params, client.pk, provider.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Provider.DoesNotExist("No such client and provider to lock.")
-    return row
-
-
 def lock_schedules(*, client: User, provider: Provider) -> Provider:
-    """The two schedules locked (see _lock): the provider as it is now."""
-    return LOCKED_PROVIDER.build(_lock(client=client, provider=provider))
+    """
+    Serialise every write to these two schedules: the client's row is locked, then the
+    provider's, always in that order, so that two changes cannot wait on each other. A change
+    that waits longer than LOCK_TIMEOUT_MS gives up (ScheduleBusy) rather than hold a web
+    worker; the wait is set before any row is locked. SQLite has no row locks: there the
+    IMMEDIATE transaction already holds the database's single write lock. Returns the provider
+    as it is now.
+    """
+    sql.wait_for_row_locks_at_most(LOCK_TIMEOUT_MS)
+    User.objects.select_for_update().filter(pk=client.pk).values_list("pk", flat=True).get()
+    return Provider.objects.select_for_update().get(pk=provider.pk)
 
 
 @dataclass(frozen=True)
@@ -235,40 +191,20 @@ class BookingLock:
     terms: PolicyTerms  # the policy the booking is made under
 
 
-_BOOKING_FACTS = f"""
-    , EXISTS (
-        SELECT 1 FROM {CareTeamMember._meta.db_table} team
-        WHERE team.provider_id = provider.id AND team.client_id = client.id
-    ), EXISTS (
-        SELECT 1 FROM {AppointmentType._meta.db_table} kind
-        WHERE kind.id = %s AND kind.provider_id = provider.id
-            AND kind.is_active = %s AND kind.bookable_online = %s
-    ), {POLICY.sql}
-"""
-_BOOKING_POLICY = f"""
-    LEFT JOIN {Policy._meta.db_table} policy ON policy.id = ({chosen_policy("provider.id", "%s")})
-"""
-
-
 def lock_to_book(
     *, client: User, provider: Provider, appointment_type: AppointmentType
 ) -> BookingLock:
     """
-    The schedules locked, and whether this client may still book this type with them (the
-    type BOOKABLE, as get_bookable_type_for_client says it), in the one statement that locks.
+    The schedules locked, and, read under the lock by their rules' one definitions, whether
+    this client may still book this type with them, and the policy the booking is made under.
     """
-    row = _lock(
-        client=client,
-        provider=provider,
-        columns=_BOOKING_FACTS,
-        joins=_BOOKING_POLICY,
-        column_params=[appointment_type.pk, True, True],
-        join_params=[appointment_type.pk],
+    locked = lock_schedules(client=client, provider=provider)
+    return BookingLock(
+        locked,
+        on_care_team=selectors.care_team_providers(client).filter(pk=provider.pk).exists(),
+        type_bookable=selectors.bookable_types(locked).filter(pk=appointment_type.pk).exists(),
+        terms=selectors.terms_in_force(locked, appointment_type),
     )
-    values = iter(row)
-    locked = LOCKED_PROVIDER.build_next(values)
-    on_care_team, type_bookable = bool(next(values)), bool(next(values))
-    return BookingLock(locked, on_care_team, type_bookable, terms_from(list(values)))
 
 
 def appointment_book(

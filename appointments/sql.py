@@ -1,6 +1,6 @@
 """
 The appointments' statements written by hand, each where a page would otherwise miss its goal
-(what each buys stands above it). Each mirrors a read the ORM gives from the rules' one
+(what each buys stands above it). Each read mirrors a read the ORM gives from the rules' one
 definitions, registered with `portal.mirrors.mirrors` and held equal to it by
 tests/test_mirrors.py. Every value is bound; no SQL comes in as an argument.
 """
@@ -327,3 +327,17 @@ def schedule_facts(
     busy.sort()
     client_busy.sort()
     return ScheduleFacts(dict(weekly), dict(overrides), busy, client_busy)
+
+
+def wait_for_row_locks_at_most(milliseconds: int) -> None:
+    """
+    PostgreSQL: for the rest of this transaction, a row lock is waited for at most this long,
+    then the statement fails with lock_timeout (55P03). What it buys: the ORM cannot set it.
+    Local to the transaction, so it holds behind PgBouncer's transaction pooling too and never
+    outlives the change that set it. It reads nothing, so it mirrors no rule. SQLite: nothing
+    to set (its busy timeout is the wait).
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])

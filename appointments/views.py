@@ -28,7 +28,6 @@ from appointments.invitations import invitation_for_token
 from appointments.models import Appointment, AppointmentType, CareTeamInvitation, Fee, Provider
 from appointments.picker import Picker, day_page, slots_by_day
 from policies.decisions import Action, Decision
-from policies.selectors import terms_for
 from portal import links
 from portal.formatting import when
 from portal.forms import first_error
@@ -270,7 +269,7 @@ def review_booking(request: SignedInRequest, picker: Picker, start: datetime) ->
         "provider": picker.provider,
         "appointment_type": picker.appointment_type,
         "start": start,
-        "policy": terms_for(picker.provider, picker.appointment_type),
+        "policy": selectors.terms_in_force(picker.provider, picker.appointment_type),
     }
     return render(request, "appointments/book_review.html", context)
 

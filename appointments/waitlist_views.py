@@ -13,7 +13,6 @@ from appointments import selectors, services, views, waitlist
 from appointments.forms import AcceptsFeeForm, WaitlistForm
 from appointments.models import Appointment, AppointmentType, Provider, WaitlistOffer
 from policies.decisions import Action
-from policies.selectors import terms_for
 from portal.formatting import when
 from portal.http import SignedInRequest
 
@@ -214,7 +213,7 @@ def review(request: SignedInRequest, offer: WaitlistOffer, changed: str = "") ->
         "provider": entry.provider,
         "appointment_type": entry.appointment_type,
         "start": offer.start,
-        "policy": terms_for(entry.provider, entry.appointment_type),
+        "policy": selectors.terms_in_force(entry.provider, entry.appointment_type),
         "offer": offer,
     }
     return render(request, "appointments/book_review.html", context)

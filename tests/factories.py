@@ -80,7 +80,7 @@ def _next_hour(days: int = 0):
 
 class PolicyFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "policies.Policy"
+        model = "appointments.Policy"
 
     provider = factory.SubFactory(ProviderFactory)
     cancel_notice = factory.LazyFunction(lambda: __import__("datetime").timedelta(hours=24))

@@ -91,7 +91,7 @@ def theirs(stranger):
 
 OBJECT_PAGES = [
     ("provider", "appointments_provider", ["change", "history", "delete"]),
-    ("policy", "policies_policy", ["change", "history", "delete"]),
+    ("policy", "appointments_policy", ["change", "history", "delete"]),
     ("appointment", "appointments_appointment", ["change", "history", "delete"]),
     ("fee", "appointments_fee", ["change", "history"]),
     ("member", "appointments_careteammember", ["change", "history", "delete"]),
@@ -156,7 +156,7 @@ def test_posts_to_another_practices_objects_change_nothing(staff_browser, ours, 
     "name",
     [
         "appointments_provider",
-        "policies_policy",
+        "appointments_policy",
         "appointments_appointment",
         "appointments_fee",
         "appointments_careteammember",
@@ -213,7 +213,7 @@ def test_autocompletes_never_list_other_people(staff_browser, ours, theirs):
 
 def test_foreign_key_choices_are_the_practices_own(staff_browser, ours, theirs):
     browser = staff_browser(ours["provider"].user)
-    html = browser.get(reverse("admin:policies_policy_add")).text
+    html = browser.get(reverse("admin:appointments_policy_add")).text
     assert "Dr. Ours" in html and "Dr. Theirs" not in html
 
 

@@ -1,7 +1,7 @@
 """
-Every booking page and the booking itself read the type, the provider and the policy through
-statements written by hand. Each must find exactly what the ORM's definition finds: the type
-BOOKABLE on the client's care team, and the type's own policy before the provider's.
+What every booking page and the booking itself read: the type, BOOKABLE from a provider on the
+client's care team, and the policy in force, the type's own before the provider's. The booking
+reads them again under its lock.
 """
 
 from datetime import timedelta
@@ -10,13 +10,11 @@ from itertools import product
 
 import pytest
 from django.db import transaction
-from django.db.models import F, Model, Q
+from django.db.models import Model
 from django.http import Http404
 
 from appointments import selectors, services
-from appointments.models import AppointmentType, CareTeamMember
-from policies.models import Policy
-from policies.selectors import terms_for
+from appointments.models import CareTeamMember, Policy
 from policies.terms import PolicyTerms
 from tests.factories import AppointmentTypeFactory, PolicyFactory, ProviderFactory, UserFactory
 
@@ -25,24 +23,6 @@ pytestmark = pytest.mark.django_db
 
 def values(instance: Model) -> dict:
     return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
-
-
-def orm_bookable_type(client, provider_id, type_id) -> AppointmentType | None:
-    types = AppointmentType.objects.filter(
-        selectors.BOOKABLE, provider__careteammember__client=client
-    )
-    return types.select_related("provider").filter(pk=type_id, provider=provider_id).first()
-
-
-def orm_terms(provider, kind) -> PolicyTerms:
-    chosen = (
-        Policy.objects.filter(
-            Q(appointment_type=kind) | Q(appointment_type__isnull=True), provider=provider
-        )
-        .order_by(F("appointment_type").asc(nulls_last=True))
-        .first()
-    )
-    return chosen.terms() if chosen else PolicyTerms()
 
 
 @pytest.fixture
@@ -80,36 +60,53 @@ def practice():
     return client, [ours, theirs, bare], kinds
 
 
-def test_the_bookable_type_is_the_one_the_orm_finds(practice):
+def bookable(client, provider, kind) -> bool:
+    """What the practice fixture makes bookable: the first provider's Session and Intake only."""
+    ours = CareTeamMember.objects.get(client=client).provider
+    return (
+        provider == ours
+        and kind.provider == ours
+        and kind.name in {"Session", "Intake"}
+        and kind.is_active
+        and kind.bookable_online
+    )
+
+
+def expected_terms(provider, kind) -> PolicyTerms:
+    """The fixture's policies: a type's own first, else the provider's, else the defaults."""
+    own = Policy.objects.filter(provider=provider, appointment_type=kind).first()
+    general = Policy.objects.filter(provider=provider, appointment_type=None).first()
+    chosen = own or general
+    return chosen.terms() if chosen else PolicyTerms()
+
+
+def test_only_a_bookable_type_of_a_provider_on_the_care_team_is_found(practice):
     client, providers, kinds = practice
     found = 0
     for provider, kind in product(providers, kinds):
-        expected = orm_bookable_type(client, provider.pk, kind.pk)
-        if expected is None:
+        if not bookable(client, provider, kind):
             with pytest.raises(Http404):
                 selectors.get_bookable_type_for_client(client, provider.pk, kind.pk)
             continue
         got = selectors.get_bookable_type_for_client(client, provider.pk, kind.pk)
-        assert values(got) == values(expected)
-        assert values(got.provider) == values(expected.provider)
+        assert values(got) == values(kind) and values(got.provider) == values(provider)
         found += 1
-    # Only the first provider's Session and Intake are the client's to book.
     assert found == 2
 
 
-def test_the_terms_are_those_of_the_policy_the_orm_chooses(practice):
+def test_the_terms_in_force_are_the_types_own_policy_else_the_providers(practice):
     _, providers, kinds = practice
     seen = set()
     for provider, kind in product(providers, kinds):
-        terms = terms_for(provider, kind)
-        assert terms == orm_terms(provider, kind)
+        terms = selectors.terms_in_force(provider, kind)
+        assert terms == expected_terms(provider, kind)
         seen.add(terms)
     # The type's own, the provider's, another type's and the defaults all came up.
     assert len(seen) == 4
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_booking_lock_reads_what_the_orm_says(practice):
+def test_the_booking_lock_reads_the_same_rules_under_the_lock(practice):
     client, providers, kinds = practice
     for provider, kind in product(providers, kinds):
         with transaction.atomic():
@@ -119,9 +116,8 @@ def test_the_booking_lock_reads_what_the_orm_says(practice):
             locked.on_care_team
             == CareTeamMember.objects.filter(provider=provider, client=client).exists()
         )
-        on_team_and_bookable = orm_bookable_type(client, provider.pk, kind.pk) is not None
-        assert (locked.on_care_team and locked.type_bookable) == on_team_and_bookable
+        assert (locked.on_care_team and locked.type_bookable) == bookable(client, provider, kind)
         assert locked.type_bookable == (
             kind.provider_id == provider.pk and kind.is_active and kind.bookable_online
         )
-        assert locked.terms == orm_terms(provider, kind)
+        assert locked.terms == expected_terms(provider, kind)

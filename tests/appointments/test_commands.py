@@ -9,8 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from appointments.models import Appointment, Fee, Provider, Reminder
-from policies.models import Policy
+from appointments.models import Appointment, Fee, Policy, Provider, Reminder
 from portal.models import Email, User
 from tests.concurrency import race
 from tests.factories import AppointmentFactory, AppointmentTypeFactory

@@ -11,7 +11,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments import selectors, services
-from appointments.models import Appointment, CareTeamMember
+from appointments.models import Appointment, CareTeamMember, Provider
 from tests.concurrency import race as run_at_once
 from tests.factories import UserFactory
 
@@ -122,8 +122,10 @@ def test_without_the_row_locks_the_database_still_referees(
     # PostgreSQL: the exclusion constraint turns the late writers away.
     # SQLite: the IMMEDIATE transaction lets only one writer in at a time.
     slowed_check(monkeypatch)
-    # The lock statement reads the same rows without FOR UPDATE.
-    monkeypatch.setattr(services, "row_locks", lambda: ("", [], ""))
+    # The schedules read without locking them.
+    monkeypatch.setattr(
+        services, "lock_schedules", lambda *, client, provider: Provider.objects.get(pk=provider.pk)
+    )
     outcomes = race(book_for(racers, provider, session_type, overlapping_starts))
     assert_one_winner(outcomes, provider)
 

@@ -15,8 +15,7 @@ from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
 
-from appointments.models import MAX_BUFFER, MAX_MIN_NOTICE, Appointment, Provider
-from policies.models import Policy
+from appointments.models import MAX_BUFFER, MAX_MIN_NOTICE, Appointment, Policy, Provider
 from policies.terms import MAX_GRACE_PERIOD, MAX_NOTICE
 from portal.practice import join_practice_staff
 from tests.factories import PolicyFactory, UserFactory, book
@@ -100,7 +99,7 @@ def test_the_policy_page_refuses_an_absurd_duration_and_saves_nothing(
     staff, provider, field, value, message
 ):
     policy = PolicyFactory(provider=provider)
-    url = reverse("admin:policies_policy_change", args=[policy.pk])
+    url = reverse("admin:appointments_policy_change", args=[policy.pk])
     response = staff.post(url, as_post(policy) | {field: value})
     assert response.status_code == 200  # the form again, with the error
     errors = response.context["adminform"].form.errors
@@ -111,7 +110,7 @@ def test_the_policy_page_refuses_an_absurd_duration_and_saves_nothing(
 
 def test_the_policy_page_saves_durations_up_to_the_bounds(staff, provider):
     policy = PolicyFactory(provider=provider)
-    url = reverse("admin:policies_policy_change", args=[policy.pk])
+    url = reverse("admin:appointments_policy_change", args=[policy.pk])
     changes = {"cancel_notice": "365 00:00:00", "grace_period": "30 00:00:00"}
     assert staff.post(url, as_post(policy) | changes).status_code == 302
     policy.refresh_from_db()

@@ -65,11 +65,11 @@ from appointments.models import (  # noqa: E402
     AppointmentType,
     CareTeamMember,
     Fee,
+    Policy,  # noqa: E402
     Provider,
     WeeklyHours,
 )
 from chat.models import Conversation, Message, ReadState  # noqa: E402
-from policies.models import Policy  # noqa: E402
 from policies.terms import PolicyTerms  # noqa: E402
 from portal.models import User  # noqa: E402
 

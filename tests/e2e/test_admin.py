@@ -88,7 +88,7 @@ def test_a_second_visit_asks_for_the_code(visit, live_server):
     admin_sign_in(visit.page, live_server.url, "office@example.com", "demo-office-2026")
     expect(visit.page.get_by_role("heading", name="Your practice")).to_be_visible()
     visit.screenshot("practice-index")
-    visit.page.goto(live_server.url + "/admin/policies/policy/")
+    visit.page.goto(live_server.url + "/admin/appointments/policy/")
     visit.page.get_by_role("link", name=re.compile("Dr. Maya Okafor")).first.click()
     expect(visit.page.get_by_text("Free to cancel until")).to_be_visible()
     visit.screenshot("policy-preview")

@@ -10,9 +10,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from appointments.models import Appointment, CareTeamMember, Fee, Provider
+from appointments.models import Appointment, CareTeamMember, Fee, Policy, Provider
 from chat.models import Conversation
-from policies.models import Policy
 from portal.models import User
 from tests.e2e.conftest import admin_sign_in, totp_code
 
@@ -108,8 +107,8 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
         ("clients", "/admin/appointments/careteammember/"),
         ("add-client", "/admin/appointments/careteammember/add/"),
         ("invitations", "/admin/appointments/careteaminvitation/"),
-        ("policies", "/admin/policies/policy/"),
-        ("policy", f"/admin/policies/policy/{policy.pk}/change/"),
+        ("policies", "/admin/appointments/policy/"),
+        ("policy", f"/admin/appointments/policy/{policy.pk}/change/"),
         ("inbox", "/admin/chat/conversation/"),
         ("thread", f"/admin/chat/conversation/{conversation.pk}/change/"),
         ("password", "/admin/password_change/"),

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from policies.models import Policy
+from appointments.models import Policy
 from policies.terms import Late
 from tests.factories import AppointmentTypeFactory, ProviderFactory
 

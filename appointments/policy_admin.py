@@ -1,6 +1,7 @@
 """
-How a policy is edited in the admin, with a preview of what clients read. The practice
-workspace (appointments/admin.py) registers it, limited to the practice's own policies.
+How a policy is edited in the admin, with a preview of what clients read (the pure decision of
+`policies`, for an example session). The practice workspace (appointments/admin.py) registers
+it, limited to the practice's own policies.
 """
 
 from datetime import time, timedelta
@@ -10,8 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from appointments.models import Policy
 from policies.decisions import Action, AppointmentFacts, decide
-from policies.models import Policy
 from portal.timezones import local_instant
 
 

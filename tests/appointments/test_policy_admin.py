@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from policies.admin import policy_preview
+from appointments.policy_admin import policy_preview
 from portal.practice import join_practice_staff
 from tests.factories import PolicyFactory, ProviderFactory
 
@@ -29,7 +29,7 @@ def test_the_preview_reads_as_clients_would_with_an_example_deadline(policy):
 
 def test_the_policy_page_shows_the_preview(staff_browser, policy):
     browser = staff_browser(policy.provider.user)
-    html = browser.get(reverse("admin:policies_policy_change", args=[policy.pk])).text
+    html = browser.get(reverse("admin:appointments_policy_change", args=[policy.pk])).text
     assert "What clients read" in html and "Free to cancel until" in html
 
 
@@ -37,6 +37,6 @@ def test_another_practices_policy_is_not_found(staff_browser, policy):
     other = ProviderFactory()
     join_practice_staff(other.user)
     response = staff_browser(other.user).get(
-        reverse("admin:policies_policy_change", args=[policy.pk])
+        reverse("admin:appointments_policy_change", args=[policy.pk])
     )
     assert response.status_code == 302 and response.url == reverse("admin:index")
