@@ -362,7 +362,6 @@ class DateOverride(models.Model):
             raise ValidationError({"end": "The end must be after the start, on the same day."})
 
 
-
 LATE_CHOICES = [(Late.REFUSE, "Refuse it online"), (Late.FEE, "Allow it, with a fee")]
 NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
 

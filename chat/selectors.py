@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
@@ -19,7 +18,7 @@ from chat.models import Conversation, Message, ReadState
 from portal.formatting import format_date, html_datetime
 from portal.fragments import draw
 from portal.models import User
-from portal.rows import Columns, convert
+from portal.rows import convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -64,34 +63,36 @@ def with_unread(conversations: QuerySet[Conversation], viewer: User):
     )
 
 
-def unread_by_viewer(message: str, conversation: str) -> str:
+def unread_in(conversation: Any, viewer: User) -> QuerySet[Message]:
     """
-    SQL: `message` (a table alias) is unread by the viewer in `conversation`: from anyone
-    else, after the viewer's read marker. Its two parameters are the viewer's id.
+    The messages of `conversation` (one, its id, or an OuterRef to one) that `viewer` has not
+    read, as the client's side counts them: from anyone else, after the viewer's read marker.
+    The marker is the conversation's, not each message's, so the (conversation, id) index
+    reads only what is unread, however long the thread. (The practice's side: with_unread.)
     """
-    return f"""{message}.sender_id <> %s AND {message}.id > COALESCE((
-        SELECT marker.last_read_id FROM {ReadState._meta.db_table} marker
-        WHERE marker.conversation_id = {conversation}.id AND marker.user_id = %s
-    ), 0)"""
+    marked = OuterRef(conversation) if isinstance(conversation, OuterRef) else conversation
+    marker = ReadState.objects.filter(conversation=marked, user=viewer)
+    return Message.objects.filter(
+        conversation=conversation,
+        id__gt=Coalesce(Subquery(marker.values("last_read_id")[:1]), Value(0)),
+    ).exclude(sender=viewer)
 
 
-# The client's conversations with what the list shows of each, written by hand as
-# _UNREAD_TOTAL below is, and for the same reason. A test holds it equal to the ORM's reading.
-_LISTED = (Columns(Conversation, "c"), Columns(Provider, "p"))
-_CLIENT_CONVERSATIONS = f"""
-    SELECT {", ".join(columns.sql for columns in _LISTED)}, last.body, last.sender_id, (
-        SELECT COUNT(*) FROM {Message._meta.db_table} unread
-        WHERE unread.conversation_id = c.id AND {unread_by_viewer("unread", "c")}
+def _unread_count(viewer: User) -> Coalesce:
+    """For a query of conversations: how many of each one's messages `viewer` has not read."""
+    counted = (
+        unread_in(OuterRef("pk"), viewer)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    FROM {Conversation._meta.db_table} c
-    JOIN {Provider._meta.db_table} p ON p.id = c.provider_id
-    LEFT JOIN {Message._meta.db_table} last ON last.id = (
-        SELECT newest.id FROM {Message._meta.db_table} newest
-        WHERE newest.conversation_id = c.id ORDER BY newest.id DESC LIMIT 1
-    )
-    WHERE c.client_id = %s
-    ORDER BY c.last_message_at IS NULL, c.last_message_at DESC, c.created_at DESC, c.id DESC
-"""
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def unread_counts(client: User) -> QuerySet[Conversation]:
+    """The client's conversations, each with `unread`."""
+    return Conversation.objects.filter(client=client).annotate(unread=_unread_count(client))
 
 
 class Preview(TypedDict):
@@ -100,59 +101,27 @@ class Preview(TypedDict):
     unread: int
 
 
-def client_conversations(client: User) -> "list[WithAnnotations[Conversation, Preview]]":
+def client_conversations(client: User) -> "QuerySet[WithAnnotations[Conversation, Preview]]":
     """
     The client's conversations, newest activity first, each with its provider, the newest
     message's text and sender (`last_body`, `last_sender`) and how many are unread.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_CLIENT_CONVERSATIONS, [client.pk, client.pk, client.pk])
-        rows = cursor.fetchall()
-    conversation_columns, provider_columns = _LISTED
-    conversations: list = []
-    for row in rows:
-        values = iter(row)
-        body, sender, unread = row[-3:]
-        conversation = conversation_columns.build_next(
-            values, last_body=body, last_sender=sender, unread=unread
+    newest = Message.objects.filter(conversation=OuterRef("pk")).order_by("-id")
+    return (
+        Conversation.objects.filter(client=client)
+        .select_related("provider")
+        .annotate(
+            last_body=Subquery(newest.values("body")[:1]),
+            last_sender=Subquery(newest.values("sender")[:1]),
+            unread=_unread_count(client),
         )
-        conversation.provider = provider_columns.build_next(values)
-        conversations.append(conversation)
-    return conversations
-
-
-# The client's unread messages in all their conversations: from anyone else, after their
-# read marker. Written out by hand because every page's menus show it and the open
-# conversation asks for it every few seconds: the ORM spent three times the database's own
-# time composing this statement. The list counts the same per conversation, and a test holds
-# the two together. The marker is a subquery, not a join, so that the messages are
-# searched from it on: the cost follows what is unread, not the length of the thread.
-_UNREAD_TOTAL = f"""
-    SELECT COUNT(*) FROM {Conversation._meta.db_table} theirs
-    JOIN {Message._meta.db_table} unread ON unread.conversation_id = theirs.id
-    WHERE theirs.client_id = %s AND {unread_by_viewer("unread", "theirs")}
-"""
-
-# For the poll: anything newer than `after` in this conversation, if it is the client's, and
-# the unread total, in one statement. No row: not their conversation.
-_POLL = f"""
-    SELECT EXISTS (
-        SELECT 1 FROM {Message._meta.db_table} newer
-        WHERE newer.conversation_id = this.id AND newer.id > %s
-    ), ({_UNREAD_TOTAL})
-    FROM {Conversation._meta.db_table} this WHERE this.id = %s AND this.client_id = %s
-"""
-
-
-def unread_total_statement(client: User) -> tuple[str, list[int]]:
-    return _UNREAD_TOTAL, [client.pk] * 3
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-pk")
+    )
 
 
 def unread_total(client: User) -> int:
     """Unread messages in all the client's conversations, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(*unread_total_statement(client))
-        return cursor.fetchone()[0]
+    return unread_counts(client).aggregate(total=Coalesce(Sum("unread"), 0))["total"]
 
 
 @dataclass(frozen=True)
@@ -161,14 +130,13 @@ class PollState:
     unread_total: int
 
 
-def poll_state(client: User, pk: int, after: int) -> PollState:
-    """Whether the client's conversation `pk` has news after `after`; a 404 if not theirs."""
-    with connection.cursor() as cursor:
-        cursor.execute(_POLL, [after, *[client.pk] * 3, pk, client.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No such conversation.")
-    return PollState(newer=bool(row[0]), unread_total=row[1])
+def poll_state_defined(client: User, pk: int, after: int) -> PollState:
+    """What chat.sql.poll_state answers in one statement, by the rules' definitions."""
+    conversation = get_conversation_for_client(client, pk)
+    return PollState(
+        newer=conversation.messages.filter(id__gt=after).exists(),
+        unread_total=unread_total(client),
+    )
 
 
 def get_conversation_for_client(client: User, pk: int) -> Conversation:
@@ -181,37 +149,16 @@ class Marker(TypedDict):
     last_read: int | None
 
 
-# Written by hand for the same reason as the list: composing it cost the ORM three times
-# what the database takes. A test holds it equal to the ORM's reading.
-_TO_READ = (Columns(Conversation, "c"), Columns(Provider, "p"), Columns(User, "u"))
-_CONVERSATION_TO_READ = f"""
-    SELECT {", ".join(columns.sql for columns in _TO_READ)}, (
-        SELECT marker.last_read_id FROM {ReadState._meta.db_table} marker
-        WHERE marker.conversation_id = c.id AND marker.user_id = u.id
-    )
-    FROM {Conversation._meta.db_table} c
-    JOIN {Provider._meta.db_table} p ON p.id = c.provider_id
-    JOIN {User._meta.db_table} u ON u.id = c.client_id
-    WHERE c.id = %s AND c.client_id = %s
-"""
-
-
 def get_conversation_to_read(client: User, pk: int) -> "WithAnnotations[Conversation, Marker]":
     """
     The client's conversation, with its provider and client, and where their read marker
-    stands (`last_read`, None before their first read), in one query; a stranger's is a 404.
+    stands (`last_read`, None before their first read); a stranger's is a 404.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_CONVERSATION_TO_READ, [pk, client.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise Http404("No such conversation.")
-    values = iter(row)
-    conversation_columns, provider_columns, client_columns = _TO_READ
-    conversation: Any = conversation_columns.build_next(values, last_read=row[-1])
-    conversation.provider = provider_columns.build_next(values)
-    conversation.client = client_columns.build_next(values)
-    return conversation
+    marker = ReadState.objects.filter(conversation=OuterRef("pk"), user=client)
+    conversations = Conversation.objects.select_related("provider", "client").annotate(
+        last_read=Subquery(marker.values("last_read_id")[:1])
+    )
+    return get_object_or_404(conversations, pk=pk, client=client)
 
 
 def conversation_for(client: User, provider: Provider) -> Conversation | None:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments.models import Appointment
 from appointments.selectors import care_team_providers
-from chat import selectors, services
+from chat import selectors, services, sql
 from chat.forms import MessageForm
 from portal.formatting import when
 from portal.http import SignedInRequest
@@ -168,7 +168,7 @@ def conversation_poll(request: SignedInRequest, pk: int) -> HttpResponse:
             "A message id is needed in ?after=", status=400, content_type="text/plain"
         )
     # The poll most often finds nothing: that answer is one statement.
-    state = selectors.poll_state(request.user, pk, after)
+    state = sql.poll_state(request.user, pk, after)
     shown_unread = id_param(request.GET, "unread")  # what the menus show now, if it says
     if not state.newer and shown_unread in (None, state.unread_total):
         # Nothing new here, and the menus' count of the other conversations stands.

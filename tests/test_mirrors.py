@@ -360,6 +360,15 @@ CALLS = {
         lists_shape,
     ),
     "appointments.sql.schedule_facts": (schedule_calls, lambda answer: answer),
+    "chat.sql.poll_state": (
+        lambda w: (
+            ((client, conversation.pk, after), {})
+            for conversation in w.conversations
+            for client in w.clients
+            for after in (0, *conversation.messages.values_list("pk", flat=True), 2**40)
+        ),
+        lambda answer: answer,
+    ),
 }
 
 
