@@ -14,7 +14,6 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils.safestring import SafeString
 
 from appointments.models import (
     LONGEST_SESSION,
@@ -34,7 +33,6 @@ from appointments.slots import Hours, Interval, bookable_starts
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money
 from portal.formatting import format_date, minutes, when
-from portal.fragments import draw
 from portal.models import User
 from portal.rows import Columns, convert, join_by_id
 
@@ -194,9 +192,9 @@ def upcoming_appointments(
 @dataclass(frozen=True)
 class CardFace:
     """
-    Everything a card shows, as plain values: its markup (`_card.html`) is drawn from these
-    alone, once for each face (portal.fragments). The words of its dates and its links are
-    worked out only then: a card drawn before costs neither.
+    Everything a card shows, as plain values: the template draws its markup (`_card.html`,
+    through `{% card %}`) from these alone, and keeps the drawing for each face. The words of
+    its dates are worked out only when it is drawn: a card drawn before costs none.
     """
 
     pk: int
@@ -286,10 +284,6 @@ class Card:
                 move.allowed and appointment.provider.waitlist_enabled and kind.waitlist_enabled
             ),
         )
-
-    @property
-    def html(self) -> SafeString:
-        return draw("appointments/_card.html", self.face)
 
     @cached_property
     def what(self) -> str:
