@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
-from django.utils.safestring import SafeString
 
 from appointments.models import (
     Appointment,
@@ -32,7 +31,6 @@ from appointments.sql import OverviewFacts, OverviewLists, ScheduleFacts, schedu
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money, PolicyTerms
 from portal.formatting import format_date, minutes, when
-from portal.fragments import draw
 from portal.models import User
 from portal.rows import convert
 
@@ -143,9 +141,9 @@ def upcoming_appointments(
 @dataclass(frozen=True)
 class CardFace:
     """
-    Everything a card shows, as plain values: its markup (`_card.html`) is drawn from these
-    alone, once for each face (portal.fragments). The words of its dates and its links are
-    worked out only then: a card drawn before costs neither.
+    Everything a card shows, as plain values: the template draws its markup (`_card.html`,
+    through `{% card %}`) from these alone, and keeps the drawing for each face. The words of
+    its dates are worked out only when it is drawn: a card drawn before costs none.
     """
 
     pk: int
@@ -235,10 +233,6 @@ class Card:
                 move.allowed and appointment.provider.waitlist_enabled and kind.waitlist_enabled
             ),
         )
-
-    @property
-    def html(self) -> SafeString:
-        return draw("appointments/_card.html", self.face)
 
     @cached_property
     def what(self) -> str:

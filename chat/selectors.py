@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -9,14 +10,11 @@ from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
-from django.utils.safestring import SafeString
 
 from appointments.models import Appointment, Provider
 from chat.models import Conversation, Message, ReadState
 from portal.formatting import format_date, html_datetime
-from portal.fragments import draw
 from portal.models import User
 from portal.rows import convert
 
@@ -166,11 +164,10 @@ def conversation_for(client: User, provider: Provider) -> Conversation | None:
 
 
 @dataclass(frozen=True)
-class Bubble:
+class MessageFrame:
     """
-    A message as the client's thread shows it, as plain values: its markup (`_message.html`)
-    is drawn from these alone, once for each (portal.fragments), and the words of its times
-    and its text are worked out only then.
+    Everything a message shows but its words: who wrote it, when, which appointment it is
+    about. It holds none of the words, so the template may keep its drawing (`{% message %}`).
     """
 
     pk: int
@@ -178,9 +175,8 @@ class Bubble:
     sender: str
     sent_at: datetime
     zone: ZoneInfo
-    text: str
-    appointment_id: int | None = None
-    appointment_start: datetime | None = None
+    appointment_id: int | None
+    appointment_start: datetime | None
 
     @property
     def at(self) -> str:
@@ -196,16 +192,34 @@ class Bubble:
         """When the appointment it is about is, or ""."""
         return "" if self.appointment_start is None else self._local(self.appointment_start)
 
-    @property
-    def body(self) -> SafeString:
-        return linebreaksbr(self.text, autoescape=True)
-
-    @property
-    def html(self) -> SafeString:
-        return draw("chat/_message.html", self)
-
     def _local(self, instant: datetime) -> str:
         return format_date(instant.astimezone(self.zone), "D j M, g:i A")
+
+
+@dataclass(frozen=True)
+class Bubble:
+    """A message as the client's thread shows it, as plain values: its frame and its words."""
+
+    pk: int
+    mine: bool
+    sender: str
+    sent_at: datetime
+    zone: ZoneInfo
+    text: str
+    appointment_id: int | None = None
+    appointment_start: datetime | None = None
+
+    @cached_property
+    def frame(self) -> MessageFrame:
+        return MessageFrame(
+            self.pk,
+            self.mine,
+            self.sender,
+            self.sent_at,
+            self.zone,
+            self.appointment_id,
+            self.appointment_start,
+        )
 
 
 def _sender(conversation: Conversation, sender_id: int, name: str) -> str:

@@ -217,36 +217,6 @@ def test_the_fee_totals_in_sql_agree_with_the_orms_sums(session_type):
         assert order == sorted(order)
 
 
-def test_a_card_is_drawn_once_and_drawn_again_when_anything_it_shows_changes(
-    signed_in, client_user, session_type
-):
-    from portal.fragments import draw
-
-    (appointment,) = make(client_user, session_type, [2])
-
-    def card() -> str:
-        html = signed_in.get(OVERVIEW).text
-        return re.search(
-            rf'<article[^>]* id="appointment-{appointment.pk}".*?</article>', html, re.S
-        )[0]
-
-    first = card()
-    drawn = draw.cache_info()
-    assert card() == first
-    assert draw.cache_info().hits == drawn.hits + 1 and draw.cache_info().misses == drawn.misses
-    provider = session_type.provider
-    provider.display_name = "Dr. Ada Byrne"
-    provider.save()
-    session_type.modality, session_type.address = "in_person", "12 Harbour Road"
-    session_type.save()
-    renamed = card()
-    assert "Dr. Ada Byrne" in renamed and "12 Harbour Road" in renamed
-    assert "Dr. Maya Okafor" not in renamed
-    client_user.time_zone = "Asia/Tokyo"
-    client_user.save()
-    assert 'title="Asia/Tokyo"' in card()
-
-
 # --- A page of their own --------------------------------------------------------------------
 
 

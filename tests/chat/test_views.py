@@ -481,9 +481,6 @@ def test_the_thread_page_in_sql_agrees_with_the_orms_page(client_user, provider,
             page, more = selectors.message_page(conversation, **place)
             got, got_more = selectors.thread_page(conversation, **place)
             assert got == selectors.bubbles(page, conversation), place
-            assert [bubble.html for bubble in got] == [
-                bubble.html for bubble in selectors.bubbles(page, conversation)
-            ]
             assert got_more == more, place
         for place in [{"after": ids[-1]}, {"before": ids[0]}]:
             assert selectors.thread_page(conversation, **place) == ([], False)
