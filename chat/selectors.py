@@ -6,17 +6,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from appointments.models import Appointment, Provider
+from appointments.models import Provider
 from chat.models import Conversation, Message, ReadState
 from portal.formatting import format_date, html_datetime
 from portal.models import User
-from portal.rows import convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -249,68 +247,58 @@ def bubbles(messages: list[Message], conversation: Conversation) -> list[Bubble]
     ]
 
 
-def message_page(
-    conversation: Conversation, *, before: int | None = None, after: int | None = None
-) -> tuple[list[Message], bool]:
+def _paged(messages: QuerySet, *, before: int | None, after: int | None) -> tuple[list, bool]:
     """
-    Up to PAGE_SIZE messages, oldest first: the newest ones, or those before/after an id.
-    Also says whether older ones remain. The admin's thread; the client's is thread_page.
+    A page of a thread: up to PAGE_SIZE, oldest first: the newest ones, or those before or
+    after an id; and whether older ones remain (not asked with `after`). The (conversation,
+    id) index serves each.
     """
-    messages = conversation.messages.select_related("sender", "appointment")
     if after is not None:
-        page = list(messages.filter(id__gt=after).order_by("id")[:PAGE_SIZE])
-        return page, False
+        return list(messages.filter(id__gt=after).order_by("id")[:PAGE_SIZE]), False
     if before is not None:
         messages = messages.filter(id__lt=before)
     newest_first = list(messages.order_by("-id")[: PAGE_SIZE + 1])
-    more = len(newest_first) > PAGE_SIZE
-    return list(reversed(newest_first[:PAGE_SIZE])), more
+    return list(reversed(newest_first[:PAGE_SIZE])), len(newest_first) > PAGE_SIZE
 
 
-# A page of the thread as its reader sees it, written by hand: the ORM took longer to build
-# fifty messages with their senders and appointments as models than the database took to
-# answer, and a bubble needs only these columns. The (conversation, id) index serves it; a
-# test holds it equal to the ORM's page.
-_THREAD = f"""
-    SELECT m.id, m.sender_id, sender.name, sender.email, m.created_at, m.body,
-        m.appointment_id, about.start
-    FROM {Message._meta.db_table} m
-    JOIN {User._meta.db_table} sender ON sender.id = m.sender_id
-    LEFT JOIN {Appointment._meta.db_table} about ON about.id = m.appointment_id
-    WHERE m.conversation_id = %s AND m.id > %s AND m.id < %s
-    ORDER BY m.id {{order}} LIMIT %s
-"""
-_NEWEST_FIRST = _THREAD.format(order="DESC")
-_OLDEST_FIRST = _THREAD.format(order="ASC")
-_NO_ID = 2**63 - 1  # above every id
+def message_page(
+    conversation: Conversation, *, before: int | None = None, after: int | None = None
+) -> tuple[list[Message], bool]:
+    """A page of the thread (see _paged) as messages: the admin's thread."""
+    messages = conversation.messages.select_related("sender", "appointment")
+    return _paged(messages, before=before, after=after)
 
 
 def thread_page(
     conversation: Conversation, *, before: int | None = None, after: int | None = None
 ) -> tuple[list[Bubble], bool]:
     """
-    Up to PAGE_SIZE messages as bubbles, oldest first: the newest ones, or those before or
-    after an id. Also says whether older ones remain (not asked with `after`).
+    The same page (see _paged) as the client's bubbles. Only the columns a bubble shows, as
+    values: building fifty messages with their senders and appointments as models took longer
+    than the database takes to answer.
     """
-    statement = _OLDEST_FIRST if after is not None else _NEWEST_FIRST
-    limit = PAGE_SIZE if after is not None else PAGE_SIZE + 1
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [conversation.pk, after or 0, before or _NO_ID, limit])
-        rows = cursor.fetchall()
-    more = after is None and len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE] if after is not None else rows[:PAGE_SIZE][::-1]
+    columns = conversation.messages.values_list(
+        "pk",
+        "sender_id",
+        "sender__name",
+        "sender__email",
+        "created_at",
+        "body",
+        "appointment_id",
+        "appointment__start",
+    )
+    rows, more = _paged(columns, before=before, after=after)
     zone = timezone.get_current_timezone()
-    sent_at, starts = Message._meta.get_field("created_at"), Appointment._meta.get_field("start")
     return [
         Bubble(
             pk,
             sender_id == conversation.client_id,
-            _sender(conversation, sender_id, name or email),
-            convert(created_at, sent_at),
+            _sender(conversation, sender_id, User.full_name_of(name, email)),
+            created_at,
             zone,
             body,
             appointment_id,
-            None if start is None else convert(start, starts),
+            start,
         )
         for pk, sender_id, name, email, created_at, body, appointment_id, start in rows
     ], more

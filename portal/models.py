@@ -86,7 +86,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
-        return self.name or self.email
+        return self.full_name_of(self.name, self.email)
+
+    @staticmethod
+    def full_name_of(name: str, email: str) -> str:
+        """The name people see: their own, else their email (from values, without a user)."""
+        return name or email
 
     def get_short_name(self) -> str:
         """The first name, for greetings: "Maya" from "Dr. Maya Okafor"."""
