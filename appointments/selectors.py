@@ -10,8 +10,16 @@ from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    prefetch_related_objects,
+)
 from django.shortcuts import get_object_or_404
 
 from appointments.models import (
@@ -32,7 +40,6 @@ from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money, PolicyTerms
 from portal.formatting import format_date, minutes, when
 from portal.models import User
-from portal.rows import convert
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -487,7 +494,7 @@ def is_open_slot(
 
 def client_fees(client: User) -> QuerySet[Fee]:
     return (
-        Fee.objects.filter(appointment__client=client)
+        Fee.objects.of_client(client)
         .select_related("appointment__provider")
         .order_by("-created_at", "-pk")
     )
@@ -504,26 +511,18 @@ class FeeTotal:
         return Fee.Status(self.status).label
 
 
-# What fee_totals adds up, written by hand as the overview's other reads are; a test holds
-# it equal to the ORM's sum by status and currency.
-_FEE_TOTALS = f"""
-    SELECT fee.status, fee.currency, SUM(fee.amount), COUNT(*)
-    FROM {Fee._meta.db_table} fee
-    JOIN {Appointment._meta.db_table} charged ON charged.id = fee.appointment_id
-    WHERE charged.client_id = %s
-    GROUP BY fee.status, fee.currency
-"""
-
-
 def fee_totals(client: User) -> list[FeeTotal]:
     """What the client's fees come to, by status (pending first) and currency, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_FEE_TOTALS, [client.pk])
-        rows = cursor.fetchall()
-    amount = Fee._meta.get_field("amount")
+    rows = (
+        Fee.objects.of_client(client)
+        .order_by()
+        .values_list("status", "currency")
+        .annotate(total=Sum("amount"), count=Count("pk"))
+    )
+    cent = Decimal(1).scaleb(-Fee._meta.get_field("amount").decimal_places)
     order = list(Fee.Status)
     totals = [
-        FeeTotal(status, Money(convert(total, amount), currency), count)
+        FeeTotal(status, Money(total.quantize(cent), currency), count)
         for status, currency, total, count in rows
     ]
     return sorted(

@@ -58,9 +58,7 @@ _OVERVIEW_FACTS = f"""
             WHERE invitation.email = %s AND invitation.status = %s AND invitation.created_at > %s
         ),
         EXISTS (
-            SELECT 1 FROM {Fee._meta.db_table} fee
-            JOIN {Appointment._meta.db_table} charged ON charged.id = fee.appointment_id
-            WHERE charged.client_id = %s
+            SELECT 1 FROM {Fee._meta.db_table} fee WHERE fee.client_id = %s
         ),
         EXISTS (SELECT 1 FROM {CareTeamMember._meta.db_table} team WHERE team.client_id = %s),
         EXISTS (

@@ -27,14 +27,6 @@ def converters(field: Field, alias: str, using: str) -> tuple[list[Converter], A
     return connection.ops.get_db_converters(column) + field.get_db_converters(connection), column
 
 
-def convert(value: Any, field: Field, alias: str = "", using: str = "default") -> Any:
-    """A value of `field`'s column (or of a sum of it) as the ORM would give it."""
-    found, column = converters(field, alias, using)
-    for converter in found:
-        value = converter(value, column, connections[using])
-    return value
-
-
 def join_by_id(vendor: str, table: str, alias: str, key: str) -> str:
     """
     SQL that joins to each row so far the row of `table` (as `alias`) whose id is `key`.
