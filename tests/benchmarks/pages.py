@@ -57,7 +57,13 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from appointments import selectors  # noqa: E402
-from appointments.models import Appointment, AppointmentType, Provider  # noqa: E402
+from appointments.models import (  # noqa: E402
+    Appointment,
+    AppointmentType,
+    Provider,
+    WaitlistEntry,
+    WaitlistOffer,
+)
 from chat.models import Conversation  # noqa: E402
 from chat.selectors import unread_total  # noqa: E402
 from portal.models import User  # noqa: E402
@@ -70,6 +76,8 @@ class Page:
     name: str
     path: str
     status: int = 200
+    # Whose page: the special client's, or their first provider's (the practice's week).
+    who: str = "client"
     queries: int = 0
     # Milliseconds the page takes in process, without the server, the load generator and the
     # network: on a two-core machine those share the cores with the page under test.
@@ -91,6 +99,18 @@ def client_pages() -> list[Page]:
     # and the menus' unread count (the other conversation's) still stands, so 204.
     poll = reverse("chat:poll", args=[conversation.pk])
     poll += f"?after={last_id}&unread={unread_total(client)}"
+    upcoming = (
+        Appointment.objects.active()
+        .filter(client=client, start__gt=timezone.now())
+        .order_by("start")
+        .first()
+    )
+    entry = WaitlistEntry.objects.filter(client=client, status="active").first()
+    offer = WaitlistOffer.objects.filter(entry=entry, status="offered").first()
+    lists = [
+        (name, reverse(f"appointments:{name.lower()}"))
+        for name in ["Upcoming", "Past", "Cancelled", "Fees"]
+    ]
     return [
         Page(FLOOR, reverse("account:password")),
         Page("Appointments", reverse("appointments:list")),
@@ -99,7 +119,38 @@ def client_pages() -> list[Page]:
         Page("Booking picker", reverse("appointments:book-time", args=[first.pk, kind.pk])),
         Page("Chat list", reverse("chat:list")),
         Page("Chat poll (204)", poll, status=204),
+        Page("Appointment", reverse("appointments:detail", args=[upcoming.pk])),
+        *(Page(f"{name}, first page", path) for name, path in lists),
+        *(Page(f"{name}, last page", f"{path}?page=last") for name, path in lists),
+        Page("Waitlist entry", reverse("appointments:waitlist-entry", args=[entry.pk])),
+        Page("Waitlist offer", reverse("appointments:waitlist-offer", args=[offer.token])),
+        Page("Provider's week", reverse("admin:index"), who="provider"),
     ]
+
+
+def provider_of_the_week() -> User:
+    return User.objects.get(email="bench-provider-0@example.com")
+
+
+def provider_browser() -> Client:
+    """The special client's first provider in the admin, past the second step, in process."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    user = provider_of_the_week()
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="Bench", confirmed=True)
+    browser = Client(HTTP_HOST="127.0.0.1")
+    browser.force_login(user)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return browser
+
+
+def browsers_in_process() -> dict[str, Client]:
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(email=bigdata.CLIENT_EMAIL))
+    return {"client": client, "provider": provider_browser()}
 
 
 IN_PROCESS_RUNS = 40
@@ -107,9 +158,9 @@ IN_PROCESS_RUNS = 40
 
 def count_queries(pages: list[Page]) -> None:
     """Each page once in process, after a first visit, with its queries counted."""
-    browser = Client(HTTP_HOST="127.0.0.1")
-    browser.force_login(User.objects.get(email=bigdata.CLIENT_EMAIL))
+    browsers = browsers_in_process()
     for page in pages:
+        browser = browsers[page.who]
         browser.get(page.path)
         with CaptureQueriesContext(connection) as queries:
             response = browser.get(page.path)
@@ -124,15 +175,14 @@ def time_in_process() -> dict[str, float]:
     IN_PROCESS_RUNS requests, taken in turns with the other pages, in milliseconds.
     """
     pages = client_pages()
-    browser = Client(HTTP_HOST="127.0.0.1")
-    browser.force_login(User.objects.get(email=bigdata.CLIENT_EMAIL))
+    browsers = browsers_in_process()
     times: dict[str, list[float]] = {page.name: [] for page in pages}
     for page in pages:
-        browser.get(page.path)
+        browsers[page.who].get(page.path)
     for _ in range(IN_PROCESS_RUNS):
         for page in pages:
             started = time.perf_counter()
-            browser.get(page.path)
+            browsers[page.who].get(page.path)
             times[page.name].append((time.perf_counter() - started) * 1000)
     return {name: statistics.median(samples) for name, samples in times.items()}
 
@@ -258,6 +308,24 @@ class Browser:
     def cookie_header(self) -> str:
         return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
+    def sign_in_to_the_admin(self, user: User) -> "Browser":
+        """Password, then a recovery code made for the run: the second step as staff pass it."""
+        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="Bench", confirmed=True)
+        code = StaticToken.random_token()
+        StaticToken.objects.create(device=device, token=code)
+        self.get("/admin/login/")
+        status, headers, _, _ = self.post(
+            "/admin/login/", {"username": user.email, "password": bigdata.PASSWORD}
+        )
+        second_step = headers.get("Location", "")
+        self.get(second_step)
+        status, _, _, _ = self.post(second_step, {"code": code})
+        if status != 302:
+            raise RuntimeError(f"the admin's second step answered {status}")
+        return self
+
     def sign_in(self, email: str) -> "Browser":
         self.get("/sign-in/")
         status, headers, _, _ = self.post(
@@ -310,11 +378,14 @@ def wrk(port: int, page: Page, cookie: str, seconds: int, connections: int, scri
     }
 
 
-def measure_pages(port: int, pages: list[Page], cookie: str, args, workdir: Path) -> None:
+def measure_pages(
+    port: int, pages: list[Page], cookies: dict[str, str], args, workdir: Path
+) -> None:
     script = workdir / "bench.lua"
     script.write_text(WRK_SCRIPT)
     for number in range(1, args.rounds + 1):
         for page in pages:  # interleaved: a drift in the machine's load hits every page alike
+            cookie = cookies[page.who]
             page.runs.append(wrk(port, page, cookie, args.seconds, args.connections, script))
             run = page.runs[-1]
             print(f"  round {number}: {page.name:<22} {run['rps']:8.1f} req/s", flush=True)
@@ -446,7 +517,9 @@ def lighthouse_command() -> list[str] | None:
     return [str(lighthouse)] if lighthouse.exists() else None
 
 
-def measure_lighthouse(port: int, pages: list[Page], cookie: str, workdir: Path) -> None:
+def measure_lighthouse(
+    port: int, pages: list[Page], cookies: dict[str, str], workdir: Path
+) -> None:
     command, chromium = lighthouse_command(), shutil.which("chromium")
     if command is None or chromium is None:
         print("\nLighthouse skipped: make benchmark-pages installs it (with npm; Chromium too).")
@@ -462,7 +535,7 @@ def measure_lighthouse(port: int, pages: list[Page], cookie: str, workdir: Path)
             "--output=json", f"--output-path={report}",
             "--only-categories=performance,accessibility,best-practices",
             "--chrome-flags=--headless=new --no-sandbox",
-            f"--extra-headers={json.dumps({'Cookie': cookie})}",
+            f"--extra-headers={json.dumps({'Cookie': cookies[page.who]})}",
         ]  # fmt: skip
         # Headless Chromium now and then loses a trace (NO_NAVSTART): try again, twice.
         for _ in range(3):
@@ -510,20 +583,23 @@ def main() -> None:
             server.start()
             server.in_process(pages)
             browser = Browser(server.port).sign_in(bigdata.CLIENT_EMAIL)
+            staff = Browser(server.port).sign_in_to_the_admin(provider_of_the_week())
+            signed_in = {"client": browser, "provider": staff}
             for page in pages:
-                status = browser.get(page.path)[0]
+                status = signed_in[page.who].get(page.path)[0]
                 assert status == page.status, f"{page.name} answered {status}"
             print(
                 f"\ngunicorn ({WORKERS} sync workers) on port {server.port}, {os.cpu_count()} "
                 f"CPUs; wrk, {args.connections} connections, {args.seconds} s a page, "
                 f"{args.rounds} round(s), pages interleaved; signed in as {bigdata.CLIENT_EMAIL}"
             )
-            measure_pages(server.port, pages, browser.cookie_header(), args, Path(tmp))
+            cookies = {who: each.cookie_header() for who, each in signed_in.items()}
+            measure_pages(server.port, pages, cookies, args, Path(tmp))
             print_table(pages)
             if not args.no_booking:
                 measure_booking(server.port, args.bookings)
             if not args.no_lighthouse:
-                measure_lighthouse(server.port, pages, browser.cookie_header(), Path(tmp))
+                measure_lighthouse(server.port, pages, cookies, Path(tmp))
         finally:
             server.stop()
 
