@@ -23,6 +23,7 @@ from django.db.models import (
 from django.shortcuts import get_object_or_404
 
 from appointments.models import (
+    LONGEST_SESSION,
     Appointment,
     AppointmentEvent,
     AppointmentQuerySet,
@@ -138,7 +139,9 @@ def upcoming_appointments(
     """Soonest first; `has_fees` says which carry a fee (a late reschedule's, say)."""
     return (
         Appointment.objects.active()
-        .filter(client=client, end__gt=now)
+        # No session is longer than LONGEST_SESSION: the bound on start lets the (client,
+        # start) index begin at now rather than at the client's first appointment ever.
+        .filter(client=client, end__gt=now, start__gt=now - LONGEST_SESSION)
         .select_related("provider", "appointment_type")
         .annotate(has_fees=Exists(Fee.objects.filter(appointment=OuterRef("pk"))))
         .order_by("start", "pk")
@@ -312,7 +315,9 @@ def past_cards(appointments: Iterable[Appointment], zone: ZoneInfo) -> list[Card
 def past_appointments(client: User, now: datetime) -> QuerySet[Appointment]:
     # Cancelled appointments are gone from the schedule; what happened stays in the past list.
     return (
-        Appointment.objects.filter(client=client, end__lte=now)
+        # start before now follows from end at or before it; stated, the index read newest
+        # first begins at now, not at the client's last appointment booked ahead.
+        Appointment.objects.filter(client=client, end__lte=now, start__lt=now)
         .exclude(status=Appointment.Status.CANCELLED)
         .select_related("provider", "appointment_type")
         .order_by("-start", "-pk")

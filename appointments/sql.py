@@ -113,8 +113,10 @@ def _listed(part: int, where: str, order: str) -> str:
 
 _OVERVIEW_PARTS = " UNION ALL ".join(
     [
-        _listed(0, 'a.status = %s AND a."end" > %s', 'a."start", a.id'),
-        _listed(1, 'a.status <> %s AND a."end" <= %s', 'a."start" DESC, a.id DESC'),
+        _listed(0, 'a.status = %s AND a."end" > %s AND a."start" > %s', 'a."start", a.id'),
+        _listed(
+            1, 'a.status <> %s AND a."end" <= %s AND a."start" < %s', 'a."start" DESC, a.id DESC'
+        ),
         _listed(2, "a.status = %s", 'a."start" DESC, a.id DESC'),
     ]
 )
@@ -153,9 +155,10 @@ def overview_lists(
     """
     scheduled, gone = Appointment.Status.SCHEDULED.value, Appointment.Status.CANCELLED.value
     at = connection.ops.adapt_datetimefield_value(now)
+    earliest = connection.ops.adapt_datetimefield_value(now - LONGEST_SESSION)
     params = [
-        *(client.pk, scheduled, at, upcoming + 1),
-        *(client.pk, gone, at, past + 1),
+        *(client.pk, scheduled, at, earliest, upcoming + 1),
+        *(client.pk, gone, at, at, past + 1),
         *(client.pk, gone, cancelled + 1),
     ]
     with connection.cursor() as cursor:

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from portal import links
 from portal.formatting import when
 from portal.forms import first_error
 from portal.http import HtmxRequest, SignedInRequest
+from portal.keyset import Keyset
 from portal.models import User
 
 # The overview shows the first few of each list, the same page for 20 appointments or 2,000;
@@ -43,18 +43,18 @@ PER_PAGE = 20
 NO_WAITLIST: dict = {"entries": (), "offers": ()}
 
 
-def upcoming_context(request: SignedInRequest, page_number: str | None = None) -> dict:
+def upcoming_context(request: SignedInRequest, params: QueryDict | None = None) -> dict:
     """
     The upcoming section, each card with what its policy allows right now: the overview's
-    first few, or with `page_number` one page of all of them.
+    first few, or with `params` (a page link's) one page of all of them.
     """
     now = timezone.now()
-    if page_number is None:
+    if params is None:
         return overview_upcoming(request, overview_lists(request.user, now), now)
     appointments = selectors.upcoming_appointments(request.user, now)
-    page = Paginator(appointments, PER_PAGE).get_page(page_number)
+    page = Keyset(appointments, "start", PER_PAGE).page(params)
     return {
-        "upcoming": selectors.upcoming_cards(list(page.object_list), request.user.zone, now),
+        "upcoming": selectors.upcoming_cards(page.object_list, request.user.zone, now),
         "upcoming_more": False,
         "upcoming_page": page,
     }
@@ -78,7 +78,7 @@ def upcoming_in_place(request: SignedInRequest) -> dict:
     """After a change in the pop-up, the upcoming section of the page it was opened from."""
     opened_from = urlsplit(request.htmx.current_url_abs_path or "")
     if opened_from.path == reverse("appointments:upcoming"):
-        return upcoming_context(request, QueryDict(opened_from.query).get("page", "1"))
+        return upcoming_context(request, QueryDict(opened_from.query))
     return upcoming_context(request)
 
 
@@ -111,7 +111,7 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
 @require_GET
 def upcoming_list(request: SignedInRequest) -> HttpResponse:
     """Every upcoming appointment, a page at a time, each card with its menu."""
-    context = upcoming_context(request, request.GET.get("page", "1"))
+    context = upcoming_context(request, request.GET)
     return render(request, "appointments/upcoming.html", context)
 
 
@@ -129,7 +129,7 @@ def appointment_archive(request: SignedInRequest, which: str) -> HttpResponse:
             "Cancelled appointments",
             selectors.cancelled_appointments(request.user),
         )
-    page = Paginator(appointments, PER_PAGE).get_page(request.GET.get("page"))
+    page = Keyset(appointments, "-start", PER_PAGE).page(request.GET)
     context = {
         "title": title,
         "page": page,
@@ -142,9 +142,7 @@ def appointment_archive(request: SignedInRequest, which: str) -> HttpResponse:
 @require_GET
 def fee_list(request: SignedInRequest) -> HttpResponse:
     """Every fee the client's providers applied, newest first, and what is pending in sum."""
-    page = Paginator(selectors.client_fees(request.user), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Keyset(selectors.client_fees(request.user), "-created_at", PER_PAGE).page(request.GET)
     context = {"page": page, "fee_totals": selectors.fee_totals(request.user)}
     return render(request, "appointments/fees.html", context)
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 # The longest notice and grace period a policy may have. A notice of a year already means
 # "not online"; longer ones only overflow when subtracted from an appointment's start.
@@ -87,7 +88,21 @@ class PolicyTerms:
         """
         The terms saved with a booking. Each field has its own reader: whatever was saved,
         by an older version or by hand, reads as a value of the right kind, never a crash.
+
+        Terms are read once and kept (they are frozen): a page of twenty cards asks for the
+        same few terms forty times, and reading them cost more than deciding.
         """
+        if isinstance(data, dict):
+            try:
+                # Each value's type in the key too: True and 1 are equal keys, not equal terms.
+                key = frozenset((name, type(value), value) for name, value in data.items())
+                return _read_kept(cls, key)
+            except TypeError:  # a value no key can hold (a list saved by hand): read afresh
+                pass
+        return cls._read(data)
+
+    @classmethod
+    def _read(cls, data: dict | None) -> "PolicyTerms":
         if not isinstance(data, dict) or not data:
             return cls()
         defaults = cls()
@@ -98,6 +113,11 @@ class PolicyTerms:
                 if name in data
             }
         )
+
+
+@lru_cache(maxsize=1024)
+def _read_kept(cls: type[PolicyTerms], items: frozenset) -> PolicyTerms:
+    return cls._read({name: value for name, _, value in items})
 
 
 def _flag(value: object, default: bool) -> bool:

@@ -5,6 +5,7 @@ and cancelled, fees in sum; every list has a page of its own, a page at a time.
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -230,25 +231,89 @@ def test_the_fee_totals_are_the_sums_of_the_clients_fees_to_the_cent(session_typ
 # --- A page of their own --------------------------------------------------------------------
 
 
+def link(html: str, rel: str) -> str | None:
+    """The href of the page link `rel` ("next", "prev"), or None when the page has none."""
+    found = re.search(rf'href="([^"]*)" rel="{rel}"', html)
+    return unescape(found[1]) if found else None
+
+
+def walk(browser, url: str, start: str = "", rel: str = "next") -> list[str]:
+    """Each page's html, following the `rel` links from `url` + `start` to the list's end."""
+    pages, query = [], start
+    while query is not None:
+        pages.append(browser.get(url + query).text)
+        query = link(pages[-1], rel)
+    return pages
+
+
 def test_every_upcoming_appointment_is_on_its_pages_in_order_with_its_menu(
     signed_in, client_user, session_type
 ):
-    upcoming = make(client_user, session_type, range(1, PER_PAGE + 6))
-    first = signed_in.get(PAGES["upcoming"]).text
-    second = signed_in.get(PAGES["upcoming"], {"page": 2}).text
-    assert cards(first) + cards(second) == [appointment.pk for appointment in upcoming]
-    assert first.count('class="menu-button"') == PER_PAGE
-    assert "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
-    assert "Page 2 of 2" in second and 'href="?page=1" rel="prev"' in second
+    upcoming = make(client_user, session_type, range(1, 2 * PER_PAGE + 6))
+    wanted = [appointment.pk for appointment in upcoming]
+    forwards = walk(signed_in, PAGES["upcoming"])
+    assert [len(cards(html)) for html in forwards] == [PER_PAGE, PER_PAGE, 5]
+    assert sum((cards(html) for html in forwards), []) == wanted
+    assert forwards[0].count('class="menu-button"') == PER_PAGE
+    assert 'rel="prev"' not in forwards[0] and 'href="?page=last"' in forwards[0]
+    assert 'rel="next"' not in forwards[-1] and 'href="?page=first"' in forwards[-1]
+    # From the last page back, the same pages; the last page holds the last PER_PAGE.
+    backwards = walk(signed_in, PAGES["upcoming"], "?page=last", rel="prev")
+    assert [len(cards(html)) for html in backwards] == [PER_PAGE, PER_PAGE, 5]
+    assert sum((cards(html) for html in reversed(backwards)), []) == wanted
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "99999999999999999999", "1%00"])
-def test_a_page_number_that_is_no_page_shows_a_page_that_is(
-    signed_in, client_user, session_type, page
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "0"},
+        {"page": "2"},  # page numbers are gone: an old link reads as the first page
+        {"page": "abc"},
+        {"after": "abc"},
+        {"after": "1_2_3"},
+        {"before": "-5_3"},
+        {"after": "99999999999999999999_1"},
+        {"after": "999999999999999999_1"},  # past the latest instant the portal takes
+        {"before": "1_9999999999999999999"},
+        {"after": "1%00_1"},
+    ],
+)
+def test_a_position_that_is_no_page_of_ours_shows_the_first_page(
+    signed_in, client_user, session_type, query
 ):
-    make(client_user, session_type, range(1, 3))
+    upcoming = make(client_user, session_type, range(1, PER_PAGE + 3))
     for url in PAGES.values():
-        assert signed_in.get(url, {"page": page}).status_code == 200
+        assert signed_in.get(url, query).status_code == 200
+    first = [appointment.pk for appointment in upcoming[:PER_PAGE]]
+    assert cards(signed_in.get(PAGES["upcoming"], query).text) == first
+
+
+def test_a_link_past_the_end_of_a_list_that_shrank_shows_its_last_page(
+    signed_in, client_user, session_type
+):
+    upcoming = make(client_user, session_type, range(1, PER_PAGE + 3))
+    next_page = link(signed_in.get(PAGES["upcoming"]).text, "next")
+    Appointment.objects.filter(pk__in=[a.pk for a in upcoming[PER_PAGE:]]).update(
+        status="cancelled"
+    )
+    html = signed_in.get(PAGES["upcoming"] + next_page).text
+    assert cards(html) == [appointment.pk for appointment in upcoming[:PER_PAGE]]
+
+
+def test_rows_of_one_time_keep_one_order_across_pages(signed_in, client_user, session_type):
+    """Cancelled appointments may share a start; none is lost or shown twice between pages."""
+    same = [
+        AppointmentFactory(
+            appointment_type=session_type, client=client_user, start=hour(-3), status="cancelled"
+        )
+        for _ in range(PER_PAGE + 4)
+    ]
+    make(client_user, session_type, [-1, -9], status="cancelled")
+    shown = sum((cards(html) for html in walk(signed_in, PAGES["cancelled"])), [])
+    assert len(shown) == len(set(shown)) == PER_PAGE + 6
+    assert shown[1 : PER_PAGE + 5] == sorted((a.pk for a in same), reverse=True)
+    back = walk(signed_in, PAGES["cancelled"], "?page=last", rel="prev")
+    assert sum((cards(html) for html in reversed(back)), []) == shown
 
 
 def test_the_past_and_cancelled_pages_are_newest_first_and_never_mix(
@@ -257,9 +322,8 @@ def test_the_past_and_cancelled_pages_are_newest_first_and_never_mix(
     past = make(client_user, session_type, range(-1, -PER_PAGE - 3, -1), status="completed")
     cancelled = make(client_user, session_type, [-5, 3], status="cancelled")
     make(client_user, session_type, [1, 2])
-    first = cards(signed_in.get(PAGES["past"]).text)
-    second = cards(signed_in.get(PAGES["past"], {"page": 2}).text)
-    assert first + second == [appointment.pk for appointment in past]
+    shown = sum((cards(html) for html in walk(signed_in, PAGES["past"])), [])
+    assert shown == [appointment.pk for appointment in past]
     assert cards(signed_in.get(PAGES["cancelled"]).text) == [cancelled[1].pk, cancelled[0].pk]
 
 
@@ -267,8 +331,7 @@ def test_the_fees_page_lists_every_fee_newest_first(signed_in, client_user, sess
     appointments = make(client_user, session_type, range(-1, -PER_PAGE - 3, -1), status="completed")
     for appointment in appointments:
         Fee.objects.create(appointment=appointment, kind="no_show", amount=10, currency="USD")
-    first = signed_in.get(PAGES["fees"]).text
-    second = signed_in.get(PAGES["fees"], {"page": 2}).text
+    first, second = walk(signed_in, PAGES["fees"])
     assert len(fee_rows(first)) == 1 + PER_PAGE  # the sum, then a page
     assert len(fee_rows(second)) == 1 + 2
     assert fee_rows(first)[0] == "22 fees $220 Pending"
@@ -329,14 +392,15 @@ def test_a_cancel_in_place_redraws_the_page_it_was_opened_from(
     upcoming = make(client_user, session_type, range(3, PER_PAGE + 8))
     target = upcoming[PER_PAGE + 1]  # on page 2
     cancel = reverse("appointments:cancel", args=[target.pk])
-    from_page = f"http://testserver{PAGES['upcoming']}?page=2"
+    second_page = link(signed_in.get(PAGES["upcoming"]).text, "next")
+    from_page = f"http://testserver{PAGES['upcoming']}{second_page}"
     response = signed_in.post(
         cancel, {"reason": ""}, headers={"HX-Request": "true", "HX-Current-URL": from_page}
     )
     assert response.status_code == 200
     redrawn = section(response.text, "upcoming-heading")
     assert cards(redrawn) == [a.pk for a in upcoming[PER_PAGE:] if a != target]
-    assert "Page 2 of 2" in redrawn
+    assert link(redrawn, "prev") and not link(redrawn, "next")
     # From the overview, the overview's first few.
     response = signed_in.post(
         reverse("appointments:cancel", args=[upcoming[0].pk]),

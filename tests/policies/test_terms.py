@@ -71,6 +71,20 @@ def test_junk_saved_in_any_field_reads_as_a_value_of_its_kind(name, junk):
     assert value is None or isinstance(value, type(default) if default is not None else Decimal)
 
 
+def test_terms_are_read_once_and_kept_for_the_same_saved_values():
+    saved = TERMS.as_json()
+    assert PolicyTerms.from_json(dict(saved)) is PolicyTerms.from_json(dict(saved))
+    # Kept by value and by each value's type: a junk True is not the number 1.
+    as_number = PolicyTerms.from_json(saved | {"max_reschedules": 1})
+    as_flag = PolicyTerms.from_json(saved | {"max_reschedules": True})
+    assert as_number.max_reschedules == 1 and as_flag.max_reschedules is None
+    assert PolicyTerms.from_json(saved | {"text": "Other words"}).text == "Other words"
+    # A value no key can hold is read afresh, the same way.
+    afresh = PolicyTerms.from_json(saved | {"grace_period": []})
+    assert afresh.grace_period == PolicyTerms().grace_period
+    assert afresh.cancel_notice == TERMS.cancel_notice
+
+
 @pytest.mark.parametrize(
     ("saved", "expected"),
     [
