@@ -96,7 +96,7 @@ class PolicyTerms:
             try:
                 # Each value's type in the key too: True and 1 are equal keys, not equal terms.
                 key = frozenset((name, type(value), value) for name, value in data.items())
-                return _read_kept(cls, key)
+                return _read_kept(key)
             except TypeError:  # a value no key can hold (a list saved by hand): read afresh
                 pass
         return cls._read(data)
@@ -116,8 +116,8 @@ class PolicyTerms:
 
 
 @lru_cache(maxsize=1024)
-def _read_kept(cls: type[PolicyTerms], items: frozenset) -> PolicyTerms:
-    return cls._read({name: value for name, _, value in items})
+def _read_kept(items: frozenset) -> PolicyTerms:
+    return PolicyTerms._read({name: value for name, _, value in items})
 
 
 def _flag(value: object, default: bool) -> bool:
