@@ -95,7 +95,7 @@ ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_A
 MARKER = "bench_dataset"
 # What the marker says was built. Bump it whenever the build makes different rows: a database
 # holding an older data set (of any size) is then built again rather than re-used.
-DATASET_VERSION = 2
+DATASET_VERSION = 3
 # Every provider's policy: free up to a day ahead, then fees. Fees are charged under it.
 POLICY = PolicyTerms(
     late_cancel=Late.FEE,
@@ -439,7 +439,9 @@ class Builder:
                     client = self.client_user(self.rng.choice(clients))
                     status = self.generic_status(starts[start])
                     cell = Cell(client, status, None if starts[start] else self.generic_fee(status))
-                booked_at = start - timedelta(days=self.rng.randint(3, 30))
+                lead = timedelta(days=self.rng.randint(3, 30))
+                # Never booked after the build: a time weeks ahead was booked in the last days.
+                booked_at = min(start - lead, self.now - lead / 10)
                 moved = cell.fee is not None and cell.fee[0] == Fee.Kind.LATE_RESCHEDULE
                 if moved:  # booked days before the time it had first, a week earlier
                     booked_at = min(booked_at, start - MOVED_BY - timedelta(days=2))
@@ -489,7 +491,9 @@ class Builder:
         if cell.status == Appointment.Status.COMPLETED:
             self.event(pk, kind.COMPLETED, None, end + timedelta(minutes=10))
         elif cell.status == Appointment.Status.CANCELLED:
-            at = start - self.late() if fee_kind else booked_at + timedelta(days=1)
+            # A free cancellation came a day after booking, or sooner when that is still ahead.
+            soon = min(timedelta(days=1), (min(start, self.now) - booked_at) / 2)
+            at = start - self.late() if fee_kind else booked_at + soon
             self.event(pk, kind.CANCELLED, client, at)
             if fee_kind:
                 self.charge(pk, cell, provider_user, client, at)
