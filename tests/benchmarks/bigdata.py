@@ -21,9 +21,12 @@ The one client the page benchmark signs in as, `bench-client@example.com`, has 2
 appointments (from a week ahead, so a data set stays valid for a week), 200 past ones (20
 cancelled, 10 missed) with six fees (three for missed sessions, two late cancellations, a late
 move; two pending), a conversation of 120 messages with their first provider and one of 30
-(two unread) with their second. Sixteen more clients,
-`bench-booker-<n>@example.com`, have no appointments: the booking run books as them with
-four providers whose hours run 07:00 to 21:00 every day. All passwords are
+(two unread) with their second, and a place on their first provider's waitlist (mornings)
+with a live offer: that provider's 11:00 on or just after the day of their first upcoming
+appointment, freed by another client's cancellation. Half the providers keep a waitlist.
+
+Sixteen more clients, `bench-booker-<n>@example.com`, have no appointments: the booking run
+books as them with four providers whose hours run 07:00 to 21:00 every day. All passwords are
 `bench-password-2026`.
 """
 
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import sys
 import time
 import uuid
@@ -71,8 +75,12 @@ from appointments.models import (  # noqa: E402
     AppointmentType,
     CareTeamMember,
     Fee,
-    Policy,  # noqa: E402
+    PartOfDay,
+    Policy,
     Provider,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistOpening,
     WeeklyHours,
 )
 from chat.models import Conversation, Message, ReadState  # noqa: E402
@@ -95,7 +103,7 @@ ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_A
 MARKER = "bench_dataset"
 # What the marker says was built. Bump it whenever the build makes different rows: a database
 # holding an older data set (of any size) is then built again rather than re-used.
-DATASET_VERSION = 3
+DATASET_VERSION = 4
 # Every provider's policy: free up to a day ahead, then fees. Fees are charged under it.
 POLICY = PolicyTerms(
     late_cancel=Late.FEE,
@@ -151,8 +159,15 @@ def built_size() -> int | None:
             return None
         # Upcoming appointments start a week ahead; once the first has passed, rebuild.
         client = User.objects.get(email=CLIENT_EMAIL)
-        upcoming = Appointment.objects.active().filter(client=client, start__gt=datetime.now(UTC))
+        now = datetime.now(UTC)
+        upcoming = Appointment.objects.active().filter(client=client, start__gt=now)
         if upcoming.count() < 20:
+            return None
+        # The offer the waitlist pages open, still live (it starts after the first upcoming).
+        offer = WaitlistOffer.objects.filter(
+            entry__client=client, status=WaitlistOffer.Status.OFFERED, start__gt=now
+        )
+        if not offer.exists():
             return None
     except (DatabaseError, User.DoesNotExist):
         return None
@@ -221,6 +236,8 @@ class Cell:
     status: str
     # (kind, status) of its fee, the status None to let it fall out by age; None for no fee.
     fee: tuple[str, str | None] | None = None
+    # When a cancelled one was cancelled, if the build must know.
+    cancelled_at: datetime | None = None
 
 
 class Builder:
@@ -245,6 +262,14 @@ class Builder:
         self.booker = lambda n: self.special + 1 + n
         self.client_user = lambda c: self.special + 1 + BOOKERS + c
         self.counts: dict[str, int] = {}
+        # The time the special client is offered from the waitlist: provider 0's 11:00
+        # (Chicago), free for both of them, on the first upcoming appointment's day or after
+        # it (so it stays ahead as long as the data set is in date), freed hours ago by another
+        # client's cancellation.
+        zone = ZoneInfo(ZONES[0])
+        day = weekdays(now.astimezone(zone).date() + timedelta(days=8), 1, 1)[0]
+        self.opening_start = local(day, 11, zone)
+        self.opened_at = now - timedelta(hours=3)
 
     def session_type(self, p: int) -> int:
         return 2 * p + 1
@@ -313,6 +338,7 @@ class Builder:
                 timedelta(0),
                 timedelta(0),
                 30,
+                p % 2 == 0,  # half the practices keep a waitlist, the special client's first's
             )
 
     def weekly_hours(self) -> Iterable[tuple]:
@@ -383,11 +409,11 @@ class Builder:
                         given += 1
                         yield start, False
 
-    def special_cells(self) -> dict[tuple[int, datetime], Cell]:
+    def fixed_cells(self) -> dict[tuple[int, datetime], Cell]:
         """
         The special client's hours: 10:00 with provider 0, 14:00 with provider 1 (Chicago).
         Their fees are fixed here, a share like everyone's (6 of 200 past): (provider, n-th
-        weekday back) -> (kind, status).
+        weekday back) -> (kind, status). And the cancelled hour their waitlist offer is for.
         """
         fees = {
             (0, 5): (Fee.Kind.NO_SHOW, Fee.Status.PENDING),
@@ -414,11 +440,14 @@ class Builder:
                 fee = fees.get((p, n))
                 assert fee is None or FEE_CHANCES[status][0] == fee[0], (p, n)
                 cells[(p, local(day, hour, zone))] = Cell(self.special, status, fee)
+        cancelled = Appointment.Status.CANCELLED
+        opened = Cell(self.client_user(0), cancelled, cancelled_at=self.opened_at)
+        cells[(0, self.opening_start)] = opened
         return cells
 
     def appointments(self) -> Iterable[tuple]:
         """Appointments; their history rows and fees are gathered on the side for later COPYs."""
-        fixed = self.special_cells()
+        fixed = self.fixed_cells()
         self.events: list[tuple] = []
         self.fees: list[tuple] = []
         pk = 0
@@ -493,7 +522,7 @@ class Builder:
         elif cell.status == Appointment.Status.CANCELLED:
             # A free cancellation came a day after booking, or sooner when that is still ahead.
             soon = min(timedelta(days=1), (min(start, self.now) - booked_at) / 2)
-            at = start - self.late() if fee_kind else booked_at + soon
+            at = start - self.late() if fee_kind else cell.cancelled_at or booked_at + soon
             self.event(pk, kind.CANCELLED, client, at)
             if fee_kind:
                 self.charge(pk, cell, provider_user, client, at)
@@ -576,6 +605,37 @@ class Builder:
         for pk, row in enumerate(self.read_states, start=1):
             yield (pk, *row)
 
+    def waitlist(self) -> int:
+        """
+        The special client waits for a morning with provider 0, and was offered the time
+        another client's cancellation opened, as appointments.waitlist.make_offers offers it
+        in the provider's mode (everyone at once, so no hold that runs out). Returns how many
+        rows it wrote.
+        """
+        entry = WaitlistEntry.objects.create(
+            client_id=self.special,
+            provider_id=1,
+            appointment_type_id=self.session_type(0),
+            parts=[PartOfDay.MORNING],
+            joined_at=self.now - timedelta(days=20),
+        )
+        opening = WaitlistOpening.objects.create(
+            provider_id=1,
+            start=self.opening_start,
+            end=self.opening_start + timedelta(minutes=SESSION_MINUTES),
+            cause=WaitlistOpening.Cause.CANCELLED,
+            opened_at=self.opened_at,
+            offered_at=self.opened_at,
+        )
+        WaitlistOffer.objects.create(
+            entry=entry,
+            opening=opening,
+            start=self.opening_start,
+            token=secrets.token_urlsafe(32),
+            created_at=self.opened_at,
+        )
+        return 3
+
     def load(self) -> None:
         started = time.perf_counter()
 
@@ -606,6 +666,7 @@ class Builder:
                     "buffer_before",
                     "buffer_after",
                     "slot_step_minutes",
+                    "waitlist_enabled",
                 ],
                 self.provider_rows(),
             )
@@ -735,6 +796,10 @@ class Builder:
                 ["id", "conversation_id", "user_id", "last_read_id"],
                 self.read_state_rows(),
             )
+            began = time.perf_counter()
+            self.counts["waitlist"] = self.waitlist()
+            took = time.perf_counter() - began
+            print(f"  {'waitlist':<22} {self.counts['waitlist']:>10,} rows  {took:6.1f} s")
             tables = [
                 User,
                 Provider,
