@@ -103,7 +103,7 @@ ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_A
 MARKER = "bench_dataset"
 # What the marker says was built. Bump it whenever the build makes different rows: a database
 # holding an older data set (of any size) is then built again rather than re-used.
-DATASET_VERSION = 4
+DATASET_VERSION = 5
 # Every provider's policy: free up to a day ahead, then fees. Fees are charged under it.
 POLICY = PolicyTerms(
     late_cancel=Late.FEE,
@@ -127,8 +127,8 @@ FEE_CHANCES = {
     Appointment.Status.NO_SHOW: (Fee.Kind.NO_SHOW, 0.35),
     Appointment.Status.COMPLETED: (Fee.Kind.LATE_RESCHEDULE, 0.005),
 }
-# A session moved late was moved on by a week, from the same hour.
-MOVED_BY = timedelta(days=7)
+# The special client's hour (Chicago) with each of their providers, 0 and 1.
+SPECIAL_HOURS = {0: 10, 1: 14}
 NO_DETAILS = "{}"
 
 
@@ -426,7 +426,7 @@ class Builder:
         zone = ZoneInfo(ZONES[0])
         today = self.now.astimezone(zone).date()
         cells = {}
-        for p, hour in ((0, 10), (1, 14)):
+        for p, hour in SPECIAL_HOURS.items():
             for day in weekdays(today + timedelta(days=7), 1, 10):
                 cells[(p, local(day, hour, zone))] = Cell(
                     self.special, Appointment.Status.SCHEDULED
@@ -459,6 +459,8 @@ class Builder:
             starts.update({start: start > self.now for start in mine})
             clients = self.home_clients(p)
             provider_user = self.provider_user(p)
+            # Every hour the provider ever had booked, the times moved from included.
+            held = set(starts)
             for start in sorted(starts):
                 pk += 1
                 remaining -= 1
@@ -471,9 +473,12 @@ class Builder:
                 lead = timedelta(days=self.rng.randint(3, 30))
                 # Never booked after the build: a time weeks ahead was booked in the last days.
                 booked_at = min(start - lead, self.now - lead / 10)
+                first = start
                 moved = cell.fee is not None and cell.fee[0] == Fee.Kind.LATE_RESCHEDULE
-                if moved:  # booked days before the time it had first, a week earlier
-                    booked_at = min(booked_at, start - MOVED_BY - timedelta(days=2))
+                if moved:  # booked days before the time it had first, and moved late from it
+                    first = self.free_hour_before(p, held, start, cell.client)
+                    held.add(first)
+                    booked_at = min(booked_at, first - timedelta(days=2))
                 end = start + timedelta(minutes=SESSION_MINUTES)
                 yield (
                     pk,
@@ -490,7 +495,7 @@ class Builder:
                     int(moved),
                     int(moved),
                 )
-                self.history(pk, cell, provider_user, booked_at, start, end)
+                self.history(pk, cell, provider_user, booked_at, first, start, end)
 
     def generic_status(self, future: bool) -> str:
         roll = self.rng.random()
@@ -505,12 +510,34 @@ class Builder:
         kind, chance = FEE_CHANCES[status]
         return (kind, None) if self.fee_rng.random() < chance else None
 
-    def history(self, pk: int, cell: Cell, provider_user: int, booked_at, start, end) -> None:
-        """The entries the services would have written, fees and their settling included."""
+    def free_hour_before(self, p: int, held: set, start: datetime, client: int) -> datetime:
+        """
+        An hour within two weeks before `start` that the provider (`held` are all the hours
+        they ever had booked) and the client had free: where a session moved late to `start`
+        was first booked.
+        """
+        zone = ZoneInfo(self.zone(p))
+        wall = start.astimezone(zone)
+        busy = set(SPECIAL_HOURS.values()) if client == self.special else set()
+        for back in range(1, 15):
+            day = wall.date() - timedelta(days=back)
+            if day.weekday() < 5:
+                for hour in sorted(range(9, 17), key=lambda hour: abs(hour - wall.hour)):
+                    candidate = local(day, hour, zone)
+                    if candidate not in held and hour not in busy:
+                        return candidate
+        raise RuntimeError(f"provider {p} had no free hour in the two weeks before {start}")
+
+    def history(
+        self, pk: int, cell: Cell, provider_user: int, booked_at, first, start, end
+    ) -> None:
+        """
+        The entries the services would have written, fees and their settling included;
+        `first` is the time it was booked for, before a late move to `start`.
+        """
         kind, client = AppointmentEvent.Kind, cell.client
         fee_kind = cell.fee[0] if cell.fee else None
-        if fee_kind == Fee.Kind.LATE_RESCHEDULE:
-            first = start - MOVED_BY
+        if first != start:
             self.event(pk, kind.BOOKED, client, booked_at, new_start=first)
             moved_at = first - self.late()
             self.event(pk, kind.RESCHEDULED, client, moved_at, old_start=first, new_start=start)
