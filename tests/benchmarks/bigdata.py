@@ -25,6 +25,10 @@ move; two pending), a conversation of 120 messages with their first provider and
 with a live offer: that provider's 11:00 on or just after the day of their first upcoming
 appointment, freed by another client's cancellation. Half the providers keep a waitlist.
 
+Providers are staff in the practice staff group, as provider_create makes them. The first,
+`bench-provider-0@example.com`, whose week the page benchmark opens in the admin, has set up
+the second step: an authenticator app and recovery codes.
+
 Sixteen more clients, `bench-booker-<n>@example.com`, have no appointments: the booking run
 books as them with four providers whose hours run 07:00 to 21:00 every day. All passwords are
 `bench-password-2026`.
@@ -86,6 +90,7 @@ from appointments.models import (  # noqa: E402
 from chat.models import Conversation, Message, ReadState  # noqa: E402
 from policies.terms import Late, PolicyTerms  # noqa: E402
 from portal.models import User  # noqa: E402
+from portal.practice import ensure_practice_group  # noqa: E402
 
 DEFAULT_APPOINTMENTS = 1_000_000
 PASSWORD = "bench-password-2026"
@@ -103,7 +108,7 @@ ZONES = ["America/Chicago", "America/New_York", "America/Denver", "America/Los_A
 MARKER = "bench_dataset"
 # What the marker says was built. Bump it whenever the build makes different rows: a database
 # holding an older data set (of any size) is then built again rather than re-used.
-DATASET_VERSION = 5
+DATASET_VERSION = 6
 # Every provider's policy: free up to a day ahead, then fees. Fees are charged under it.
 POLICY = PolicyTerms(
     late_cancel=Late.FEE,
@@ -628,6 +633,26 @@ class Builder:
             self.read_states.append((pk, self.provider_user(p), last))
             yield (pk, 1 + p, client, first, at)
 
+    def practice_staff(self) -> list[tuple]:
+        """Every provider in the practice staff group, as provider_create puts them."""
+        # Read before the COPY starts: no other statement can run on its connection meanwhile.
+        group = ensure_practice_group()
+        return [(1 + p, self.provider_user(p), group.pk) for p in range(self.providers)]
+
+    def second_factor(self) -> None:
+        """
+        The provider whose week is measured signs in to the admin with a second factor, as
+        staff must: an authenticator app set up, and its recovery codes (pages.py adds one of
+        its own to them for each run).
+        """
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from portal.two_factor import new_recovery_codes
+
+        user = User.objects.get(pk=self.provider_user(0))
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        new_recovery_codes(user)
+
     def read_state_rows(self) -> Iterable[tuple]:
         for pk, row in enumerate(self.read_states, start=1):
             yield (pk, *row)
@@ -703,6 +728,13 @@ class Builder:
                 ["id", "provider_id", "weekday", "start", "end"],
                 self.weekly_hours(),
             )
+            step(
+                "practice staff",
+                User.groups.through,
+                ["id", "user_id", "group_id"],
+                self.practice_staff(),
+            )
+            self.second_factor()
             step(
                 "appointment types",
                 AppointmentType,
@@ -829,6 +861,7 @@ class Builder:
             print(f"  {'waitlist':<22} {self.counts['waitlist']:>10,} rows  {took:6.1f} s")
             tables = [
                 User,
+                User.groups.through,
                 Provider,
                 WeeklyHours,
                 AppointmentType,
