@@ -50,13 +50,14 @@ from tests.benchmarks import bigdata, processes  # noqa: E402, I001
 WORKERS = 2
 
 from django.conf import settings  # noqa: E402
+from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from appointments import selectors  # noqa: E402
+from appointments import selectors, views  # noqa: E402
 from appointments.models import (  # noqa: E402
     Appointment,
     AppointmentType,
@@ -69,6 +70,8 @@ from chat.selectors import unread_total  # noqa: E402
 from portal.models import User  # noqa: E402
 
 FLOOR = "Floor (password form)"
+# The device portal.two_factor keeps a staff member's recovery codes on (bigdata makes it).
+RECOVERY_CODES = "Recovery codes"
 
 
 @dataclass
@@ -107,9 +110,18 @@ def client_pages() -> list[Page]:
     )
     entry = WaitlistEntry.objects.filter(client=client, status="active").first()
     offer = WaitlistOffer.objects.filter(entry=entry, status="offered").first()
+    now = timezone.now()
     lists = [
-        (name, reverse(f"appointments:{name.lower()}"))
-        for name in ["Upcoming", "Past", "Cancelled", "Fees"]
+        ("Upcoming", selectors.upcoming_appointments(client, now)),
+        ("Past", selectors.past_appointments(client, now)),
+        ("Cancelled", selectors.cancelled_appointments(client)),
+        ("Fees", selectors.client_fees(client)),
+    ]
+    # The last page by its number, as the pages link to it: the views' Paginator.get_page
+    # takes numbers only, so ?page=last answered with the first page again.
+    ends = [
+        (name, reverse(f"appointments:{name.lower()}"), Paginator(rows, views.PER_PAGE).num_pages)
+        for name, rows in lists
     ]
     return [
         Page(FLOOR, reverse("account:password")),
@@ -120,8 +132,8 @@ def client_pages() -> list[Page]:
         Page("Chat list", reverse("chat:list")),
         Page("Chat poll (204)", poll, status=204),
         Page("Appointment", reverse("appointments:detail", args=[upcoming.pk])),
-        *(Page(f"{name}, first page", path) for name, path in lists),
-        *(Page(f"{name}, last page", f"{path}?page=last") for name, path in lists),
+        *(Page(f"{name}, first page", path) for name, path, _ in ends),
+        *(Page(f"{name}, last page", f"{path}?page={last}") for name, path, last in ends),
         Page("Waitlist entry", reverse("appointments:waitlist-entry", args=[entry.pk])),
         Page("Waitlist offer", reverse("appointments:waitlist-offer", args=[offer.token])),
         Page("Provider's week", reverse("admin:index"), who="provider"),
@@ -138,7 +150,7 @@ def provider_browser() -> Client:
     from django_otp.plugins.otp_static.models import StaticDevice
 
     user = provider_of_the_week()
-    device, _ = StaticDevice.objects.get_or_create(user=user, name="Bench", confirmed=True)
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_CODES)
     browser = Client(HTTP_HOST="127.0.0.1")
     browser.force_login(user)
     session = browser.session
@@ -312,17 +324,26 @@ class Browser:
         """Password, then a recovery code made for the run: the second step as staff pass it."""
         from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-        device, _ = StaticDevice.objects.get_or_create(user=user, name="Bench", confirmed=True)
+        device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_CODES)
         code = StaticToken.random_token()
         StaticToken.objects.create(device=device, token=code)
-        self.get("/admin/login/")
-        status, headers, _, _ = self.post(
-            "/admin/login/", {"username": user.email, "password": bigdata.PASSWORD}
-        )
-        second_step = headers.get("Location", "")
-        self.get(second_step)
-        status, _, _, _ = self.post(second_step, {"code": code})
-        if status != 302:
+        index, sign_in = reverse("admin:index"), reverse("admin:login")
+        self.get(f"{sign_in}?next={index}")
+        # With the `next` the form carries: without it the sign-in goes to the client's pages.
+        form = {"username": user.email, "password": bigdata.PASSWORD, "next": index}
+        status, headers, _, _ = self.post(sign_in, form)
+        # Followed as a browser does: the index sends staff who have not passed the second
+        # step through the sign-in page, which sends them on to it.
+        path = sign_in
+        for _ in range(3):
+            if status != 302:
+                break
+            path = headers.get("Location", "")
+            status, headers, _, _ = self.get(path)
+        if status != 200 or not path.startswith(reverse("admin:two-factor")):
+            raise RuntimeError(f"signing in to the admin ended at {path} ({status})")
+        status, headers, _, _ = self.post(path, {"code": code, "next": index})
+        if status != 302 or headers.get("Location") != index:
             raise RuntimeError(f"the admin's second step answered {status}")
         return self
 
