@@ -4,12 +4,14 @@ provider's clock. A superuser keeps the stock index and reaches this with ?provi
 """
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from appointments import schedule
 from appointments.models import Provider
@@ -20,6 +22,8 @@ from appointments.practice import practice_providers
 ROW_MINUTES = 5
 # Weeks further off than this are refused as a typo rather than drawn.
 EARLIEST, LATEST = date(1970, 1, 5), date(2199, 12, 23)
+# An id no appointment has, swapped for each booking's own in its link.
+PLACEHOLDER = "2147483647"
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,36 @@ class Placed:
 
     item: schedule.Stretch
     rows: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """A booking as the grid draws it: every word and link worked out once, in Python."""
+
+    booking: schedule.Booking
+    rows: str
+    href: str
+    # "10:00–10:50 AM", or "11:30 AM–12:20 PM" across noon.
+    time: str
+
+
+class Clock:
+    """Times of day as the grid writes them ("g:i A"), the AM and PM words looked up once."""
+
+    def __init__(self) -> None:
+        self.am, self.pm = gettext("AM"), gettext("PM")
+
+    def span(self, start: datetime, end: datetime) -> str:
+        start_half, end_half = self._half(start), self._half(end)
+        start_text = self._hours(start) + ("" if start_half == end_half else f" {start_half}")
+        return f"{start_text}–{self._hours(end)} {end_half}"
+
+    def _half(self, moment: datetime) -> str:
+        return self.am if moment.hour < 12 else self.pm
+
+    @staticmethod
+    def _hours(moment: datetime) -> str:
+        return f"{moment.hour % 12 or 12}:{moment.minute:02d}"
 
 
 def practice_week(request: HttpRequest, site) -> HttpResponse | None:
@@ -42,14 +76,16 @@ def practice_week(request: HttpRequest, site) -> HttpResponse | None:
     today = now.astimezone(provider.zone).date()
     monday = _chosen_monday(request, today)
     week = schedule.week_schedule(provider=provider, monday=monday, today=today, now=now)
+    shared = site.each_context(request)
     context = {
-        **site.each_context(request),
+        **shared,
         "title": f"Week of {monday:%-d %B %Y}",
         "week": week,
         "grid": _grid(week),
         "providers": providers,
         "this_monday": schedule.monday_of(today),
-        "app_list": site.get_app_list(request),
+        # The list each_context built for the sidebar, not a second one.
+        "app_list": shared["available_apps"],
     }
     return TemplateResponse(request, "admin/appointments/week.html", context)
 
@@ -90,6 +126,9 @@ def _rows(start_minute: int, end_minute: int, first_hour: int) -> str:
 def _grid(week: schedule.Week) -> dict:
     first, last = week.first_hour, week.last_hour
     per_hour = 60 // ROW_MINUTES
+    # Reversed once for the page, not once for each of hundreds of bookings.
+    change_url = reverse("admin:appointments_appointment_change", args=[PLACEHOLDER])
+    clock = Clock()
     return {
         "rows": f"at-1 span-{(last - first) * per_hour}",
         "hours": [
@@ -101,7 +140,13 @@ def _grid(week: schedule.Week) -> dict:
                 "day": day,
                 "free": [Placed(s, _rows(s.start_minute, s.end_minute, first)) for s in day.free],
                 "bookings": [
-                    Placed(b, _rows(b.start_minute, b.end_minute, first)) for b in day.bookings
+                    Block(
+                        booking=b,
+                        rows=_rows(b.start_minute, b.end_minute, first),
+                        href=change_url.replace(PLACEHOLDER, str(b.appointment_id)),
+                        time=clock.span(b.start, b.end),
+                    )
+                    for b in day.bookings
                 ],
             }
             for day in week.days

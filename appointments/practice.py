@@ -19,7 +19,15 @@ def practice_providers(user) -> QuerySet[Provider]:
 
 
 def works_for_a_practice(user) -> bool:
-    return user.is_superuser or practice_providers(user).exists()
+    """
+    Asked by several admin pages' permission checks in one request: the answer is kept on
+    the user object, which lives as long as the request (as Django keeps its permissions).
+    """
+    if user.is_superuser:
+        return True
+    if not hasattr(user, "_works_for_a_practice"):
+        user._works_for_a_practice = practice_providers(user).exists()
+    return user._works_for_a_practice
 
 
 class PracticeScopedMixin(MixedIntoModelAdmin):

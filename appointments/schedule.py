@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from appointments.models import Appointment, Provider
 from appointments.selectors import provider_hours
 from appointments.slots import ONE_DAY, Hours, Interval, day_end_instant
+from portal.models import User
 
 MINUTES_IN_A_DAY = 24 * 60
 
@@ -44,7 +45,16 @@ def _wall_minutes(start: datetime, end: datetime) -> int:
 
 @dataclass(frozen=True)
 class Booking(Stretch):
-    appointment: Appointment
+    """An appointment on the week, with what the week shows of it."""
+
+    appointment_id: int
+    status: str
+    client_name: str
+    type_name: str
+
+    @property
+    def status_label(self) -> str:
+        return Appointment.Status(self.status).label
 
 
 @dataclass(frozen=True)
@@ -148,21 +158,40 @@ def week_schedule(
     zone = provider.zone
     week_start, week_end = day_start(monday, zone), day_start(monday + timedelta(days=7), zone)
     weekly, overrides = provider_hours(provider, monday, monday + timedelta(days=6))
-    # The index on (provider, start) serves this: one read for the whole week.
-    appointments = list(
-        Appointment.objects.filter(provider=provider, start__gte=week_start, start__lt=week_end)
+    # The index on (provider, start) serves this: one read for the whole week, of plain
+    # values (a full week is hundreds of rows; model instances would cost more than the read).
+    appointments = [
+        Booking(
+            start=start.astimezone(zone),
+            end=end.astimezone(zone),
+            appointment_id=pk,
+            status=status,
+            client_name=User.full_name_of(name, email),
+            type_name=type_name,
+        )
+        for pk, start, end, status, name, email, type_name in Appointment.objects.filter(
+            provider=provider, start__gte=week_start, start__lt=week_end
+        )
         .exclude(status=Appointment.Status.CANCELLED)
-        .select_related("client", "appointment_type")
         .order_by("start")
-    )
+        .values_list(
+            "pk",
+            "start",
+            "end",
+            "status",
+            "client__name",
+            "client__email",
+            "appointment_type__name",
+        )
+    ]
     days = []
     day = monday
     for _ in range(7):
         begins, ends = day_start(day, zone), day_start(day + ONE_DAY, zone)
         ranges = overrides[day] if day in overrides else weekly.get(day.weekday(), [])
         open_ = _open_intervals(day, ranges, zone)
-        mine = [a for a in appointments if begins <= a.start < ends]
-        taken = [(a.start, a.end) for a in mine if a.start < a.end]
+        mine = [b for b in appointments if begins <= b.start < ends]
+        taken = [(b.start, b.end) for b in mine if b.start < b.end]
         if now is not None:
             taken.append((begins, min(max(now, begins), ends)))
         free = _subtract(open_, taken)
@@ -174,14 +203,7 @@ def week_schedule(
                 is_day_off=not open_,
                 open=[_local(Stretch, start, end, zone) for start, end in open_],
                 free=[_local(Stretch, start, end, zone) for start, end in free],
-                bookings=[
-                    Booking(
-                        start=a.start.astimezone(zone),
-                        end=a.end.astimezone(zone),
-                        appointment=a,
-                    )
-                    for a in mine
-                ],
+                bookings=mine,
             )
         )
         day += ONE_DAY

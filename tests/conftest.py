@@ -78,21 +78,26 @@ def session_type(provider):
     return AppointmentTypeFactory(provider=provider, name="Therapy session", duration_minutes=50)
 
 
+def sign_in_staff(browser: Client, user) -> Client:
+    """`browser` signed in to the admin as `user`, second factor confirmed as after TOTP."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = device or TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    browser.force_login(user)
+    session = browser.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return browser
+
+
 @pytest.fixture
 def staff_browser(client):
     """Sign a staff user in to the admin, second factor confirmed as after the TOTP step."""
 
     def sign_in(user) -> Client:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        device = device or TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        client.force_login(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-        return client
+        return sign_in_staff(client, user)
 
     return sign_in
 

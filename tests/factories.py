@@ -111,15 +111,30 @@ def open_slots_after(client, provider, kind, *, days=0, exclude=None):
     )
 
 
-def book(client, provider, kind, *, days=0, booked_days_ago=0, pick=0):
-    """Book a real open slot through the booking service, as if `booked_days_ago` days ago."""
+def followed(slots, minutes=30):
+    """
+    The first of `slots` whose time `minutes` later is open too. The first slot `days` ahead
+    is at the hour the tests run, which late in the provider's afternoon is the day's last.
+    """
+    from datetime import timedelta
+
+    open_times = set(slots)
+    return next(slot for slot in slots if slot + timedelta(minutes=minutes) in open_times)
+
+
+def book(client, provider, kind, *, days=0, booked_days_ago=0, pick=0, room_after=False):
+    """
+    Book a real open slot through the booking service, as if `booked_days_ago` days ago;
+    `room_after`: one with an open time half an hour later (never the day's last).
+    """
     from datetime import timedelta
 
     from django.utils import timezone
 
     from appointments.services import appointment_book
 
-    start = open_slots_after(client, provider, kind, days=days)[pick]
+    slots = open_slots_after(client, provider, kind, days=days)
+    start = followed(slots) if room_after else slots[pick]
     return appointment_book(
         client=client,
         provider=provider,

@@ -7,7 +7,7 @@ dates are written in and of the prefix its links are reversed under: those three
 A card seen before costs no template work, no date formatting and no URL reversing; a change
 to anything shown is a different key, and so a fresh drawing: nothing is ever stale.
 
-Only the template tags that draw (`appointments/templatetags/cards.py`,
+Only the template tags that draw (`appointments/templatetags/cards.py` and `week.py`,
 `chat/templatetags/bubbles.py`) keep drawings; selectors return plain values. What goes in
 is a value of plain fields, never a model instance (its equality is its primary key alone)
 and never a message's words: chat keeps a message's frame (who wrote it, when, about which
@@ -17,7 +17,7 @@ appointment) and writes its words into it afresh each time.
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 from django.dispatch import receiver
 from django.template.loader import get_template
@@ -50,7 +50,15 @@ class Drawings:
         _EVERY.add(self)
 
     def __call__(self, value: Hashable) -> SafeString:
-        key = (value, get_language(), get_script_prefix())
+        return self._drawing(value, (get_language(), get_script_prefix()))
+
+    def many(self, values: Iterable[Hashable]) -> SafeString:
+        """Each value's drawing, one after the other (a page of them: its setting read once)."""
+        setting = (get_language(), get_script_prefix())
+        return SafeString("".join(self._drawing(value, setting) for value in values))
+
+    def _drawing(self, value: Hashable, setting: tuple[str, str]) -> SafeString:
+        key = (value, *setting)
         with self._lock:
             kept = self._kept.get(key)
             if kept is not None:

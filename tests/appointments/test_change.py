@@ -33,7 +33,7 @@ def policy(provider):
 @pytest.fixture
 def booked(client_user, provider, session_type, policy):
     """An appointment about five days out, booked two days ago under the policy."""
-    return book(client_user, provider, session_type, days=5, booked_days_ago=2)
+    return book(client_user, provider, session_type, days=5, booked_days_ago=2, room_after=True)
 
 
 def later_slot(appointment, days=1):

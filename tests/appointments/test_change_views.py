@@ -20,13 +20,20 @@ def policy(provider):
     return PolicyFactory(provider=provider)
 
 
-def book_at(client_user, provider, session_type, *, days, booked_days_ago=3):
-    return book(client_user, provider, session_type, days=days, booked_days_ago=booked_days_ago)
+def book_at(client_user, provider, session_type, *, days, booked_days_ago=3, room_after=False):
+    return book(
+        client_user,
+        provider,
+        session_type,
+        days=days,
+        booked_days_ago=booked_days_ago,
+        room_after=room_after,
+    )
 
 
 @pytest.fixture
 def appointment(client_user, provider, session_type, policy):
-    return book_at(client_user, provider, session_type, days=5)
+    return book_at(client_user, provider, session_type, days=5, room_after=True)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.utils import timezone
 from appointments import selectors, services
 from appointments.models import Appointment, CareTeamMember, Provider
 from tests.concurrency import race as run_at_once
-from tests.factories import UserFactory
+from tests.factories import UserFactory, followed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RACERS = 20
@@ -41,8 +41,7 @@ def overlapping_starts(provider, session_type, client_user):
         now=now,
         window_start=now + timedelta(days=2),
     )
-    first = slots[0]
-    assert first + timedelta(minutes=30) in slots
+    first = followed(slots)
     return [first, first + timedelta(minutes=30)]
 
 

@@ -11,8 +11,6 @@ touches in each statement's plan. Reading a list by OFFSET, or a client's fees t
 appointments, multiplies it by the history's length.
 """
 
-import statistics
-import time
 from datetime import timedelta
 
 import pytest
@@ -24,6 +22,7 @@ from django.utils import timezone
 
 from appointments.models import Appointment, CareTeamMember, Fee
 from tests.factories import AppointmentTypeFactory, UserFactory
+from tests.timing import queries, ratio_of_medians
 
 pytestmark = pytest.mark.django_db
 
@@ -97,20 +96,6 @@ def signed_in(size: int) -> tuple[Client, object]:
     return browser, client
 
 
-def timed(browser: Client, url: str) -> float:
-    started = time.perf_counter()
-    response = browser.get(url)
-    elapsed = time.perf_counter() - started
-    assert response.status_code == 200, url
-    return elapsed
-
-
-def queries(browser: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        browser.get(url)
-    return len(captured)
-
-
 def database_work(browser: Client, url: str) -> int:
     """
     How much the database does for a page's reads, each run again to its last row: SQLite's
@@ -170,11 +155,7 @@ def test_a_long_history_costs_no_more_time_than_twice_a_short_ones():
     slow = {}
     for url in PAGES:
         assert queries(long, url) == queries(short, url), url
-        times: dict[str, list[float]] = {"long": [], "short": []}
-        for _ in range(RUNS):
-            times["long"].append(timed(long, url))
-            times["short"].append(timed(short, url))
-        ratio = statistics.median(times["long"]) / statistics.median(times["short"])
+        ratio = ratio_of_medians(long, short, url, RUNS)
         if ratio > 2:
             slow[url] = round(ratio, 2)
     assert slow == {}, f"pages over twice the short history's time: {slow}"

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +14,7 @@ from django.utils import timezone
 from appointments.models import OfficeStaff
 from appointments.slots import local_instant
 from portal.practice import join_practice_staff
+from tests.conftest import sign_in_staff
 from tests.factories import (
     AppointmentFactory,
     AppointmentTypeFactory,
@@ -20,6 +22,7 @@ from tests.factories import (
     UserFactory,
     give_hours,
 )
+from tests.timing import queries, ratio_of_medians
 
 pytestmark = pytest.mark.django_db
 INDEX = reverse("admin:index")
@@ -107,6 +110,22 @@ def test_a_bad_week_gets_a_message_and_this_week(staff_browser, okafor, week):
     assert "is not a week we can show" in html
     today = timezone.now().astimezone(CHICAGO).date()
     assert f"{today - timedelta(days=today.weekday()):%a %-d %b}" in html
+
+
+def test_a_booking_changed_since_the_last_look_is_drawn_as_it_is_now(staff_browser, okafor, kind):
+    jordan = UserFactory(name="Jordan Lee")
+    appointment = AppointmentFactory(
+        appointment_type=kind, client=jordan, start=at("2026-06-02", "11:30")
+    )
+    browser = staff_browser(okafor.user)
+    assert "11:30 AM–12:20 PM" in week_page(browser, week="2026-06-01")
+    jordan.name = "Jordan Lee-Park"
+    jordan.save()
+    appointment.status = "no_show"
+    appointment.save()
+    html = week_page(browser, week="2026-06-01")
+    assert "Jordan Lee-Park" in html and "booking--no_show" in html
+    assert '<span class="booking-status">No-show</span>' in html
 
 
 def test_cancelled_appointments_are_not_drawn(staff_browser, okafor, kind):
@@ -201,3 +220,30 @@ def test_a_week_with_a_clock_change_names_both_zones_and_keeps_sunday_night(
     assert "Times in <strong>America/Chicago</strong> (CST, then CDT)" in html
     link = reverse("admin:appointments_appointment_change", args=[late.pk])
     assert f'<a href="{link}">' in html and "11:00–11:50 PM" in html
+
+
+def a_full_week(size: int):
+    """A provider (in a practice of their own) with `size` half-hour bookings in one week."""
+    provider = ProviderFactory(time_zone="America/Chicago")
+    join_practice_staff(provider.user)
+    give_hours(provider, weekdays=range(7))
+    kind = AppointmentTypeFactory(provider=provider, duration_minutes=30)
+    start = at("2026-06-01", "00:00")
+    for index in range(size):
+        AppointmentFactory(
+            appointment_type=kind,
+            client=UserFactory(),
+            start=start + timedelta(minutes=30 * index),
+            status=["scheduled", "completed", "no_show"][index % 3],
+        )
+    return provider
+
+
+def test_a_week_of_three_hundred_bookings_takes_at_most_twice_a_week_of_five():
+    url = f"{INDEX}?week=2026-06-01"
+    full = sign_in_staff(Client(), a_full_week(300).user)
+    light = sign_in_staff(Client(), a_full_week(5).user)
+    assert queries(full, url) == queries(light, url)
+    assert full.get(url).text.count('class="booking ') == 300
+    ratio = ratio_of_medians(full, light, url, runs=15)
+    assert ratio <= 2, f"300 bookings take {ratio:.2f}x the time of 5"
