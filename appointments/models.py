@@ -825,6 +825,8 @@ class WaitlistEntry(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
     ended_reason = models.CharField(max_length=8, choices=Ended.choices, blank=True)
     joined_at = models.DateTimeField(default=timezone.now)
+    # Its live offers, soonest first, where a read sets them (waitlist.current_entries_with_offers).
+    live: "list[WaitlistOffer]"
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

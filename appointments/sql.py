@@ -24,6 +24,7 @@ from appointments.models import (
     Fee,
     Provider,
     WaitlistEntry,
+    WaitlistOffer,
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval
@@ -187,6 +188,71 @@ def overview_lists(
         cancelled_few[:cancelled],
         len(cancelled_few) > cancelled,
     )
+
+
+# The client's waitlist on the overview, in one statement instead of two: their current entries,
+# each with its provider, type and the appointment it would move up, beside each entry's live
+# offers. What it buys: composing the two (three joins, a prefetch of offers) cost the ORM
+# 1.7 ms against the database's 0.2 ms, which for a client with an entry put the Appointments
+# tab below its goal (0.52x the floor page, against 0.6). Each part is a rule's query:
+# waitlist.current_entries and waitlist.live_offers.
+_WAITING = (
+    Columns(WaitlistEntry, "e"),
+    Columns(Provider, "p"),
+    Columns(AppointmentType, "t"),
+    Columns(Appointment, "m"),
+    Columns(WaitlistOffer, "o"),
+)
+_CLIENT_WAITLIST = f"""
+    SELECT {", ".join(columns.sql for columns in _WAITING)}
+    FROM {WaitlistEntry._meta.db_table} e
+    JOIN {Provider._meta.db_table} p ON p.id = e.provider_id
+    JOIN {AppointmentType._meta.db_table} t ON t.id = e.appointment_type_id
+    LEFT JOIN {Appointment._meta.db_table} m ON m.id = e.move_up_id
+    LEFT JOIN {WaitlistOffer._meta.db_table} o ON o.entry_id = e.id AND o.status = %s
+        AND o."start" > %s AND (o.expires_at IS NULL OR o.expires_at > %s)
+    WHERE e.client_id = %s AND e.status = %s AND (e.not_after IS NULL OR e.not_after >= %s)
+    ORDER BY e.joined_at, e.id, o."start", o.id
+"""
+
+
+@mirrors("appointments.waitlist.current_entries_with_offers")
+def client_waitlist(client: User, now: datetime) -> list[WaitlistEntry]:
+    """
+    waitlist.current_entries_with_offers in one query: the client's current entries in the
+    order they joined, each with its provider, type and move_up, and its live offers as `live`.
+    """
+    operations = connection.ops
+    at = operations.adapt_datetimefield_value(now)
+    params = [
+        WaitlistOffer.Status.OFFERED.value,
+        at,
+        at,
+        client.pk,
+        WaitlistEntry.Status.ACTIVE.value,
+        operations.adapt_datefield_value(now.astimezone(client.zone).date()),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLIENT_WAITLIST, params)
+        rows = cursor.fetchall()
+    entry_columns, provider_columns, kind_columns, move_up_columns, offer_columns = _WAITING
+    entries: dict[Any, WaitlistEntry] = {}
+    providers: dict[Any, Provider] = {}
+    kinds: dict[Any, AppointmentType] = {}
+    for row in rows:
+        values = iter(row)
+        entry = entry_columns.build_shared(values, entries)
+        provider = provider_columns.build_shared(values, providers)
+        kind = kind_columns.build_shared(values, kinds)
+        move_up = move_up_columns.build_next_or_none(values)
+        offer = offer_columns.build_next_or_none(values)
+        if not hasattr(entry, "live"):
+            entry.provider, entry.appointment_type, entry.move_up = provider, kind, move_up
+            entry.live = []
+        if offer is not None:
+            offer.entry = entry
+            entry.live.append(offer)
+    return list(entries.values())
 
 
 # What the slot engine needs to know, in one statement instead of three: the provider's weekly

@@ -102,7 +102,11 @@ def appointment_list(request: SignedInRequest) -> HttpResponse:
             "fee_totals": selectors.fee_totals(client) if facts.fees else [],
             "can_book": facts.can_book,
         }
-        | (waitlist.client_waitlist(client, now) if facts.waitlist else NO_WAITLIST)
+        | (
+            waitlist.client_waitlist(client, now, sql.client_waitlist(client, now))
+            if facts.waitlist
+            else NO_WAITLIST
+        )
     )
     return render(request, "appointments/list.html", context)
 

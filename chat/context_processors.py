@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from chat.selectors import unread_total
+from chat.sql import unread_total
 
 
 def unread(request: HttpRequest) -> dict:

@@ -38,6 +38,18 @@ _POLL = f"""
 """
 
 
+# The unread count the menus show, on every client page but the floor. What it buys: the ORM
+# spent about 1 ms composing the nested subqueries of its definition (1.2 ms with the database's
+# 0.15 ms, at 1,000,000 appointments and 300,000 messages), which put the Appointments tab
+# below its goal (0.52x the floor page, against 0.6).
+@mirrors("chat.selectors.unread_total")
+def unread_total(client: User) -> int:
+    """Unread messages in all the client's conversations."""
+    with connection.cursor() as cursor:
+        cursor.execute(_UNREAD, [client.pk] * 3)
+        return cursor.fetchone()[0]
+
+
 @mirrors("chat.selectors.poll_state_defined")
 def poll_state(client: User, pk: int, after: int) -> PollState:
     """Whether the client's conversation `pk` has news after `after`; a 404 if not theirs."""

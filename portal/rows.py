@@ -90,6 +90,11 @@ class Columns[M: Model]:
         """`build` from the next len(self) values: a row that holds several models' columns."""
         return self.build(list(islice(values, len(self))), using, **annotations)
 
+    def build_next_or_none(self, values: Iterator, using: str = "default") -> M | None:
+        """`build_next`, or None where an outer join found no row (its primary key is null)."""
+        mine = list(islice(values, len(self)))
+        return None if mine[self.pk_index] is None else self.build(mine, using)
+
     def build_shared(self, values: Iterator, built: dict[Any, M], using: str = "default") -> M:
         """
         `build_next`, once per primary key: the instance in `built` when a row before held

@@ -5,11 +5,12 @@ Hypothesis draws whole states of a practice: providers and their types (retired,
 with the waitlist on or off), clients in zones either side of UTC (some of them staff), care
 teams, invitations of every age and answer, appointments in every status around `now` (one
 ending exactly then), fees of every kind and status, waitlist entries ending yesterday, today
-or never, hours and days off, and conversations with messages and read markers. For each
-statement registered in portal.mirrors, it calls the statement and its definition with the same
-arguments, for every client, provider and conversation of the state, and compares their answers
-column by column. On PostgreSQL and on SQLite (the suite runs on both). A rule changed on one
-side only, or a statement added without being registered here, fails this test.
+or never (some moving an appointment up, with offers live, taken or over), hours and days off,
+and conversations with messages and read markers. For each statement registered in
+portal.mirrors, it calls the statement and its definition with the same arguments, for every
+client, provider and conversation of the state, and compares their answers column by column. On
+PostgreSQL and on SQLite (the suite runs on both). A rule changed on one side only, or a
+statement added without being registered here, fails this test.
 """
 
 import uuid
@@ -35,6 +36,8 @@ from appointments.models import (
     Fee,
     Provider,
     WaitlistEntry,
+    WaitlistOffer,
+    WaitlistOpening,
     WeeklyHours,
 )
 from chat.models import Conversation, Message, ReadState
@@ -120,13 +123,24 @@ client_plans = st.lists(
                 max_size=8,
                 unique_by=lambda each: each[3],
             ),
-            # Waitlist entries: (provider, type, status, ends)
+            # Waitlist entries: (provider, type, status, ends, moves up the client's first
+            # appointment, offers as (status, hours from now, hold ends hours from now))
             "entries": st.lists(
                 st.tuples(
                     st.integers(0, 2),
                     st.integers(0, 2),
                     st.sampled_from(["active", "active", "ended"]),
                     st.sampled_from([None, -1, 0, 1]),
+                    st.booleans(),
+                    st.lists(
+                        st.tuples(
+                            st.sampled_from(["offered", "offered", "claimed", "declined"]),
+                            st.sampled_from([-2, 0, 3, 30]),
+                            st.sampled_from([None, -1, 0, 2]),
+                        ),
+                        max_size=3,
+                        unique_by=lambda offer: offer[1],
+                    ),
                 ),
                 max_size=2,
                 unique_by=lambda each: each[:2],
@@ -238,20 +252,35 @@ def build(providers: list[dict], clients: list[dict], now: datetime) -> World:
                 )
         today = now.astimezone(client.zone).date()
         joined = set()
-        for p, t, status, ends in plan["entries"]:
+        theirs = [each for each in world.appointments if each.client_id == client.pk]
+        for p, t, status, ends, moves_up, offers in plan["entries"]:
             provider = world.providers[p % len(world.providers)]
             kind = kinds[p % len(world.providers)][t % len(kinds[p % len(world.providers)])]
             if kind.pk in joined:  # one entry per client and type
                 continue
             joined.add(kind.pk)
-            WaitlistEntry.objects.create(
+            entry = WaitlistEntry.objects.create(
                 client=client,
                 provider=provider,
                 appointment_type=kind,
                 status=status,
                 not_after=None if ends is None else today + timedelta(days=ends),
-                joined_at=now - timedelta(days=1),
+                move_up=theirs[0] if moves_up and theirs else None,
+                joined_at=now - timedelta(days=1, minutes=len(joined)),
             )
+            for offer_status, hours, hold in offers:
+                start = now + timedelta(hours=hours)
+                opening = WaitlistOpening.objects.create(
+                    provider=provider, start=start, end=start + kind.duration, cause="cancelled"
+                )
+                WaitlistOffer.objects.create(
+                    entry=entry,
+                    opening=opening,
+                    start=start,
+                    status=offer_status,
+                    token=uuid.uuid4().hex,
+                    expires_at=None if hold is None else now + timedelta(hours=hold),
+                )
         talked = set()
         for p, written, read_to in plan["conversations"]:
             provider = world.providers[p % len(world.providers)]
@@ -360,6 +389,23 @@ CALLS = {
         lists_shape,
     ),
     "appointments.sql.schedule_facts": (schedule_calls, lambda answer: answer),
+    "appointments.sql.client_waitlist": (
+        lambda w: (((client, w.now), {}) for client in w.clients),
+        lambda entries: [
+            (
+                columns(entry),
+                columns(entry.provider),
+                columns(entry.appointment_type),
+                columns(entry.move_up),
+                [columns(offer) for offer in entry.live],
+            )
+            for entry in entries
+        ],
+    ),
+    "chat.sql.unread_total": (
+        lambda w: (((client,), {}) for client in w.clients),
+        lambda answer: answer,
+    ),
     "chat.sql.poll_state": (
         lambda w: (
             ((client, conversation.pk, after), {})
