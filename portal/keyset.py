@@ -10,6 +10,7 @@ hand-typed one, an old page number) reads as the first page.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -76,11 +77,21 @@ class Keyset[T: Model]:
     query, and one more to know whether the list goes on past the side it was reached from.
     """
 
-    def __init__(self, queryset: QuerySet[T], order: str, per_page: int):
+    def __init__(
+        self,
+        queryset: QuerySet[T],
+        order: str,
+        per_page: int,
+        *,
+        first: Callable[[], tuple[list[T], bool]] | None = None,
+    ):
         self.queryset = queryset
         self.field = order.removeprefix("-")
         self.descending = order.startswith("-")
         self.per_page = per_page
+        # Reads the first page another way (a statement that reads the same rows, faster):
+        # its rows and whether more follow.
+        self.first = first
 
     def _ordered(self, backwards: bool) -> QuerySet[T]:
         descending = self.descending != backwards
@@ -99,6 +110,8 @@ class Keyset[T: Model]:
 
     def _read(self, position: Position | None, backwards: bool) -> tuple[list[T], bool]:
         """A page's rows in the list's order, and whether more lie beyond them that way."""
+        if position is None and not backwards and self.first is not None:
+            return self.first()
         rows = self._ordered(backwards)
         if position is not None:
             rows = rows.filter(self._beyond(position, backwards))

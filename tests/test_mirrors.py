@@ -384,7 +384,7 @@ CALLS = {
         lambda w: (
             ((client, w.now), {"upcoming": u, "past": p, "cancelled": c})
             for client in w.clients
-            for u, p, c in [(1, 1, 1), (2, 3, 1), (5, 3, 3)]
+            for u, p, c in [(1, 1, 1), (2, 3, 1), (5, 3, 3), (3, 0, 0)]
         ),
         lists_shape,
     ),
