@@ -308,6 +308,14 @@ def overview_lists_defined(
     )
 
 
+def upcoming_last_defined(
+    client: User, now: datetime, count: int
+) -> "tuple[list[WithAnnotations[Appointment, FeeFlag]], bool]":
+    """What appointments.sql.upcoming_last answers, by upcoming_appointments' rule."""
+    last = list(upcoming_appointments(client, now).reverse()[: count + 1])
+    return last[:count][::-1], len(last) > count
+
+
 def past_cards(appointments: Iterable[Appointment], zone: ZoneInfo) -> list[Card]:
     return [Card(appointment, zone) for appointment in appointments]
 

@@ -112,9 +112,12 @@ def _listed(part: int, where: str, order: str) -> str:
         ) part{part}"""
 
 
+# upcoming_appointments' rule: scheduled, not yet over, started after now less the longest
+# session (so that the (client, start) index begins near now).
+_UPCOMING = 'a.status = %s AND a."end" > %s AND a."start" > %s'
 _OVERVIEW_PARTS = " UNION ALL ".join(
     [
-        _listed(0, 'a.status = %s AND a."end" > %s AND a."start" > %s', 'a."start", a.id'),
+        _listed(0, _UPCOMING, 'a."start", a.id'),
         _listed(
             1, 'a.status <> %s AND a."end" <= %s AND a."start" < %s', 'a."start" DESC, a.id DESC'
         ),
@@ -123,15 +126,37 @@ _OVERVIEW_PARTS = " UNION ALL ".join(
 )
 
 
-@cache
-def _overview_lists(vendor: str) -> str:
+def _with_providers_and_types(vendor: str, parts: str) -> str:
     return f"""
         SELECT a.part, {", ".join(columns.sql for columns in _LISTED)},
             EXISTS (SELECT 1 FROM {Fee._meta.db_table} fee WHERE fee.appointment_id = a.id)
-        FROM ({_OVERVIEW_PARTS}) a
+        FROM ({parts}) a
         {join_by_id(vendor, Provider._meta.db_table, "p", "a.provider_id")}
         {join_by_id(vendor, AppointmentType._meta.db_table, "t", "a.appointment_type_id")}
     """
+
+
+@cache
+def _overview_lists(vendor: str) -> str:
+    return _with_providers_and_types(vendor, _OVERVIEW_PARTS)
+
+
+def _listed_rows(statement: str, params: list, parts: int) -> list[list]:
+    """Each part's appointments, each with its provider, type and `has_fees`, unordered."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    appointment_columns, provider_columns, kind_columns = _LISTED
+    found: list[list] = [[] for _ in range(parts)]
+    providers: dict[Any, Provider] = {}
+    kinds: dict[Any, AppointmentType] = {}
+    for row in rows:
+        values = iter(row[1:-1])
+        appointment = appointment_columns.build_next(values, has_fees=bool(row[-1]))
+        appointment.provider = provider_columns.build_shared(values, providers)
+        appointment.appointment_type = kind_columns.build_shared(values, kinds)
+        found[row[0]].append(appointment)
+    return found
 
 
 @dataclass(frozen=True)
@@ -162,19 +187,7 @@ def overview_lists(
         *(client.pk, gone, at, at, past + 1),
         *(client.pk, gone, cancelled + 1),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_overview_lists(connection.vendor), params)
-        rows = cursor.fetchall()
-    appointment_columns, provider_columns, kind_columns = _LISTED
-    parts: list[list] = [[], [], []]
-    providers: dict[Any, Provider] = {}
-    kinds: dict[Any, AppointmentType] = {}
-    for row in rows:
-        values = iter(row[1:-1])
-        appointment = appointment_columns.build_next(values, has_fees=bool(row[-1]))
-        appointment.provider = provider_columns.build_shared(values, providers)
-        appointment.appointment_type = kind_columns.build_shared(values, kinds)
-        parts[row[0]].append(appointment)
+    parts = _listed_rows(_overview_lists(connection.vendor), params, 3)
     # A union keeps no order: each part is put back in its query's.
     parts[0].sort(key=lambda each: (each.start, each.pk))
     for part in parts[1:]:
@@ -188,6 +201,28 @@ def overview_lists(
         cancelled_few[:cancelled],
         len(cancelled_few) > cancelled,
     )
+
+
+# The last page of the upcoming list, newest last, and whether more come before it. What it
+# buys: the ORM's read of a page of appointments with providers, types and fee flags cost 2 ms
+# at 1,000,000 appointments (0.7 of it composing SQL) against 0.6 ms; the page stood at 0.57x
+# the floor page, against 0.6. The overview's upcoming part, read from its other end.
+@cache
+def _upcoming_last(vendor: str) -> str:
+    return _with_providers_and_types(vendor, _listed(0, _UPCOMING, 'a."start" DESC, a.id DESC'))
+
+
+@mirrors("appointments.selectors.upcoming_last_defined")
+def upcoming_last(
+    client: User, now: datetime, count: int
+) -> "tuple[list[WithAnnotations[Appointment, FeeFlag]], bool]":
+    """The last `count` of upcoming_appointments in its order, and whether more precede them."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    earliest = connection.ops.adapt_datetimefield_value(now - LONGEST_SESSION)
+    params = [client.pk, Appointment.Status.SCHEDULED.value, at, earliest, count + 1]
+    (found,) = _listed_rows(_upcoming_last(connection.vendor), params, 1)
+    found.sort(key=lambda each: (each.start, each.pk))
+    return found[-count:] if count else [], len(found) > count
 
 
 # The client's waitlist on the overview, in one statement instead of two: their current entries,

@@ -59,7 +59,10 @@ def upcoming_context(request: SignedInRequest, params: QueryDict | None = None) 
         lists = sql.overview_lists(request.user, now, upcoming=PER_PAGE, past=0, cancelled=0)
         return lists.upcoming, lists.more_upcoming
 
-    page = Keyset(appointments, "start", PER_PAGE, first=first_page).page(params)
+    def last_page() -> tuple[list, bool]:
+        return sql.upcoming_last(request.user, now, PER_PAGE)
+
+    page = Keyset(appointments, "start", PER_PAGE, first=first_page, last=last_page).page(params)
     return {
         "upcoming": selectors.upcoming_cards(page.object_list, request.user.zone, now),
         "upcoming_more": False,

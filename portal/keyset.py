@@ -84,14 +84,15 @@ class Keyset[T: Model]:
         per_page: int,
         *,
         first: Callable[[], tuple[list[T], bool]] | None = None,
+        last: Callable[[], tuple[list[T], bool]] | None = None,
     ):
         self.queryset = queryset
         self.field = order.removeprefix("-")
         self.descending = order.startswith("-")
         self.per_page = per_page
-        # Reads the first page another way (a statement that reads the same rows, faster):
-        # its rows and whether more follow.
-        self.first = first
+        # Read the first or the last page another way (a statement that reads the same rows,
+        # faster): its rows in the list's order, and whether more lie beyond them.
+        self.first, self.last_page = first, last
 
     def _ordered(self, backwards: bool) -> QuerySet[T]:
         descending = self.descending != backwards
@@ -110,8 +111,10 @@ class Keyset[T: Model]:
 
     def _read(self, position: Position | None, backwards: bool) -> tuple[list[T], bool]:
         """A page's rows in the list's order, and whether more lie beyond them that way."""
-        if position is None and not backwards and self.first is not None:
-            return self.first()
+        if position is None:
+            other_way = self.last_page if backwards else self.first
+            if other_way is not None:
+                return other_way()
         rows = self._ordered(backwards)
         if position is not None:
             rows = rows.filter(self._beyond(position, backwards))

@@ -388,6 +388,10 @@ CALLS = {
         ),
         lists_shape,
     ),
+    "appointments.sql.upcoming_last": (
+        lambda w: (((client, w.now, count), {}) for client in w.clients for count in (1, 2, 5)),
+        lambda answer: (listed(answer[0], True), answer[1]),
+    ),
     "appointments.sql.schedule_facts": (schedule_calls, lambda answer: answer),
     "appointments.sql.client_waitlist": (
         lambda w: (((client, w.now), {}) for client in w.clients),
