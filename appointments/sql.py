@@ -31,6 +31,7 @@ from appointments.slots import Hours, Interval
 from portal.mirrors import mirrors
 from portal.models import User
 from portal.rows import Columns, join_by_id
+from portal.sql import statement_cursor
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -87,7 +88,7 @@ def overview_facts(client: User, now: datetime) -> OverviewFacts:
         WaitlistEntry.Status.ACTIVE.value,
         operations.adapt_datefield_value(now.astimezone(client.zone).date()),
     ]
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_OVERVIEW_FACTS, params)
         invitations, fees, can_book, waitlist = (bool(fact) for fact in cursor.fetchone())
     # Staff accounts are never invited (pending_invitations).
@@ -143,7 +144,7 @@ def _overview_lists(vendor: str) -> str:
 
 def _listed_rows(statement: str, params: list, parts: int) -> list[list]:
     """Each part's appointments, each with its provider, type and `has_fees`, unordered."""
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     appointment_columns, provider_columns, kind_columns = _LISTED
@@ -267,7 +268,7 @@ def client_waitlist(client: User, now: datetime) -> list[WaitlistEntry]:
         WaitlistEntry.Status.ACTIVE.value,
         operations.adapt_datefield_value(now.astimezone(client.zone).date()),
     ]
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(_CLIENT_WAITLIST, params)
         rows = cursor.fetchall()
     entry_columns, provider_columns, kind_columns, move_up_columns, offer_columns = _WAITING
@@ -403,7 +404,7 @@ def schedule_facts(
         busy_to=busy_to,
         exclude_pk=exclude_pk,
     )
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute(*statement)
         rows = cursor.fetchall()
     weekly: dict[int, list[Hours]] = defaultdict(list)
@@ -441,5 +442,5 @@ def wait_for_row_locks_at_most(milliseconds: int) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
+    with statement_cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(milliseconds)}ms"])

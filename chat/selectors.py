@@ -157,6 +157,22 @@ def get_conversation_to_read(client: User, pk: int) -> "WithAnnotations[Conversa
     return get_object_or_404(conversations, pk=pk, client=client)
 
 
+class Opened(TypedDict):
+    conversation: "WithAnnotations[Conversation, Marker]"
+    bubbles: "list[Bubble]"
+    older: bool
+
+
+def opened_conversation_defined(client: User, pk: int, size: int = PAGE_SIZE) -> Opened:
+    """
+    What chat.sql.opened_conversation answers in one statement, by the rules' definitions:
+    the client's conversation to read, and its newest page of bubbles.
+    """
+    conversation = get_conversation_to_read(client, pk)
+    page, older = thread_page(conversation, size=size)
+    return Opened(conversation=conversation, bubbles=page, older=older)
+
+
 def conversation_for(client: User, provider: Provider) -> Conversation | None:
     return Conversation.objects.filter(client=client, provider=provider).first()
 
@@ -247,18 +263,20 @@ def bubbles(messages: list[Message], conversation: Conversation) -> list[Bubble]
     ]
 
 
-def _paged(messages: QuerySet, *, before: int | None, after: int | None) -> tuple[list, bool]:
+def _paged(
+    messages: QuerySet, *, before: int | None, after: int | None, size: int = PAGE_SIZE
+) -> tuple[list, bool]:
     """
     A page of a thread: up to PAGE_SIZE, oldest first: the newest ones, or those before or
     after an id; and whether older ones remain (not asked with `after`). The (conversation,
     id) index serves each.
     """
     if after is not None:
-        return list(messages.filter(id__gt=after).order_by("id")[:PAGE_SIZE]), False
+        return list(messages.filter(id__gt=after).order_by("id")[:size]), False
     if before is not None:
         messages = messages.filter(id__lt=before)
-    newest_first = list(messages.order_by("-id")[: PAGE_SIZE + 1])
-    return list(reversed(newest_first[:PAGE_SIZE])), len(newest_first) > PAGE_SIZE
+    newest_first = list(messages.order_by("-id")[: size + 1])
+    return list(reversed(newest_first[:size])), len(newest_first) > size
 
 
 def message_page(
@@ -269,25 +287,22 @@ def message_page(
     return _paged(messages, before=before, after=after)
 
 
-def thread_page(
-    conversation: Conversation, *, before: int | None = None, after: int | None = None
-) -> tuple[list[Bubble], bool]:
-    """
-    The same page (see _paged) as the client's bubbles. Only the columns a bubble shows, as
-    values: building fifty messages with their senders and appointments as models took longer
-    than the database takes to answer.
-    """
-    columns = conversation.messages.values_list(
-        "pk",
-        "sender_id",
-        "sender__name",
-        "sender__email",
-        "created_at",
-        "body",
-        "appointment_id",
-        "appointment__start",
-    )
-    rows, more = _paged(columns, before=before, after=after)
+# What a bubble shows of a message, as values: building fifty messages with their senders and
+# appointments as models took longer than the database takes to answer.
+THREAD_COLUMNS = (
+    "pk",
+    "sender_id",
+    "sender__name",
+    "sender__email",
+    "created_at",
+    "body",
+    "appointment_id",
+    "appointment__start",
+)
+
+
+def thread_bubbles(conversation: Conversation, rows) -> list[Bubble]:
+    """Bubbles from rows of THREAD_COLUMNS, in the viewer's zone."""
     zone = timezone.get_current_timezone()
     return [
         Bubble(
@@ -301,4 +316,18 @@ def thread_page(
             start,
         )
         for pk, sender_id, name, email, created_at, body, appointment_id, start in rows
-    ], more
+    ]
+
+
+def thread_page(
+    conversation: Conversation,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[list[Bubble], bool]:
+    """The same page (see _paged) as the client's bubbles."""
+    rows, more = _paged(
+        conversation.messages.values_list(*THREAD_COLUMNS), before=before, after=after, size=size
+    )
+    return thread_bubbles(conversation, rows), more

@@ -101,12 +101,18 @@ def conversation_new_with(request: SignedInRequest, provider_id: int) -> HttpRes
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation_detail(request: SignedInRequest, pk: int) -> HttpResponse:
-    conversation = selectors.get_conversation_to_read(request.user, pk)
+    before = id_param(request.GET, "before") if request.method == "GET" else None
+    if request.method == "GET" and before is None:
+        # The newest page, as the thread opens: one statement.
+        opened = sql.opened_conversation(request.user, pk)
+        conversation, page, older = opened["conversation"], opened["bubbles"], opened["older"]
+    else:
+        conversation = selectors.get_conversation_to_read(request.user, pk)
     appointment = appointment_for_draft(request, conversation.provider)
     if request.method == "POST":
         return post_message(request, conversation, appointment)
-    before = id_param(request.GET, "before")
-    page, older = selectors.thread_page(conversation, before=before)
+    if before is not None:
+        page, older = selectors.thread_page(conversation, before=before)
     if request.htmx and before is not None:
         context = {"conversation": conversation, "bubbles": page, "older": older}
         return render(request, "chat/conversation.html#older", context)

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,14 +32,23 @@ _LETTERS: dict[str, Callable[[Any], str]] = {  # a date, or a datetime for the t
 }
 
 
+@lru_cache(maxsize=64)
+def _writers(pattern: str) -> tuple[Callable[[Any], str] | str, ...] | None:
+    """What writes each character of `pattern`, or None where Django's formatter must."""
+    if any(char.isalpha() and char not in _LETTERS or char == "\\" for char in pattern):
+        return None
+    return tuple(_LETTERS.get(char, char) for char in pattern)
+
+
 def format_date(value: date, pattern: str) -> str:
     """
     `value` (a date, or a datetime already in the zone to show) as Django's `date` filter
     writes it with `pattern`; patterns with other letters go to Django's own formatter.
     """
-    if any(char.isalpha() and char not in _LETTERS or char == "\\" for char in pattern):
+    writers = _writers(pattern)
+    if writers is None:
         return dateformat.format(value, pattern)
-    return "".join(_LETTERS[char](value) if char in _LETTERS else char for char in pattern)
+    return "".join(each if isinstance(each, str) else each(value) for each in writers)
 
 
 def when(instant: datetime, zone: ZoneInfo) -> str:

@@ -27,6 +27,15 @@ def converters(field: Field, alias: str, using: str) -> tuple[list[Converter], A
     return connection.ops.get_db_converters(column) + field.get_db_converters(connection), column
 
 
+def convert(field: Field, value: Any, using: str = "default") -> Any:
+    """One column of `field` from a hand-written statement, as the ORM would give it."""
+    found, column = converters(field, field.model._meta.db_table, using)
+    connection = connections[using]
+    for converter in found:
+        value = converter(value, column, connection)
+    return value
+
+
 def join_by_id(vendor: str, table: str, alias: str, key: str) -> str:
     """
     SQL that joins to each row so far the row of `table` (as `alias`) whose id is `key`.

@@ -1,14 +1,49 @@
 """
-Statements of the shared kernel that the ORM cannot write.
+Statements of the shared kernel that the ORM cannot write, and the cursor every hand-written
+statement runs on.
 
 The transaction lock below mirrors no ORM read, so it has no twin to be tested against; its
 test is the race it exists for (tests/portal/test_throttle_races.py).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
 
 from django.db import NotSupportedError, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.transaction import TransactionManagementError
+
+
+@contextmanager
+def statement_cursor(using: str = "default") -> Iterator[CursorWrapper]:
+    """
+    The cursor for the apps' hand-written statements. On PostgreSQL it binds values on the
+    server, so that each statement is planned once per connection and then only executed
+    (`DATABASE_PREPARED_STATEMENTS`, on unless a pooler forbids it; see the README); the ORM's
+    cursors keep binding on the client. Queries run on it are counted and logged like any.
+
+    What it buys: PostgreSQL spent longer planning the pages' joined statements than running
+    them (the overview's lists 0.72 ms against 0.33 ms, the client's waitlist 0.64 against
+    0.12, at 1,000,000 appointments).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = cast(Any, ServerBindingCursor)(connection.connection)
+    cursor = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
+    )
+    with cursor:
+        yield cursor
 
 
 def lock_names_for_transaction(names: Iterable[str], *, using: str = "default") -> None:

@@ -410,6 +410,21 @@ CALLS = {
         lambda w: (((client,), {}) for client in w.clients),
         lambda answer: answer,
     ),
+    "chat.sql.opened_conversation": (
+        lambda w: (
+            ((client, conversation.pk, size), {})
+            for conversation in w.conversations
+            for client in w.clients
+            for size in (1, 3, 50)
+        ),
+        lambda opened: (
+            columns(opened["conversation"]),
+            opened["conversation"].last_read,
+            columns(opened["conversation"].provider),
+            opened["bubbles"],
+            opened["older"],
+        ),
+    ),
     "chat.sql.poll_state": (
         lambda w: (
             ((client, conversation.pk, after), {})

@@ -173,6 +173,10 @@ else:
         timeout = min(timeout, half) if timeout else half
     options["options"] = f"{options.get('options', '')} -c statement_timeout={timeout}s".strip()
     options["connect_timeout"] = DATABASE_CONNECT_TIMEOUT
+    # The hand-written statements (portal.sql.statement_cursor) are prepared on their first
+    # run on a connection; the ORM's client-bound statements never are. Off behind a pooler in
+    # transaction mode that does not carry prepared statements over (PgBouncer before 1.21).
+    options["prepare_threshold"] = 0 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
