@@ -36,7 +36,13 @@ from appointments.models import (
     WeeklyHours,
 )
 from appointments.slots import Hours, Interval, bookable_starts
-from appointments.sql import OverviewFacts, OverviewLists, ScheduleFacts, schedule_facts
+from appointments.sql import (
+    BookingFacts,
+    OverviewFacts,
+    OverviewLists,
+    ScheduleFacts,
+    schedule_facts,
+)
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money, PolicyTerms
 from portal.formatting import format_date, minutes, when
@@ -91,7 +97,7 @@ def get_provider_for_client(client: User, provider_id: int) -> Provider:
     return get_object_or_404(care_team_providers(client), pk=provider_id)
 
 
-# An appointment type a client may book online (get_bookable_type_for_client says it in SQL).
+# An appointment type a client may book online.
 BOOKABLE = Q(is_active=True, bookable_online=True)
 
 
@@ -109,10 +115,25 @@ def policy_in_force(provider: Provider, appointment_type: AppointmentType) -> Po
     )
 
 
-def terms_in_force(provider: Provider, appointment_type: AppointmentType) -> PolicyTerms:
-    """policy_in_force's terms; with no policy at all, the defaults."""
-    policy = policy_in_force(provider, appointment_type)
+def terms_of(policy: Policy | None) -> PolicyTerms:
+    """A policy's terms; with no policy at all, the defaults."""
     return policy.terms() if policy else PolicyTerms()
+
+
+def terms_in_force(provider: Provider, appointment_type: AppointmentType) -> PolicyTerms:
+    """policy_in_force's terms."""
+    return terms_of(policy_in_force(provider, appointment_type))
+
+
+def booking_facts_defined(
+    client: User, provider: Provider, appointment_type: AppointmentType
+) -> BookingFacts:
+    """What appointments.sql.booking_facts answers in one statement, by the rules' definitions."""
+    return BookingFacts(
+        on_care_team=care_team_providers(client).filter(pk=provider.pk).exists(),
+        type_bookable=bookable_types(provider).filter(pk=appointment_type.pk).exists(),
+        policy=policy_in_force(provider, appointment_type),
+    )
 
 
 def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -> AppointmentType:

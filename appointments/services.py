@@ -199,11 +199,12 @@ def lock_to_book(
     this client may still book this type with them, and the policy the booking is made under.
     """
     locked = lock_schedules(client=client, provider=provider)
+    facts = sql.booking_facts(client, locked, appointment_type)
     return BookingLock(
         locked,
-        on_care_team=selectors.care_team_providers(client).filter(pk=provider.pk).exists(),
-        type_bookable=selectors.bookable_types(locked).filter(pk=appointment_type.pk).exists(),
-        terms=selectors.terms_in_force(locked, appointment_type),
+        on_care_team=facts.on_care_team,
+        type_bookable=facts.type_bookable,
+        terms=selectors.terms_of(facts.policy),
     )
 
 

@@ -80,12 +80,13 @@ def time_taken(
             start__gt=start - after - timedelta(days=1),  # no session is a day long
         )
         .exclude(entry__client=client)  # their own offer is the one being claimed
-        .select_related("entry__appointment_type")
+        .order_by()
+        .values_list("pk", "start", "entry__appointment_type__duration_minutes")
     )
     gone = [
-        offer.pk
-        for offer in candidates
-        if offer.start + offer.entry.appointment_type.duration > start - after
+        pk
+        for pk, offered, minutes in candidates
+        if offered + timedelta(minutes=minutes) > start - after
     ]
     return WaitlistOffer.objects.filter(pk__in=gone, status=WaitlistOffer.Status.OFFERED).update(
         status=WaitlistOffer.Status.LOST, closed_at=now or timezone.now()

@@ -239,7 +239,7 @@ def booking_picker(provider: Provider, appointment_type: AppointmentType) -> Pic
 @login_required
 @require_GET
 def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
-    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    kind = sql.bookable_type(request.user, provider_id, type_id)
     return render_picker(request, booking_picker(kind.provider, kind), request.GET.get("day"))
 
 
@@ -247,7 +247,7 @@ def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
     """GET: the booking to review; POST: confirm it."""
-    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    kind = sql.bookable_type(request.user, provider_id, type_id)
     picker = booking_picker(kind.provider, kind)
     form = SlotForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from appointments import selectors, services, views, waitlist
+from appointments import selectors, services, sql, views, waitlist
 from appointments.forms import AcceptsFeeForm, WaitlistForm
 from appointments.models import Appointment, AppointmentType, Provider, WaitlistOffer
 from policies.decisions import Action
@@ -96,7 +96,7 @@ def save_entry(
 @login_required
 @require_http_methods(["GET", "POST"])
 def waitlist_join(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
-    kind = selectors.get_bookable_type_for_client(request.user, provider_id, type_id)
+    kind = sql.bookable_type(request.user, provider_id, type_id)
     provider = kind.provider
     if not waitlist.waitlist_open_for(provider, kind):
         messages.error(request, f"{provider.display_name} doesn't keep a waitlist for this.")

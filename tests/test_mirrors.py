@@ -34,6 +34,7 @@ from appointments.models import (
     CareTeamMember,
     DateOverride,
     Fee,
+    Policy,
     Provider,
     WaitlistEntry,
     WaitlistOffer,
@@ -58,6 +59,7 @@ class World:
     providers: list[Provider] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
     conversations: list[Conversation] = field(default_factory=list)
+    types: list[AppointmentType] = field(default_factory=list)
 
 
 # --- Drawing a state ------------------------------------------------------------------------
@@ -75,6 +77,8 @@ provider_plans = st.lists(
                 min_size=1,
                 max_size=3,
             ),
+            # Policies: the provider's own (no type), and one for each of these types.
+            "policies": st.tuples(st.booleans(), st.lists(st.integers(0, 2), max_size=2)),
             "weekly": st.lists(
                 st.tuples(st.integers(0, 6), st.sampled_from([(8, 12), (13, 17), (18, 21)])),
                 max_size=4,
@@ -190,6 +194,14 @@ def build(providers: list[dict], clients: list[dict], now: datetime) -> World:
                 for i, (active, online, waitlist, minutes) in enumerate(plan["types"])
             ]
         )
+        world.types.extend(kinds[-1])
+        provider_wide, typed = plan["policies"]
+        if provider_wide:
+            Policy.objects.create(provider=provider, cancel_notice=timedelta(hours=24))
+        for t in sorted({t % len(kinds[-1]) for t in typed}):
+            Policy.objects.create(
+                provider=provider, appointment_type=kinds[-1][t], cancel_notice=timedelta(hours=t)
+            )
         for weekday, (start, end) in plan["weekly"]:
             WeeklyHours.objects.create(
                 provider=provider, weekday=weekday, start=time(start), end=time(end)
@@ -405,6 +417,24 @@ CALLS = {
             )
             for entry in entries
         ],
+    ),
+    "appointments.sql.bookable_type": (
+        lambda w: (
+            ((client, provider.pk, kind.pk), {})
+            for client in w.clients
+            for provider in w.providers
+            for kind in [*w.types, AppointmentType(pk=2**40)]
+        ),
+        lambda kind: (columns(kind), columns(kind.provider)),
+    ),
+    "appointments.sql.booking_facts": (
+        lambda w: (
+            ((client, provider, kind), {})
+            for client in w.clients
+            for provider in w.providers
+            for kind in w.types
+        ),
+        lambda facts: (facts.on_care_team, facts.type_bookable, columns(facts.policy)),
     ),
     "chat.sql.unread_total": (
         lambda w: (((client,), {}) for client in w.clients),
