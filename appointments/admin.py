@@ -1,18 +1,24 @@
 """The provider's workspace: their profile, hours, types, clients, schedule and fees."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from appointments import admin_week, selectors, services
-from appointments.forms import CancelForm, RescheduleForm
+from appointments.forms import CancelForm, RescheduleForm, SlotForm
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -28,11 +34,19 @@ from appointments.models import (
     WaitlistOffer,
     WeeklyHours,
 )
+from appointments.picker import chosen_day, day_page, slots_by_day
 from appointments.policy_admin import PolicyAdmin
-from appointments.practice import PracticeScopedMixin, not_found, practice_providers
+from appointments.practice import (
+    PracticeScopedMixin,
+    not_found,
+    practice_providers,
+    practice_zone,
+)
+from policies.terms import Money
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
-from portal.forms import time_zone_choices
+from portal.formatting import hours_and_minutes, time_range, when
+from portal.forms import HoursAndMinutesField, first_error, time_zone_choices
 
 
 class ProviderForm(forms.ModelForm):
@@ -95,6 +109,7 @@ class OfficeStaffInline(LabelledTabularInline):
 class ProviderAdmin(PracticeScopedMixin, admin.ModelAdmin):
     provider_lookup = ""
     form = ProviderForm
+    formfield_overrides = {models.DurationField: {"form_class": HoursAndMinutesField}}
     list_display = ["display_name", "title", "time_zone", "uses_chat", "office_email"]
     search_fields = ["display_name", "user__email"]
     fieldsets = [
@@ -234,41 +249,6 @@ class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return pending and super().has_delete_permission(request, obj)
 
 
-class AppointmentEventInline(LabelledTabularInline):
-    model = AppointmentEvent
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = (
-        "at",
-        "kind",
-        "actor",
-        "old_start",
-        "new_start",
-        "reason",
-        "details",
-    )
-    verbose_name_plural = "history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class FeeInline(LabelledTabularInline):
-    model = Fee
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("kind", "amount", "currency", "status", "created_at")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class WhenFilter(admin.SimpleListFilter):
     """Today, this week, from today on (the default) or past, in the viewer's own zone."""
 
@@ -310,6 +290,9 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset
 
 
+TIME_GONE = "That time is no longer open. Pick another one below."
+
+
 ACTION_TITLES = {
     "cancel": "Cancel on the client's behalf",
     "reschedule": "Move to another time",
@@ -322,37 +305,33 @@ ACTION_TITLES = {
 class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """The schedule. Changes go through the same services as the client's, with history."""
 
-    list_display = ["start", "end", "client", "provider", "appointment_type", "status"]
+    list_display = ["start", "client", "provider", "appointment_type", "length", "status"]
     list_filter = [WhenFilter, "status"]
     date_hierarchy = "start"
     ordering = ["start"]
     search_fields = ["client__email", "client__name"]
     list_select_related = ["client", "provider", "appointment_type"]
-    readonly_fields = [
+    # Nothing here is edited in a form: every change is an action with a page of its own.
+    fields = readonly_fields = (
         "when",
         "provider",
         "client",
         "appointment_type",
-        "start",
-        "end",
         "status",
         "created_at",
         "booked_by",
         "client_reschedules",
         "from_waitlist",
-    ]
-    exclude = ["policy_terms", "ics_sequence"]
-    inlines = [FeeInline, AppointmentEventInline]
+    )
     change_form_template = "admin/appointments/appointment/change_form.html"
 
-    @admin.display(description="when, on the provider's clock")
+    @admin.display(description="when")
     def when(self, appointment: Appointment) -> str:
-        zone = appointment.provider.zone
-        start, end = appointment.start.astimezone(zone), appointment.end.astimezone(zone)
-        return (
-            f"{start:%A %-d %B %Y, %-I:%M %p}–{end:%-I:%M %p %Z} "
-            f"({appointment.provider.time_zone.replace('_', ' ')})"
-        )
+        return time_range(appointment.start, appointment.end, appointment.provider.zone)
+
+    @admin.display(description="length")
+    def length(self, appointment: Appointment) -> str:
+        return hours_and_minutes(appointment.end - appointment.start)
 
     @admin.display(description="from the waitlist")
     def from_waitlist(self, appointment: Appointment) -> str:
@@ -361,12 +340,40 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         if offer is None:
             return "No"
         url = reverse("admin:appointments_waitlistentry_change", args=[offer.entry_id])
+        zone = appointment.provider.zone
+        taken = f", taken {when(offer.closed_at, zone)}" if offer.closed_at else ""
         return format_html(
-            'Yes: offered {} UTC, taken {} UTC (<a href="{}">waitlist entry</a>)',
-            f"{offer.created_at:%Y-%m-%d %H:%M}",
-            f"{offer.closed_at:%Y-%m-%d %H:%M}" if offer.closed_at else "",
+            'Yes: offered {}{} (<a href="{}">waitlist entry</a>)',
+            when(offer.created_at, zone),
+            taken,
             url,
         )
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the page only shows; may_act guards the actions
+
+    def may_act(self, request: HttpRequest, appointment: Appointment) -> bool:
+        return super().has_change_permission(request, appointment)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        appointment = self.get_object(request, object_id)
+        if appointment is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        may_act = self.may_act(request, appointment)
+        zone = appointment.provider.zone
+        events = appointment.events.select_related("actor").order_by("at", "pk")
+        context = {
+            "title": f"{appointment.appointment_type.name} with {appointment.client}",
+            "subtitle": None,
+            "may_act": may_act,
+            "fees": [
+                (fee, fee_buttons(fee) if may_act else [])
+                for fee in appointment.fees.order_by("created_at", "pk")
+            ],
+            "history": [(event, history_note(event, zone)) for event in events],
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
 
     def get_list_filter(self, request):
         if request.user.is_superuser:
@@ -402,9 +409,11 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     def act(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         """One page per action: what will happen, then the change, recorded with who did it."""
         appointment = self.get_object(request, object_id)
-        if appointment is None or not self.has_change_permission(request, appointment):
+        if appointment is None or not self.may_act(request, appointment):
             return not_found(request, self.opts, object_id)
         back = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+        if action == "reschedule" and request.method != "POST":
+            return self.move(request, appointment, back)
         form = self.action_form(request, appointment, action)
         if request.method == "POST" and (form is None or form.is_valid()):
             data = form.cleaned_data if form is not None else {}
@@ -412,21 +421,78 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
                 done = self.perform(request, appointment, action, data)
             except (services.ChangeError, services.BookingError) as error:
                 messages.error(request, str(error))
+                if action == "reschedule":
+                    # Taken meanwhile, or the appointment moved: pick again from what is open.
+                    return self.move(request, appointment, back, status=409)
             else:
                 messages.success(request, done)
                 return redirect(back)
+        elif action == "reschedule":
+            assert form is not None
+            messages.error(request, first_error(form))
+            return self.move(request, appointment, back, status=400)
+        return self.action_page(request, appointment, action, back, form=form)
+
+    def action_page(self, request, appointment, action, back, status=200, **extra):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": ACTION_TITLES[action],
             "appointment": appointment,
+            "when": time_range(appointment.start, appointment.end, appointment.provider.zone),
             "action": action,
-            "form": form,
             "back": back,
             "no_show_fee": appointment.terms.no_show_fee,
-            "currency": appointment.terms.currency,
+            **extra,
         }
-        return TemplateResponse(request, "admin/appointments/appointment/action.html", context)
+        return TemplateResponse(
+            request, "admin/appointments/appointment/action.html", context, status=status
+        )
+
+    def move(
+        self, request: HttpRequest, appointment: Appointment, back: str, status: int = 200
+    ) -> HttpResponse:
+        """
+        The client's day-and-time picker, on the provider's clock; a time picked leads to a
+        page that says what will change, with the one button that changes it.
+        """
+        slots = selectors.open_slots(
+            provider=appointment.provider,
+            appointment_type=appointment.appointment_type,
+            client=appointment.client,
+            now=timezone.now(),
+            exclude_appointment=appointment,
+        )
+        # Its own time is free for the times around it, but it is no new time to pick.
+        slots = [start for start in slots if start != appointment.start]
+        if "start" in request.GET:
+            form = SlotForm(request.GET)
+            if form.is_valid() and form.cleaned_data["start"] in slots:
+                confirm = RescheduleForm(
+                    initial={
+                        "start": form.cleaned_data["start"].isoformat(),
+                        "expected_start": appointment.start.isoformat(),
+                    }
+                )
+                new_start = form.cleaned_data["start"]
+                return self.action_page(
+                    request, appointment, "reschedule", back, form=confirm, new_start=new_start
+                )
+            messages.warning(
+                request,
+                first_error(form) if not form.is_valid() else TIME_GONE,
+            )
+        days = slots_by_day(slots)
+        chosen, day_status = chosen_day(request, request.GET.get("day"), days)
+        return self.action_page(
+            request,
+            appointment,
+            "reschedule",
+            back,
+            status=max(status, day_status),
+            chosen_day=chosen,
+            **day_page(days, chosen, request.path),
+        )
 
     def action_form(self, request, appointment, action):
         """The same forms as the client's: a page that is out of date changes nothing."""
@@ -437,14 +503,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             form.fields["reason"].help_text = "Recorded in the appointment's history."
             return form
         if action == "reschedule":
-            slots = selectors.open_slots(
-                provider=appointment.provider,
-                appointment_type=appointment.appointment_type,
-                client=appointment.client,
-                now=timezone.now(),
-                exclude_appointment=appointment,
-            )
-            return RescheduleForm(data, initial=initial, slots=slots)
+            return RescheduleForm(data, initial=initial)
         return None
 
     def perform(self, request, appointment, action, data) -> str:
@@ -472,24 +531,125 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return "Marked as a no-show."
 
 
+@dataclass(frozen=True)
+class FeeAction:
+    button: str  # with {money}: what the button says it does
+    done: str  # how the message after it ends
+    service: Callable[..., Fee]
+
+
+FEE_ACTIONS = {
+    "waive": FeeAction(
+        "Waive the {money} fee", "waived: the client owes nothing.", services.fee_waive
+    ),
+    "mark-paid": FeeAction("Mark the {money} fee paid", "marked paid.", services.fee_mark_paid),
+}
+
+
+def fee_buttons(fee: Fee) -> list[tuple[str, str]]:
+    """A pending fee's buttons as (where it posts, what it says); none once it is settled."""
+    if fee.status != Fee.Status.PENDING:
+        return []
+    return [
+        (reverse(f"admin:fee-{name}", args=[fee.pk]), action.button.format(money=fee.money))
+        for name, action in FEE_ACTIONS.items()
+    ]
+
+
+def history_note(event: AppointmentEvent, zone) -> str:
+    """What a history entry changed, in words: the times moved between, the reason, the fee."""
+    notes = []
+    if event.old_start and event.new_start:
+        notes.append(f"From {when(event.old_start, zone)} to {when(event.new_start, zone)}.")
+    elif event.new_start:
+        notes.append(f"For {when(event.new_start, zone)}.")
+    if event.reason:
+        notes.append(f"Reason: {event.reason}")
+    details = event.details or {}
+    if details.get("fee"):
+        notes.append(f"Fee: {details['fee']}.")
+    elif details.get("amount") and details.get("currency"):
+        notes.append(f"Fee: {Money(Decimal(details['amount']), details['currency'])}.")
+    return " ".join(notes)
+
+
 @admin.register(Fee)
 class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
     provider_lookup = "appointment__provider"
-    list_display = ["created_at", "client", "kind", "amount", "currency", "status"]
+    list_display = ["created_at", "client", "kind", "amount_owed", "status"]
     list_filter = ["status", "kind"]
-    list_select_related = ["appointment__client"]
-    readonly_fields = ["appointment", "kind", "amount", "currency", "status", "created_at"]
+    list_select_related = ["appointment__client", "appointment__appointment_type"]
+    fields = readonly_fields = (
+        "appointment",
+        "client",
+        "kind",
+        "amount_owed",
+        "status",
+        "created_at",
+    )
     actions = ["waive", "mark_paid"]
+    change_form_template = "admin/appointments/fee/change_form.html"
 
     @admin.display(description="client")
     def client(self, fee):
         return fee.appointment.client
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_owed(self, fee: Fee) -> str:
+        return str(fee.money)
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing is edited; a pending fee is settled with its buttons
+
+    def has_settle_permission(self, request, fee: Fee | None = None) -> bool:
+        return super().has_change_permission(request, fee)
+
+    def get_urls(self):
+        def view(action):
+            return self.admin_site.admin_view(
+                require_POST(lambda request, object_id: self.settle(request, object_id, action))
+            )
+
+        return [
+            path("<path:object_id>/waive/", view("waive"), name="fee-waive"),
+            path("<path:object_id>/mark-paid/", view("mark-paid"), name="fee-mark-paid"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        fee = self.get_object(request, object_id)
+        may_settle = fee is not None and self.has_settle_permission(request, fee)
+        context = {
+            "title": f"{fee.get_kind_display()} fee, {fee.money}" if fee else "Fee",
+            "subtitle": None,
+            "buttons": fee_buttons(fee) if fee and may_settle else [],
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def settle(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """One pending fee waived or marked paid; back to the page the button was on."""
+        fee = self.get_object(request, object_id)
+        if fee is None or not self.has_settle_permission(request, fee):
+            return not_found(request, self.opts, object_id)
+        chosen = FEE_ACTIONS[action]
+        try:
+            chosen.service(fee=fee, actor=request.user)
+        except services.ChangeError as error:
+            messages.error(request, str(error))
+        else:
+            kind = fee.get_kind_display().lower()
+            messages.success(request, f"The {fee.money} {kind} fee is {chosen.done}")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("admin:appointments_fee_change", args=[fee.pk])
+        return redirect(back)
 
     def _settle(self, request, fees, service, verb):
         done = skipped = 0
@@ -505,11 +665,11 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
             + (f"; {skipped} already settled and left as they were." if skipped else "."),
         )
 
-    @admin.action(description="Waive the selected fees", permissions=["change"])
+    @admin.action(description="Waive the selected fees", permissions=["settle"])
     def waive(self, request, queryset):
         self._settle(request, queryset, services.fee_waive, "waived")
 
-    @admin.action(description="Mark the selected fees paid", permissions=["change"])
+    @admin.action(description="Mark the selected fees paid", permissions=["settle"])
     def mark_paid(self, request, queryset):
         self._settle(request, queryset, services.fee_mark_paid, "marked paid")
 
@@ -568,3 +728,4 @@ class PracticePolicyAdmin(PracticeScopedMixin, PolicyAdmin):
 # A practice lands on the provider's week (portal's admin site imports no app, so it is set here).
 assert isinstance(admin.site, PortalAdminSite)
 admin.site.landing = admin_week.practice_week
+admin.site.practice_zone = practice_zone

@@ -2,7 +2,6 @@ from datetime import datetime
 
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
-from django.utils import timezone
 
 from appointments.models import PartOfDay, Weekday
 from policies.terms import Money
@@ -53,29 +52,10 @@ class CancelForm(AcceptsFeeForm):
         return expected_instant(self.cleaned_data["expected_start"], required=False)
 
 
-def slot_choices(slots: list[datetime]) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The times grouped by the viewer's own days, for a select."""
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for slot in slots:
-        local = timezone.localtime(slot)
-        groups.setdefault(f"{local:%A %-d %B %Y}", []).append(
-            (slot.isoformat(), f"{local:%-I:%M %p %Z}")
-        )
-    return list(groups.items())
-
-
 class RescheduleForm(AcceptsFeeForm, SlotForm):
-    """
-    A new time and the time the page showed. The client's picker sends one time; the
-    practice picks from `slots` in a select.
-    """
+    """A new time and the time the page showed."""
 
     expected_start = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, slots: list[datetime] | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if slots is not None:
-            self.fields["start"] = forms.ChoiceField(label="New time", choices=slot_choices(slots))
 
     def clean_expected_start(self) -> datetime | None:
         return expected_instant(self.cleaned_data["expected_start"], required=True)

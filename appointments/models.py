@@ -13,6 +13,7 @@ from django.utils import timezone
 from appointments.slots import BookingRules
 from policies.decisions import Action, AppointmentFacts, Decision, decide
 from policies.terms import MAX_GRACE_PERIOD, MAX_NOTICE, Late, Money, PolicyTerms
+from portal.formatting import DAY_AND_TIME, format_date
 from portal.inputs import duration_validators
 from portal.timezones import validate_time_zone_name
 
@@ -59,8 +60,8 @@ class Provider(models.Model):
         "minimum notice",
         default=timedelta(hours=2),
         validators=duration_validators(MAX_MIN_NOTICE),
-        help_text="How soon before a start time clients can still book it (HH:MM:SS; "
-        "at most 365 days).",
+        help_text="How soon before a start time clients can still book it (at most 365 days, "
+        "8,760 hours).",
     )
     horizon_days = models.PositiveSmallIntegerField(
         "books how far ahead (days)",
@@ -70,12 +71,12 @@ class Provider(models.Model):
     buffer_before = models.DurationField(
         default=timedelta(0),
         validators=duration_validators(MAX_BUFFER),
-        help_text="Kept free before each appointment (HH:MM:SS; at most a day).",
+        help_text="Kept free before each appointment (at most a day, 24 hours).",
     )
     buffer_after = models.DurationField(
         default=timedelta(0),
         validators=duration_validators(MAX_BUFFER),
-        help_text="Kept free after each appointment (HH:MM:SS; at most a day).",
+        help_text="Kept free after each appointment (at most a day, 24 hours).",
     )
     slot_step_minutes = models.PositiveSmallIntegerField(
         "minutes between start times",
@@ -388,8 +389,8 @@ class Policy(models.Model):
     cancel_notice = models.DurationField(
         default=timedelta(hours=24),
         validators=duration_validators(MAX_NOTICE),
-        help_text="How long before the session online cancellation is free (HH:MM:SS; "
-        "“1 00:00:00” is one day; at most 365 days).",
+        help_text="How long before the session online cancellation is free (at most 365 days, "
+        "8,760 hours).",
     )
     reschedule_notice = models.DurationField(
         default=timedelta(hours=24),
@@ -583,9 +584,8 @@ class Appointment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.appointment_type.name} with {self.provider} at {self.start:%Y-%m-%d %H:%M} UTC"
-        )
+        start = format_date(self.start.astimezone(self.provider.zone), DAY_AND_TIME)
+        return f"{self.appointment_type.name} with {self.provider}, {start}"
 
     @property
     def duration(self) -> timedelta:
@@ -736,7 +736,9 @@ class AppointmentEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M} UTC"
+        return (
+            f"{self.get_kind_display()}, {format_date(timezone.localtime(self.at), DAY_AND_TIME)}"
+        )
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
@@ -886,7 +888,8 @@ class WaitlistOpening(models.Model):
         indexes = [models.Index(fields=["opened_at"], name="waitlist_opening_at")]
 
     def __str__(self) -> str:
-        return f"{self.get_cause_display()} at {self.opened_at:%Y-%m-%d %H:%M} UTC"
+        opened = format_date(timezone.localtime(self.opened_at), DAY_AND_TIME)
+        return f"{self.get_cause_display()}, {opened}"
 
 
 class WaitlistOffer(models.Model):
@@ -926,7 +929,8 @@ class WaitlistOffer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.start:%Y-%m-%d %H:%M} UTC to {self.entry.client}"
+        start = format_date(timezone.localtime(self.start), DAY_AND_TIME)
+        return f"{start} to {self.entry.client}"
 
     def is_live(self, now: datetime) -> bool:
         return self.status == self.Status.OFFERED and (

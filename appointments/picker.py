@@ -5,12 +5,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import quote
 
+from django.contrib import messages
+from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from appointments.forms import DayForm
 from appointments.models import Appointment, AppointmentType, Provider
 from policies.decisions import Decision
 from portal.formatting import format_date
+from portal.forms import first_error
 
 DAYS_PER_PAGE = 14
 
@@ -87,3 +91,23 @@ def day_page(days: dict[date, list[datetime]], chosen: date | None, review_url: 
         "earlier_day": format_date(ordered[first - 1], "Y-m-d") if first > 0 else None,
         "later_day": format_date(ordered[after], "Y-m-d") if after < len(ordered) else None,
     }
+
+
+def chosen_day(
+    request: HttpRequest, day_param: str | None, days: dict[date, list[datetime]]
+) -> tuple[date | None, int]:
+    """The day asked for if it has open times, else the first; a bad day says why (400)."""
+    first = next(iter(days), None)
+    if not day_param:
+        return first, 200
+    form = DayForm({"day": day_param})
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return first, 400
+    day = form.cleaned_data["day"]
+    if day not in days:
+        messages.warning(
+            request, f"There are no open times on {day:%A %-d %B}. Pick one of the days below."
+        )
+        return first, 200
+    return day, 200

@@ -7,16 +7,19 @@ it, limited to the practice's own policies.
 from datetime import time, timedelta
 
 from django.contrib import admin
+from django.db import models
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from appointments.models import Policy
 from policies.decisions import Action, AppointmentFacts, decide
+from portal.forms import HoursAndMinutesField
 from portal.timezones import local_instant
 
 
 class PolicyAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.DurationField: {"form_class": HoursAndMinutesField}}
     list_display = ["provider", "appointment_type", "clients_may_cancel", "clients_may_reschedule"]
     readonly_fields = ["what_clients_read"]
     fieldsets = [

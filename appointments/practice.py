@@ -3,6 +3,8 @@ What a provider or their office staff may see in the admin: their own practice o
 A superuser sees everything.
 """
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -18,16 +20,33 @@ def practice_providers(user) -> QuerySet[Provider]:
     return Provider.objects.filter(Q(user=user) | Q(office_staff__user=user)).distinct()
 
 
-def works_for_a_practice(user) -> bool:
+def _practice_time_zones(user) -> set[str]:
     """
-    Asked by several admin pages' permission checks in one request: the answer is kept on
-    the user object, which lives as long as the request (as Django keeps its permissions).
+    The zones of the providers `user` works for. Asked by several admin pages' permission
+    checks and by every admin page's clock in one request: the answer is kept on the user
+    object, which lives as long as the request (as Django keeps its permissions).
+    """
+    if not hasattr(user, "_practice_time_zones"):
+        user._practice_time_zones = set(
+            practice_providers(user).values_list("time_zone", flat=True)
+        )
+    return user._practice_time_zones
+
+
+def works_for_a_practice(user) -> bool:
+    return user.is_superuser or bool(_practice_time_zones(user))
+
+
+def practice_zone(user) -> ZoneInfo | None:
+    """
+    The zone a practice's workspace shows its times in: its providers' own, when they share
+    one. None for a practice spread over zones (each time then names the viewer's own zone)
+    and for superusers, who see every practice.
     """
     if user.is_superuser:
-        return True
-    if not hasattr(user, "_works_for_a_practice"):
-        user._works_for_a_practice = practice_providers(user).exists()
-    return user._works_for_a_practice
+        return None
+    zones = _practice_time_zones(user)
+    return ZoneInfo(next(iter(zones))) if len(zones) == 1 else None
 
 
 class PracticeScopedMixin(MixedIntoModelAdmin):

@@ -1,5 +1,5 @@
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -17,7 +17,6 @@ from appointments import selectors, services, sql, waitlist
 from appointments.calendar import appointment_calendar
 from appointments.forms import (
     CancelForm,
-    DayForm,
     InvitationAnswerForm,
     JoinForm,
     RescheduleForm,
@@ -25,7 +24,7 @@ from appointments.forms import (
 )
 from appointments.invitations import invitation_for_token
 from appointments.models import Appointment, AppointmentType, CareTeamInvitation, Fee, Provider
-from appointments.picker import Picker, day_page, slots_by_day
+from appointments.picker import Picker, chosen_day, day_page, slots_by_day
 from policies.decisions import Action, Decision
 from portal import links
 from portal.formatting import when
@@ -179,26 +178,6 @@ def book_type(request: SignedInRequest, provider_id: int) -> HttpResponse:
         and links.link("message-provider", provider_id=provider.pk),
     }
     return render(request, "appointments/book_type.html", context)
-
-
-def chosen_day(
-    request: SignedInRequest, day_param: str | None, days: dict[date, list[datetime]]
-) -> tuple[date | None, int]:
-    """The day asked for if it has open times, else the first; a bad day says why (400)."""
-    first = next(iter(days), None)
-    if not day_param:
-        return first, 200
-    form = DayForm({"day": day_param})
-    if not form.is_valid():
-        messages.error(request, first_error(form))
-        return first, 400
-    day = form.cleaned_data["day"]
-    if day not in days:
-        messages.warning(
-            request, f"There are no open times on {day:%A %-d %B}. Pick one of the days below."
-        )
-        return first, 200
-    return day, 200
 
 
 def render_picker(

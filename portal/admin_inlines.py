@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.utils.text import capfirst
 
+from portal.admin_site import NoDanglingReferences
+
 
 class LabelledInlineFormSet(BaseInlineFormSet):
     """Names each input by its column and its row (see LabelledTabularInline)."""
@@ -14,7 +16,7 @@ class LabelledInlineFormSet(BaseInlineFormSet):
                 field.widget.attrs["aria-label"] = f"{capfirst(field.label)}, {row}"
 
 
-class LabelledTabularInline(admin.TabularInline):
+class LabelledTabularInline(NoDanglingReferences, admin.TabularInline):
     """
     A tabular inline whose inputs have accessible names. Django heads each column with a
     <th> but gives the inputs below it no label, so a screen reader (and axe) finds a row of

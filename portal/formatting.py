@@ -32,6 +32,10 @@ _LETTERS: dict[str, Callable[[Any], str]] = {  # a date, or a datetime for the t
 }
 
 
+# A day and a time with the zone named, as pages that list many dates write them.
+DAY_AND_TIME = "D j M Y, g:i A T"
+
+
 @lru_cache(maxsize=64)
 def _writers(pattern: str) -> tuple[Callable[[Any], str] | str, ...] | None:
     """What writes each character of `pattern`, or None where Django's formatter must."""
@@ -54,6 +58,21 @@ def format_date(value: date, pattern: str) -> str:
 def when(instant: datetime, zone: ZoneInfo) -> str:
     """Mon 2 Dec, 9:00 AM (EST)"""
     return format_date(instant.astimezone(zone), "D j M, g:i A (T)")
+
+
+def time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """Wed 25 Nov 2026, 10:00 AM – 10:50 AM CST; an end on another day names that day."""
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    last = "g:i A T" if end.date() == start.date() else "D j M, g:i A T"
+    return f"{format_date(start, 'D j M Y, g:i A')} – {format_date(end, last)}"
+
+
+def hours_and_minutes(duration: timedelta) -> str:
+    """A duration as it is entered: "50 min", "1 h 30 min", "48 h"."""
+    hours, rest = divmod(minutes(duration), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def html_datetime(instant: datetime) -> str:

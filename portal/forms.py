@@ -1,3 +1,4 @@
+from datetime import timedelta
 from functools import cache
 
 from django import forms
@@ -8,6 +9,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from portal.formatting import minutes
 from portal.mail import queue_email
 from portal.models import User, normalize_email_address
 from portal.timezones import canonical_time_zone, time_zone_names
@@ -141,3 +143,72 @@ class PortalFormRenderer(TemplatesSetting):
     """Renders `{{ field.as_field_group }}` with the portal's own markup (label, help, errors)."""
 
     field_template_name = "forms/field.html"
+
+
+class HoursAndMinutesWidget(forms.MultiWidget):
+    """A duration as two numbers, hours and minutes, each named for screen readers."""
+
+    template_name = "widgets/hours_and_minutes.html"
+
+    def __init__(self, label: str = "", attrs=None) -> None:
+        number = {"inputmode": "numeric", "min": "0", "class": "duration-part", **(attrs or {})}
+        super().__init__(
+            [
+                forms.NumberInput({**number, "aria-label": f"{label}, hours".lstrip(", ")}),
+                forms.NumberInput(
+                    {**number, "max": "59", "aria-label": f"{label}, minutes".lstrip(", ")}
+                ),
+            ],
+        )
+
+    def id_for_label(self, id_: str) -> str:
+        # Drawn as a fieldset: the id names the pair, so its help text has an id to point at.
+        return id_
+
+    def decompress(self, value):
+        if isinstance(value, timedelta):
+            return list(divmod(minutes(value), 60))
+        return [None, None]
+
+
+class HoursAndMinutesField(forms.MultiValueField):
+    """
+    A duration entered as hours and minutes ("48 h 0 min"), in place of Django's
+    "2 00:00:00". The model's own validators bound it, with messages that name the bounds.
+    """
+
+    # Far beyond any bound the models set (they name theirs), and short of a timedelta's limit.
+    MAX_HOURS = 100_000_000
+
+    def __init__(self, *, label=None, **kwargs) -> None:
+        kwargs.pop("max_length", None)
+        messages = {
+            "min_value": "A duration can't be negative.",
+            "max_value": "That is more hours than any duration here can be.",
+            "invalid": "Enter whole hours and minutes.",
+        }
+        # Either part may be left empty for none ("2" hours alone is 2 h 0 min).
+        fields = (
+            forms.IntegerField(
+                min_value=0, max_value=self.MAX_HOURS, required=False, error_messages=messages
+            ),
+            forms.IntegerField(
+                min_value=0,
+                max_value=59,
+                required=False,
+                error_messages={**messages, "max_value": "Minutes go up to 59."},
+            ),
+        )
+        super().__init__(
+            fields,
+            label=label,
+            widget=HoursAndMinutesWidget(str(label or "")),
+            require_all_fields=False,
+            **kwargs,
+        )
+
+    def compress(self, data_list) -> timedelta | None:
+        if not data_list or all(part in (None, "") for part in data_list):
+            return None
+        hours, mins = (part or 0 for part in data_list)
+        return timedelta(hours=hours, minutes=mins)

@@ -313,6 +313,8 @@ if timedelta(seconds=email_timeout) >= PORTAL_TASK_DEADLINE:
 # --- Time and language ----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Dates as the portal writes them, where Django writes them itself (the admin's lists and pages).
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_TZ = True
 USE_I18N = True
 # The zone a user sees until they (or their browser) choose one.

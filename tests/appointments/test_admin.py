@@ -1,10 +1,12 @@
 """The provider's workspace in the admin: scoping to one practice, and the actions."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from urllib.parse import quote, unquote
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -270,29 +272,66 @@ def test_cancelling_for_the_client_charges_nothing_and_emails_them(staff_browser
     assert appointment.client.email in [m.to[0] for m in sent_mail()]
 
 
-def test_moving_to_another_free_time(staff_browser, ours):
+def picked_times(html: str) -> list[str]:
+    """The new times the move page's picker offers, as the links carry them."""
+    return [
+        unquote(start) for start in re.findall(r'class="time" href="[^"?]*\?start=([^"]+)"', html)
+    ]
+
+
+def move_url(appointment) -> str:
+    return reverse("admin:appointment-reschedule", args=[appointment.pk])
+
+
+def test_moving_picks_a_day_then_a_time_then_confirms_it(staff_browser, ours):
     appointment = ours["appointment"]
     browser = staff_browser(ours["provider"].user)
-    page = browser.get(reverse("admin:appointment-reschedule", args=[appointment.pk])).text
-    choices = re.findall(r'<option value="([^"]+)"', page)
-    assert choices
-    new = choices[5]
+    page = browser.get(move_url(appointment)).text
+    days = re.findall(r'class="day" href="\?day=([0-9-]+)"', page)
+    assert len(days) > 1 and 'aria-current="date"' in page
+    later = browser.get(f"{move_url(appointment)}?day={days[1]}").text
+    new = picked_times(later)[0]
+    assert (
+        datetime.fromisoformat(new).astimezone(ours["provider"].zone).date().isoformat() == days[1]
+    )
+    review = browser.get(f"{move_url(appointment)}?start={quote(new)}").text
+    moved_to = datetime.fromisoformat(new).astimezone(ours["provider"].zone)
+    assert f"Move to {moved_to:%a %-d %b, %-I:%M %p}" in review
+    assert f'name="start" value="{new}"' in review
     browser.post(
-        reverse("admin:appointment-reschedule", args=[appointment.pk]),
-        {"start": new, "expected_start": appointment.start.isoformat()},
+        move_url(appointment), {"start": new, "expected_start": appointment.start.isoformat()}
     )
     appointment.refresh_from_db()
     assert appointment.start.isoformat() == new
     assert appointment.events.get(kind="rescheduled").actor == ours["provider"].user
 
 
+def test_the_picker_never_offers_the_appointments_own_time(staff_browser, ours):
+    appointment = ours["appointment"]
+    browser = staff_browser(ours["provider"].user)
+    day = appointment.start.astimezone(ours["provider"].zone).date()
+    page = browser.get(f"{move_url(appointment)}?day={day:%Y-%m-%d}").text
+    assert appointment.start.isoformat() not in picked_times(page)
+    own = browser.get(f"{move_url(appointment)}?start={quote(appointment.start.isoformat())}")
+    assert "That time is no longer open" in own.text
+    assert "Move to " not in own.text.replace("Move to another time", "")
+
+
+@pytest.mark.parametrize(
+    "start", ["tomorrow", "2026-12-01T09:00", "9999-01-01T00:00:00+00:00", "x" * 500]
+)
+def test_a_bad_time_in_the_link_says_so_and_shows_the_picker(staff_browser, ours, start):
+    response = staff_browser(ours["provider"].user).get(
+        f"{move_url(ours['appointment'])}?start={quote(start)}"
+    )
+    assert response.status_code == 200
+    assert "That time isn" in response.text and 'class="time"' in response.text
+
+
 def test_moving_onto_a_taken_time_is_refused(staff_browser, ours, stranger):
     appointment = ours["appointment"]
     browser = staff_browser(ours["provider"].user)
-    page = browser.get(reverse("admin:appointment-reschedule", args=[appointment.pk])).text
-    taken = re.findall(r'<option value="([^"]+)"', page)[3]
-    from datetime import datetime
-
+    taken = picked_times(browser.get(move_url(appointment)).text)[3]
     CareTeamMember.objects.create(provider=ours["provider"], client=stranger)
     appointment_book(
         client=stranger,
@@ -302,10 +341,10 @@ def test_moving_onto_a_taken_time_is_refused(staff_browser, ours, stranger):
         booked_by=stranger,
     )
     response = browser.post(
-        reverse("admin:appointment-reschedule", args=[appointment.pk]),
-        {"start": taken, "expected_start": appointment.start.isoformat()},
+        move_url(appointment), {"start": taken, "expected_start": appointment.start.isoformat()}
     )
-    assert response.status_code == 200
+    assert response.status_code == 409 and 'class="time"' in response.text
+    assert taken not in picked_times(response.text)
     appointment.refresh_from_db()
     assert appointment.start.isoformat() != taken
 
@@ -314,10 +353,10 @@ def test_a_bogus_new_time_is_refused(staff_browser, ours):
     appointment = ours["appointment"]
     browser = staff_browser(ours["provider"].user)
     response = browser.post(
-        reverse("admin:appointment-reschedule", args=[appointment.pk]),
+        move_url(appointment),
         {"start": "tomorrow", "expected_start": appointment.start.isoformat()},
     )
-    assert response.status_code == 200 and "Select a valid choice" in response.text
+    assert response.status_code == 400 and "That time isn" in response.text
     before = appointment.start
     appointment.refresh_from_db()
     assert appointment.start == before
@@ -469,17 +508,13 @@ def test_a_provider_cannot_add_clients_to_another_practice(staff_browser, ours, 
 def test_a_move_from_a_page_older_than_the_appointments_time_changes_nothing(staff_browser, ours):
     appointment = ours["appointment"]
     browser = staff_browser(ours["provider"].user)
-    page = browser.get(reverse("admin:appointment-reschedule", args=[appointment.pk])).text
-    new = re.findall(r'<option value="([^"]+)"', page)[5]
+    new = picked_times(browser.get(move_url(appointment)).text)[-1]
     seen = (appointment.start - timedelta(days=1)).isoformat()  # as if it moved meanwhile
-    response = browser.post(
-        reverse("admin:appointment-reschedule", args=[appointment.pk]),
-        {"start": new, "expected_start": seen},
-    )
+    response = browser.post(move_url(appointment), {"start": new, "expected_start": seen})
     before = appointment.start
     appointment.refresh_from_db()
     assert appointment.start == before
-    assert response.status_code == 200 and "moved in the meantime" in response.text
+    assert response.status_code == 409 and "moved in the meantime" in response.text
 
 
 def test_every_input_of_the_hours_rows_has_an_accessible_name(staff_browser, ours):
@@ -511,9 +546,10 @@ def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(sta
         .get(reverse("admin:appointments_appointment_change", args=[appointment.pk]))
         .text
     )
-    start = appointment.start.astimezone(ZoneInfo("America/Chicago"))
-    assert f"{start:%A %-d %B %Y, %-I:%M %p}–" in html
-    assert f"{start:%Z} (America/Chicago)" in html
+    zone = ZoneInfo("America/Chicago")
+    start, end = appointment.start.astimezone(zone), appointment.end.astimezone(zone)
+    assert f"{start:%a %-d %b %Y, %-I:%M %p} – {end:%-I:%M %p %Z}" in html
+    assert "UTC" not in html and "Asia/Tokyo" not in html
 
 
 def test_the_schedule_names_the_provider_only_for_a_practice_of_several(
@@ -527,3 +563,152 @@ def test_the_schedule_names_the_provider_only_for_a_practice_of_several(
         OfficeStaff.objects.create(provider=provider, user=staff)
     join_practice_staff(staff)
     assert "column-provider" in staff_browser(staff).get(url).text
+
+
+# --- Pages that only show, fees settled by their buttons, durations in hours -----------------
+
+
+@pytest.mark.parametrize("name", ["appointment", "fee"])
+def test_a_page_where_nothing_can_be_edited_has_no_save(staff_browser, ours, name):
+    prefix = dict((key, prefix) for key, prefix, _ in OBJECT_PAGES)[name]
+    url = reverse(f"admin:{prefix}_change", args=[ours[name].pk])
+    browser = staff_browser(ours["provider"].user)
+    html = browser.get(url).text
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert browser.post(url, {"_save": "Save"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "kind"),
+    [("waive", "waived", "fee_waived"), ("mark-paid", "paid", "fee_paid")],
+)
+@pytest.mark.parametrize("page", ["fee", "appointment"])
+def test_a_fee_is_settled_with_the_button_that_says_so(
+    staff_browser, ours, action, status, kind, page
+):
+    fee = ours["fee"]
+    browser = staff_browser(ours["provider"].user)
+    on = reverse(
+        f"admin:appointments_{page}_change",
+        args=[fee.pk if page == "fee" else fee.appointment_id],
+    )
+    html = browser.get(on).text
+    url = reverse(f"admin:fee-{action}", args=[fee.pk])
+    button = {"waive": "Waive the $20 fee", "mark-paid": "Mark the $20 fee paid"}[action]
+    assert f'action="{url}"' in html and button in html
+    response = browser.post(url, {"next": on}, follow=True)
+    assert response.redirect_chain[-1][0] == on
+    fee.refresh_from_db()
+    assert fee.status == status
+    assert fee.appointment.events.get(kind=kind).actor == ours["provider"].user
+    assert "The $20 late reschedule fee is" in response.text
+    # Settled: no button is offered, and a second press changes nothing.
+    assert f'action="{url}"' not in response.text
+    again = browser.post(url, {"next": on}, follow=True)
+    assert f"This fee is already {fee.get_status_display().lower()}." in again.text
+    assert fee.appointment.events.filter(kind__startswith="fee_").count() == 1
+
+
+def test_settling_a_fee_goes_nowhere_but_this_site_and_only_by_post(staff_browser, ours):
+    fee = ours["fee"]
+    browser = staff_browser(ours["provider"].user)
+    url = reverse("admin:fee-waive", args=[fee.pk])
+    assert browser.get(url).status_code == 405
+    response = browser.post(url, {"next": "https://example.org/"})
+    assert response.url == reverse("admin:appointments_fee_change", args=[fee.pk])
+
+
+def test_a_fee_of_another_practice_has_no_button_that_works(staff_browser, ours, theirs):
+    browser = staff_browser(ours["provider"].user)
+    browser.post(reverse("admin:fee-mark-paid", args=[theirs["fee"].pk]))
+    theirs["fee"].refresh_from_db()
+    assert theirs["fee"].status == "pending"
+
+
+def test_an_appointment_without_fees_says_so(staff_browser, ours):
+    html = (
+        staff_browser(ours["provider"].user)
+        .get(reverse("admin:appointments_appointment_change", args=[ours["past"].pk]))
+        .text
+    )
+    assert "No fees: the client owes nothing for this appointment." in html
+
+
+def test_fees_show_amounts_as_the_portal_writes_them(staff_browser, ours):
+    html = (
+        staff_browser(ours["provider"].user).get(reverse("admin:appointments_fee_changelist")).text
+    )
+    assert "$20" in html and "20.00" not in html
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["appointment", "fee", "careteammember", "careteaminvitation", "policy", "waitlistentry"],
+)
+def test_lists_are_headed_by_what_they_list(staff_browser, ours, name):
+    html = (
+        staff_browser(ours["provider"].user)
+        .get(reverse(f"admin:appointments_{name}_changelist"))
+        .text
+    )
+    assert "Select " not in html.split("<h1")[1].split("</h1>")[0]
+
+
+def test_times_in_lists_are_on_the_practices_clock_with_the_zone_named(staff_browser, ours):
+    from zoneinfo import ZoneInfo
+
+    viewer = UserFactory(is_staff=True, time_zone="Pacific/Auckland")
+    OfficeStaff.objects.create(provider=ours["provider"], user=viewer)
+    join_practice_staff(viewer)
+    html = staff_browser(viewer).get(reverse("admin:appointments_appointment_changelist")).text
+    start = ours["appointment"].start.astimezone(ZoneInfo("America/Chicago"))
+    assert f"{start:%a %-d %b %Y, %-I:%M %p %Z}" in html
+    assert "a.m." not in html and "p.m." not in html
+
+
+DURATIONS = {
+    "policy": ["cancel_notice", "reschedule_notice", "grace_period"],
+    "provider": ["min_notice", "buffer_before", "buffer_after"],
+}
+
+
+@pytest.mark.parametrize("name", DURATIONS)
+def test_durations_are_entered_as_hours_and_minutes(staff_browser, ours, name):
+    obj = ours[name]
+    url = reverse(f"admin:appointments_{name}_change", args=[obj.pk])
+    html = staff_browser(ours["provider"].user).get(url).text
+    for field in DURATIONS[name]:
+        value = getattr(obj, field)
+        hours, minutes = divmod(int(value.total_seconds()) // 60, 60)
+        assert re.search(
+            rf'name="{field}_0"[^>]*value="{hours}"|value="{hours}"[^>]*name="{field}_0"', html
+        ), field
+        assert re.search(
+            rf'name="{field}_1"[^>]*value="{minutes}"|value="{minutes}"[^>]*name="{field}_1"', html
+        ), field
+        assert f'name="{field}"' not in html  # no "1 00:00:00" box
+
+
+def test_hours_and_minutes_read_back_as_a_duration():
+    from portal.forms import HoursAndMinutesField
+
+    field = HoursAndMinutesField(label="Notice")
+    assert field.clean(["48", "0"]) == timedelta(hours=48)
+    assert field.clean(["", "30"]) == timedelta(minutes=30)
+    assert field.clean(["2", ""]) == timedelta(hours=2)
+    for bad in (["1", "60"], ["-1", "0"], ["x", "0"], ["10000000000", "0"], ["", ""]):
+        with pytest.raises(ValidationError):
+            field.clean(bad)
+
+
+@pytest.mark.parametrize("name", ["provider", "policy", "appointment", "fee"])
+def test_no_input_is_described_by_an_element_that_is_not_there(staff_browser, ours, name):
+    html = (
+        staff_browser(ours["provider"].user)
+        .get(reverse(f"admin:appointments_{name}_change", args=[ours[name].pk]))
+        .text
+    )
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    for refs in re.findall(r'aria-(?:describedby|labelledby)="([^"]+)"', html):
+        for ref in refs.split():
+            assert ref in ids or "__prefix__" in ref, ref

@@ -25,7 +25,7 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     # The provider's workspace is checked at a tablet's width instead of a phone's.
     "tablet": {
-        "viewport": {"width": 820, "height": 1180},
+        "viewport": {"width": 768, "height": 1024},
         "device_scale_factor": 2,
         "has_touch": True,
     },
