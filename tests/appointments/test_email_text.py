@@ -2,11 +2,16 @@
 
 import html
 import itertools
+import re
 
 import pytest
+from django.urls import reverse
 
+from appointments import waitlist
+from appointments.models import CareTeamMember
 from appointments.services import appointment_cancel
-from tests.factories import book
+from portal.models import Email
+from tests.factories import UserFactory, book
 from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +68,40 @@ def test_no_appointment_email_offers_a_chat_the_provider_does_not_use(
         assert "message your provider" not in body.lower()
         if not uses_chat:
             assert "message" not in body.lower() and "chat" not in body.lower()
+
+
+def test_every_link_in_the_emails_leads_to_the_portal_base_url(
+    client, settings, client_user, provider, session_type
+):
+    """`make run HOST=... PORT=...` sets PORTAL_BASE_URL: reset, offer and .ics links follow it."""
+    settings.PORTAL_BASE_URL = "http://192.168.1.20:8101"
+    provider.waitlist_enabled = True
+    provider.save()
+    waiting = UserFactory()
+    CareTeamMember.objects.create(provider=provider, client=waiting)
+    waitlist.entry_save(
+        client=waiting,
+        provider=provider,
+        appointment_type=session_type,
+        weekdays=[],
+        parts=[],
+        not_after=None,
+        actor=waiting,
+    )
+    appointment = book(client_user, provider, session_type, days=3)
+    appointment_cancel(appointment=appointment, actor=client_user)
+    client.post(reverse("password-reset"), {"email": client_user.email})
+    messages = sent_mail()
+    kinds = set(Email.objects.values_list("kind", flat=True))
+    assert {"appointment-booked", "waitlist-offer", "password-reset"} <= kinds
+    links = []
+    for message in messages:
+        texts = [message.body, html_of(message)]
+        texts += [content for _, content, _ in message.attachments]
+        links += [link for text in texts for link in re.findall(r"https?://[^\s\"<>]+", text)]
+    assert any("/password-reset/" in link for link in links)
+    assert any("/waitlist/" in link for link in links)
+    # The calendar entry's place is the session's video room; every other link is the portal's.
+    ours = [link for link in links if link != session_type.video_link]
+    outside = [link for link in ours if not link.startswith(settings.PORTAL_BASE_URL + "/")]
+    assert links and outside == []
