@@ -15,6 +15,17 @@ export DEBUG ?= true
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
+# Links in emails and calendar files (password resets, offers, .ics) lead to the server this
+# starts, unless PORTAL_BASE_URL is set in the environment, on the command line or in .env
+# (settings read .env only for what the environment leaves unset, so exporting it here would
+# hide the file's value). A server on every address is reached on this machine at 127.0.0.1;
+# an IPv6 address goes in brackets.
+RUN_URL_HOST = $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))
+ifeq ($(origin PORTAL_BASE_URL),undefined)
+ifeq ($(shell grep -Es '^[[:space:]]*(export[[:space:]]+)?PORTAL_BASE_URL=' .env),)
+run: export PORTAL_BASE_URL = http://$(RUN_URL_HOST):$(PORT)
+endif
+endif
 # The web server and the background worker, together. A worker that exits by itself (a crash,
 # a task past its deadline, kill -9) is started again after 2 s, as systemd does in production;
 # one that was asked to stop (status 0) is not. Ctrl-C stops the server, and the worker with

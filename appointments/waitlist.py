@@ -5,6 +5,7 @@ fixed number of queries and writes what it decides. Claims go through the bookin
 """
 
 import secrets
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -212,14 +213,20 @@ def find_matches(
     )
     for client_id, start, end in rows:
         client_busy[client_id].append((start, end))
+    # What each client was offered already, by any of their entries: a start is offered to a
+    # client once, so a time that reopens (a hold that ended) does not reach them again through
+    # their other entry.
     offered: dict[int, set[datetime]] = defaultdict(set)
-    for entry_id, start in WaitlistOffer.objects.filter(
-        entry_id__in=[e.pk for e in entries], start__gte=window.start, start__lt=window.end
-    ).values_list("entry_id", "start"):
-        offered[entry_id].add(start)
+    for client_id, start in WaitlistOffer.objects.filter(
+        entry__provider=provider,
+        entry__client_id__in={e.client_id for e in entries},
+        start__gte=window.start,
+        start__lt=window.end,
+    ).values_list("entry__client_id", "start"):
+        offered[client_id].add(start)
     schedule = Schedule(rules, zone, weekly, overrides, busy)
     by_id = {e.pk: e for e in entries}
-    wishes = [wish_of(e, client_busy[e.client_id], offered[e.pk], now) for e in entries]
+    wishes = [wish_of(e, client_busy[e.client_id], offered[e.client_id], now) for e in entries]
     freed = (opening.start, opening.end)
     found = match(schedule, wishes, now=now, freed=freed, exact=window.exact)
     return [(by_id[wish.entry_id], start) for wish, start in found], passed
@@ -264,6 +271,7 @@ def make_offers(opening_id: int, now: datetime | None = None) -> int:
             return 0
         window = opening_window(opening, provider)
         matches, passed = find_matches(provider, opening, now)
+        matches = first_per_client(matches)
         if passed:
             WaitlistEntry.objects.filter(pk__in=passed, status="active").update(
                 status=WaitlistEntry.Status.ENDED,
@@ -306,20 +314,57 @@ def make_offers(opening_id: int, now: datetime | None = None) -> int:
     return len(offers)
 
 
+def first_per_client(
+    matches: list[tuple[WaitlistEntry, datetime]],
+) -> list[tuple[WaitlistEntry, datetime]]:
+    """
+    One offer to a client for one freed time. A client can wait for a type and for an earlier
+    time for an appointment with the same provider; both may suit, and two emails about one
+    time would leave them guessing which is which. The entry that joined first has it (matches
+    come in join order); the other waits for the next time that opens.
+    """
+    seen: set[int] = set()
+    first = []
+    for entry, start in matches:
+        if entry.client_id not in seen:
+            seen.add(entry.client_id)
+            first.append((entry, start))
+    return first
+
+
+def offer_email_key(offer: WaitlistOffer) -> uuid.UUID:
+    """
+    The Message-ID of the offer email to a client for one freed time. The Email table's unique
+    key then refuses a second one, whatever the code before it did. The opening's instant
+    keeps another database's opening with the same id from giving the same key.
+    """
+    opening = offer.opening
+    return uuid.uuid5(
+        uuid.NAMESPACE_URL,
+        f"https://{settings.PORTAL_CALENDAR_DOMAIN}/waitlist-opening/{opening.pk}"
+        f"/{opening.opened_at.isoformat()}/client/{offer.entry.client_id}",
+    )
+
+
 def queue_offer_email(offer: WaitlistOffer, provider: Provider) -> None:
-    """No clinical detail: who with and when, on the client's clock, and a link."""
+    """
+    No clinical detail (not the type): who with and when, on the client's clock, whether it
+    would move their appointment earlier or book the time they wait for, and a link.
+    """
     client = offer.entry.client
+    move_up = offer.entry.move_up
     context = {
         "recipient": client,
         "provider_name": provider.display_name,
         "when": when(offer.start, client.zone),
         "hold_until": when(offer.expires_at, client.zone) if offer.expires_at else "",
-        "moving": offer.entry.move_up_id is not None,
+        "moving": move_up is not None,
+        "moving_from": when(move_up.start, client.zone) if move_up is not None else "",
         "url": settings.PORTAL_BASE_URL
         + reverse("appointments:waitlist-offer", args=[offer.token]),
         "portal_name": settings.PORTAL_NAME,
     }
-    queue_email("waitlist-offer", context, to=client.email)
+    queue_email("waitlist-offer", context, to=client.email, key=offer_email_key(offer))
 
 
 def hold_ended(offer_id: int, now: datetime | None = None) -> bool:

@@ -33,6 +33,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends import smtp
 from django.db import transaction
 from django.tasks import task
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -56,9 +57,18 @@ class DeliveryFailed(Exception):
     """One attempt did not deliver; the email records whether another will follow."""
 
 
+def render_subject(name: str, context: dict) -> str:
+    """
+    templates/emails/<name>-subject.txt as one line of plain text. A header is not HTML: it is
+    rendered without autoescaping, or a name such as O'Brien would arrive as O&#x27;Brien.
+    """
+    template = Engine.get_default().get_template(f"emails/{name}-subject.txt")
+    return " ".join(template.render(Context(context, autoescape=False)).split())
+
+
 def render_email(name: str, context: dict) -> tuple[str, str, str]:
     """templates/emails/<name>-subject.txt, -body.txt and -body.html."""
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    subject = render_subject(name, context)
     body = render_to_string(f"emails/{name}-body.txt", context)
     html = render_to_string(f"emails/{name}-body.html", context)
     return subject, body, html

@@ -3,6 +3,7 @@
 from datetime import datetime, time, timedelta
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -16,7 +17,8 @@ from appointments.models import (
     WaitlistOffer,
     WaitlistOpening,
 )
-from tests.factories import PolicyFactory, UserFactory
+from portal.formatting import when
+from tests.factories import AppointmentTypeFactory, PolicyFactory, UserFactory
 from tests.tasks import run_worker, sent_mail
 
 pytestmark = pytest.mark.django_db
@@ -367,3 +369,87 @@ def test_new_hours_elsewhere_leave_a_fitting_offer_alone(freed, client_user, ses
     DateOverride.objects.create(provider=provider, date=other_day, start=time(9), end=time(10))
     run_worker()
     assert WaitlistOffer.objects.get(start=freed.start).status == "offered"
+
+
+# --- One freed time, one offer email to a client ------------------------------------------------
+
+
+def waiting_twice(on, client_user, session_type, *, move_up_first: bool):
+    """
+    The client waits for an intake with the provider and for an earlier time for the session
+    they have booked in six days; a session of someone else three days out is to be cancelled.
+    """
+    intake = AppointmentTypeFactory(provider=on, name="Intake", duration_minutes=50)
+    later = book_at(client_user, on, session_type, at_nine(on, days=6))
+    joins = [
+        lambda: join(client_user, on, session_type, move_up=later),
+        lambda: join(client_user, on, intake),
+    ]
+    entries = [each() for each in (joins if move_up_first else joins[::-1])]
+    blocker = book_at(someone_on_the_team(on), on, session_type, at_nine(on))
+    return entries, later, blocker
+
+
+def offer_mail(client):
+    return [m for m in sent_mail() if m.to == [client.email] and "Reminder" not in m.subject]
+
+
+@pytest.mark.parametrize("one_mode", [False, True])
+@pytest.mark.parametrize("move_up_first", [True, False])
+def test_one_freed_time_sends_a_client_one_offer_saying_which_it_is(
+    on, client_user, session_type, move_up_first, one_mode
+):
+    if one_mode:
+        one_at_a_time(on)
+    (first, second), later, blocker = waiting_twice(
+        on, client_user, session_type, move_up_first=move_up_first
+    )
+    mail.outbox.clear()
+    cancel(blocker)
+    (message,) = [m for m in offer_mail(client_user) if "time" in m.subject]
+    (offer,) = WaitlistOffer.objects.filter(entry__client=client_user)
+    assert offer.entry == first and offer.start == blocker.start
+    said = when(offer.start, client_user.zone)
+    if move_up_first:
+        assert (
+            message.subject == f"An earlier time for your appointment with Dr. Maya Okafor: {said}"
+        )
+        assert f"for your appointment on {when(later.start, client_user.zone)}" in message.body
+    else:
+        assert message.subject == f"A time you're waiting for opened with Dr. Maya Okafor: {said}"
+        assert "earlier" not in message.subject + message.body
+    assert "Intake" not in message.subject + message.body  # no clinical detail
+    assert "Therapy" not in message.subject + message.body
+    second.refresh_from_db()
+    assert second.status == "active"  # it waits for the next time that opens
+
+
+def test_running_the_offer_task_again_sends_nothing_more(on, client_user, session_type):
+    _, _, blocker = waiting_twice(on, client_user, session_type, move_up_first=True)
+    cancel(blocker)
+    run_worker()
+    opening = WaitlistOpening.objects.get()
+    assert waitlist.make_offers(opening.pk) == 0
+    # Were the run's claim on the opening lost, the matcher would find the client's next-best
+    # start: the offer email's key, one per client and freed time, refuses it, and the run
+    # writes nothing.
+    WaitlistOpening.objects.filter(pk=opening.pk).update(offered_at=None)
+    with pytest.raises(IntegrityError):
+        waitlist.make_offers(opening.pk)
+    assert WaitlistOffer.objects.count() == 1
+    assert len([m for m in offer_mail(client_user) if "time" in m.subject]) == 1
+
+
+def test_a_time_passed_on_does_not_reach_the_client_again_through_their_other_entry(
+    on, client_user, session_type
+):
+    one_at_a_time(on)
+    (first, second), _, blocker = waiting_twice(on, client_user, session_type, move_up_first=False)
+    cancel(blocker)
+    run_worker()
+    offer = WaitlistOffer.objects.get(entry=first)
+    assert waitlist.hold_ended(offer.pk, now=offer.expires_at)
+    run_worker()
+    assert WaitlistOpening.objects.filter(cause="hold_ended").exists()
+    assert list(WaitlistOffer.objects.values_list("entry", flat=True)) == [first.pk]
+    assert len([m for m in offer_mail(client_user) if "time" in m.subject]) == 1

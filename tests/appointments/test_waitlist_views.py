@@ -1,5 +1,6 @@
 """The client's waitlist pages: the access matrix, bad input, and each journey's answer."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from tests.appointments.test_waitlist import (
     cancel,
     join,
     someone_on_the_team,
+    waiting_twice,
 )
 from tests.factories import PolicyFactory
 from tests.tasks import run_worker
@@ -165,6 +167,24 @@ def test_the_offer_card_leads_to_the_ordinary_review_and_confirming_books(
     assert booked.start == offer.start
     offer.refresh_from_db()
     assert offer.appointment == booked
+
+
+@pytest.mark.parametrize(
+    ("move_up_first", "said"),
+    [
+        (True, "An earlier time opened with Dr. Maya Okafor for your Therapy session: "),
+        (False, "A time opened with Dr. Maya Okafor for Intake: "),
+    ],
+)
+def test_the_offer_card_names_the_appointment_type_and_which_kind_of_offer_it_is(
+    on, client_user, session_type, signed_in, move_up_first, said
+):
+    _, _, blocker = waiting_twice(on, client_user, session_type, move_up_first=move_up_first)
+    cancel(blocker)
+    run_worker()
+    page = signed_in.get(reverse("appointments:list")).content.decode()
+    (card,) = re.findall(r'<div class="panel invitation-card offer-card".*?</p>', page, re.S)
+    assert said in " ".join(card.split())
 
 
 def test_a_time_taken_before_the_link_is_opened_says_someone_took_it_with_fresh_times(
