@@ -674,12 +674,16 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
         self._settle(request, queryset, services.fee_mark_paid, "marked paid")
 
 
-class WaitlistOfferInline(LabelledTabularInline):
+class WaitlistOfferInline(admin.TabularInline):
+    """The times offered to an entry, as a plain table: the entry's page only shows."""
+
     model = WaitlistOffer
     extra = 0
     can_delete = False
     fields = readonly_fields = ("start", "status", "created_at", "expires_at", "appointment")
     verbose_name_plural = "offers"
+    template = "admin/edit_inline/records.html"
+    empty_text = "No time has been offered yet."
 
     def has_add_permission(self, request, obj=None):
         return False

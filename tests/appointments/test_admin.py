@@ -712,3 +712,21 @@ def test_no_input_is_described_by_an_element_that_is_not_there(staff_browser, ou
     for refs in re.findall(r'aria-(?:describedby|labelledby)="([^"]+)"', html):
         for ref in refs.split():
             assert ref in ids or "__prefix__" in ref, ref
+
+
+def test_a_waitlist_entry_without_offers_says_so_and_offers_no_save(staff_browser, ours):
+    from appointments.models import WaitlistEntry
+
+    appointment = ours["appointment"]
+    entry = WaitlistEntry.objects.create(
+        client=appointment.client,
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+    )
+    html = (
+        staff_browser(ours["provider"].user)
+        .get(reverse("admin:appointments_waitlistentry_change", args=[entry.pk]))
+        .text
+    )
+    assert "No time has been offered yet." in html
+    assert 'class="closelink"' not in html and 'name="_save"' not in html

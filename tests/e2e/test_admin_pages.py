@@ -10,7 +10,15 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from appointments.models import Appointment, CareTeamMember, Fee, Policy, Provider
+from appointments.models import (
+    Appointment,
+    CareTeamInvitation,
+    CareTeamMember,
+    Fee,
+    Policy,
+    Provider,
+    WaitlistEntry,
+)
 from chat.models import Conversation
 from portal.models import User
 from tests.e2e.conftest import admin_sign_in, totp_code
@@ -84,12 +92,42 @@ def next_week(provider: Provider) -> str:
     return f"{monday_of(today) + timedelta(days=7):%Y-%m-%d}"
 
 
+def waiting_and_invited(appointment: Appointment) -> tuple[WaitlistEntry, CareTeamInvitation]:
+    """A waitlist entry of the demo client and an invitation nobody answered yet."""
+    entry = WaitlistEntry.objects.create(
+        client=appointment.client,
+        provider=appointment.provider,
+        appointment_type=appointment.appointment_type,
+    )
+    invitation = CareTeamInvitation.objects.create(
+        provider=appointment.provider,
+        email="new.client@example.com",
+        invited_by=appointment.provider.user,
+    )
+    return entry, invitation
+
+
 def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
+    from urllib.parse import quote
+
+    from django.utils import timezone
+
+    from appointments import selectors
+
     provider = appointment.provider
     conversation = Conversation.objects.get(provider=provider)
     policy = Policy.objects.filter(provider=provider).first()
     fee = Fee.objects.filter(appointment__provider=provider).first()
+    entry, invitation = waiting_and_invited(appointment)
+    member = CareTeamMember.objects.filter(provider=provider).first()
     a = f"/admin/appointments/appointment/{appointment.pk}"
+    new_time = selectors.open_slots(
+        provider=provider,
+        appointment_type=appointment.appointment_type,
+        client=appointment.client,
+        now=timezone.now(),
+        exclude_appointment=appointment,
+    )[-1]
     return [
         ("week", "/admin/"),
         ("busy-week", f"/admin/?week={next_week(provider)}"),
@@ -98,6 +136,7 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
         ("appointments", "/admin/appointments/appointment/"),
         ("appointment", f"{a}/change/"),
         ("move", f"{a}/reschedule/"),
+        ("move-review", f"{a}/reschedule/?start={quote(new_time.isoformat())}"),
         ("cancel", f"{a}/cancel/"),
         ("complete", f"{a}/complete/"),
         ("no-show", f"{a}/no-show/"),
@@ -106,7 +145,13 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
         ("fee", f"/admin/appointments/fee/{fee.pk}/change/"),
         ("clients", "/admin/appointments/careteammember/"),
         ("add-client", "/admin/appointments/careteammember/add/"),
+        ("client", f"/admin/appointments/careteammember/{member.pk}/change/"),
         ("invitations", "/admin/appointments/careteaminvitation/"),
+        ("invitation", f"/admin/appointments/careteaminvitation/{invitation.pk}/change/"),
+        ("waitlist", "/admin/appointments/waitlistentry/"),
+        ("waitlist-entry", f"/admin/appointments/waitlistentry/{entry.pk}/change/"),
+        ("past", "/admin/appointments/appointment/?when=past"),
+        ("policy-add", "/admin/appointments/policy/add/"),
         ("policies", "/admin/appointments/policy/"),
         ("policy", f"/admin/appointments/policy/{policy.pk}/change/"),
         ("inbox", "/admin/chat/conversation/"),
