@@ -212,7 +212,52 @@ def test_the_week_is_walked_and_opened_with_the_keyboard(visit, live_server):
     visit.screenshot("focused")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/admin/appointments/appointment/\d+/change/$"))
-    expect(page.get_by_text("when, on the provider")).to_be_visible()
+    expect(page.get_by_text("When:", exact=True)).to_be_visible()
+
+
+def tab_to(page, locator, presses: int = 60) -> None:
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if locator.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {locator}")
+
+
+def test_an_appointment_is_moved_with_the_clients_picker_by_keyboard(visit, live_server):
+    """
+    The practice's "Move to another time" is the client's day-and-time picker: days, then
+    times named in full for a screen reader, then a page that says what changes, with one
+    button. Each step is a plain link or form, so the keyboard goes the same way.
+    """
+    call_command("seed_demo", "--i-know-this-is-not-production", verbosity=0)
+    appointment = busy_demo_week()
+    page = visit.page
+    admin_sign_in(page, live_server.url, "office@example.com", "demo-office-2026")
+    visit.goto(f"/admin/appointments/appointment/{appointment.pk}/change/")
+    tab_to(page, page.get_by_role("link", name="Move to another time"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Pick a day")).to_be_visible()
+    visit.check("picker")
+    second_day = page.locator("a.day").nth(1)
+    tab_to(page, second_day)
+    page.keyboard.press("Enter")
+    expect(page.locator("a.day").nth(1)).to_have_attribute("aria-current", "date")
+    time = page.locator("a.time").first
+    label = time.get_attribute("aria-label")
+    assert re.fullmatch(r"\w+day \d{1,2} \w+, \d{1,2}:\d\d [AP]M", label), label
+    tab_to(page, time)
+    visit.screenshot("time-focused")
+    page.keyboard.press("Enter")
+    button = page.get_by_role("button", name=re.compile(r"^Move to "))
+    expect(button).to_be_visible()
+    visit.check("review")
+    tab_to(page, button)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Moved. An email with the new time")).to_be_visible()
+    appointment.refresh_from_db()
+    day, clock = label.split(", ")
+    local = appointment.start.astimezone(appointment.provider.zone)
+    assert f"{local:%-I:%M %p}" == clock and day.endswith(f"{local:%-d %B}")
 
 
 def test_new_hours_rows_and_the_date_picker_pass_axe(visit, live_server):
