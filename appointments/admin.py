@@ -434,6 +434,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         return self.action_page(request, appointment, action, back, form=form)
 
     def action_page(self, request, appointment, action, back, status=200, **extra):
+        terms = appointment.terms
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -442,7 +443,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             "when": time_range(appointment.start, appointment.end, appointment.provider.zone),
             "action": action,
             "back": back,
-            "no_show_fee": appointment.terms.no_show_fee,
+            "no_show_fee": terms.no_show_fee and Money(terms.no_show_fee, terms.currency),
             **extra,
         }
         return TemplateResponse(

@@ -383,7 +383,7 @@ def test_marking_completed_records_who(staff_browser, ours):
 def test_a_no_show_applies_the_policys_fee_once(staff_browser, ours):
     browser = staff_browser(ours["provider"].user)
     url = reverse("admin:appointment-no-show", args=[ours["past"].pk])
-    assert "60" in browser.get(url).text
+    assert "no-show fee of $60 is recorded" in browser.get(url).text
     browser.post(url)
     browser.post(url)
     fee = Fee.objects.get(appointment=ours["past"])
