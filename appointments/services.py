@@ -44,6 +44,29 @@ class NotBookable(BookingError):
     pass
 
 
+class TermsChanged(BookingError):
+    """
+    The policy a booking would be made under is not the one the client was shown (it changed
+    while the page was open, or the page showed none): nothing is booked and they are asked
+    again, with `terms` as they are now.
+    """
+
+    def __init__(self, terms: PolicyTerms, shown: bool):
+        if shown:
+            text = (
+                "The cancellation and rescheduling policy changed while this page was open. "
+                "Nothing was booked. Read the new policy and confirm again if you still want "
+                "this time."
+            )
+        else:
+            text = (
+                "Nothing was booked yet. Read the cancellation and rescheduling policy and "
+                "confirm if you still want this time."
+            )
+        super().__init__(text)
+        self.terms = terms
+
+
 class ChangeError(Exception):
     """A cancel or reschedule that cannot be made; the message is written for the client."""
 
@@ -215,11 +238,13 @@ def appointment_book(
     appointment_type: AppointmentType,
     start: datetime,
     booked_by: User,
+    expected_terms: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """
     Book `start` if it is open for this client; raise a BookingError otherwise. The client books
-    for themselves, or their provider's practice books for them.
+    for themselves, or their provider's practice books for them. `expected_terms` is the token
+    of the policy the client was shown (PolicyTerms.token): the booking binds no other.
     """
     if timezone.is_naive(start):
         raise ValueError("start must be an aware datetime")
@@ -241,6 +266,9 @@ def appointment_book(
             now=now,
         ):
             raise SlotUnavailable()
+        # The terms were read under the lock with the rest: comparing them costs no query.
+        if expected_terms is not None and expected_terms != locked.terms.token:
+            raise TermsChanged(locked.terms, shown=bool(expected_terms))
         appointment = Appointment.objects.create(
             provider=provider,
             client=client,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appointments import selectors, services, sql, waitlist
 from appointments.calendar import appointment_calendar
 from appointments.forms import (
+    BookForm,
     CancelForm,
     DayForm,
     InvitationAnswerForm,
@@ -24,9 +25,17 @@ from appointments.forms import (
     SlotForm,
 )
 from appointments.invitations import invitation_for_token
-from appointments.models import Appointment, AppointmentType, CareTeamInvitation, Fee, Provider
+from appointments.models import (
+    Appointment,
+    AppointmentType,
+    CareTeamInvitation,
+    Fee,
+    Provider,
+    WaitlistOffer,
+)
 from appointments.picker import Picker, day_page, slots_by_day
 from policies.decisions import Action, Decision
+from policies.terms import PolicyTerms
 from portal import links
 from portal.formatting import when
 from portal.forms import first_error
@@ -249,12 +258,14 @@ def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> Htt
     """GET: the booking to review; POST: confirm it."""
     kind = sql.bookable_type(request.user, provider_id, type_id)
     picker = booking_picker(kind.provider, kind)
-    form = SlotForm(request.POST if request.method == "POST" else request.GET)
+    form = BookForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, first_error(form))
         return render_picker(request, picker, None, status=400)
     if request.method == "POST":
-        return confirm_booking(request, picker, form.cleaned_data["start"])
+        return confirm_booking(
+            request, picker, form.cleaned_data["start"], form.cleaned_data["expected_terms"]
+        )
     return review_booking(request, picker, form.cleaned_data["start"])
 
 
@@ -277,16 +288,48 @@ def review_booking(request: SignedInRequest, picker: Picker, start: datetime) ->
     if not is_open(request, picker, start):
         messages.error(request, "That time isn't available. Please pick another.")
         return render_picker(request, picker, day_of(start))
+    terms = selectors.terms_in_force(picker.provider, picker.appointment_type)
+    return render_booking_review(
+        request,
+        provider=picker.provider,
+        appointment_type=picker.appointment_type,
+        start=start,
+        terms=terms,
+    )
+
+
+def render_booking_review(
+    request: HtmxRequest,
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    terms: PolicyTerms,
+    offer: WaitlistOffer | None = None,
+    changed: str = "",
+) -> HttpResponse:
+    """
+    The booking to review, with the policy it will be made under; its form carries that
+    policy back. `changed` says the terms are not the ones shown before (a 409).
+    """
     context = {
-        "provider": picker.provider,
-        "appointment_type": picker.appointment_type,
+        "provider": provider,
+        "appointment_type": appointment_type,
         "start": start,
-        "policy": selectors.terms_in_force(picker.provider, picker.appointment_type),
+        "policy": terms,
+        "offer": offer,
+        "changed": changed,
     }
-    return render(request, "appointments/book_review.html", context)
+    if request.htmx and changed:
+        # htmx 2 swaps only 2xx answers; the alert says what changed.
+        return render(request, "appointments/book_review.html#review", context)
+    status = 409 if changed else 200
+    return render(request, "appointments/book_review.html", context, status=status)
 
 
-def confirm_booking(request: SignedInRequest, picker: Picker, start: datetime) -> HttpResponse:
+def confirm_booking(
+    request: SignedInRequest, picker: Picker, start: datetime, expected_terms: str
+) -> HttpResponse:
     try:
         appointment = services.appointment_book(
             client=request.user,
@@ -294,6 +337,17 @@ def confirm_booking(request: SignedInRequest, picker: Picker, start: datetime) -
             appointment_type=picker.appointment_type,
             start=start,
             booked_by=request.user,
+            expected_terms=expected_terms,
+        )
+    except services.TermsChanged as error:
+        # Asked again, with the policy as it is now and what changed.
+        return render_booking_review(
+            request,
+            provider=picker.provider,
+            appointment_type=picker.appointment_type,
+            start=start,
+            terms=error.terms,
+            changed=str(error),
         )
     except services.BookingError as error:
         messages.error(request, str(error))

@@ -474,12 +474,14 @@ def offer_claim(
     offer: WaitlistOffer,
     actor: User,
     accepted_fee=None,
+    expected_terms: str | None = None,
     now: datetime | None = None,
 ) -> services.AppointmentChange:
     """
     Take the offered time: a booking, or for a move-up entry a reschedule, through the same
     services, locks and constraints as any other. Someone faster gets SlotUnavailable, and
-    this entry stays on the waitlist.
+    this entry stays on the waitlist. A booking binds only the terms the client was shown
+    (`expected_terms`, as appointment_book); a move keeps the terms it was booked under.
     """
     entry = offer.entry
     if actor.pk != entry.client_id:
@@ -507,6 +509,7 @@ def offer_claim(
                     appointment_type=entry.appointment_type,
                     start=offer.start,
                     booked_by=actor,
+                    expected_terms=expected_terms,
                     now=now,
                 )
                 change = services.AppointmentChange(booked, None)
