@@ -40,6 +40,9 @@ class SlotUnavailable(BookingError):
         super().__init__(message)
 
 
+ALREADY_ITS_TIME = "That is the time it already has. Pick a different time."
+
+
 class NotBookable(BookingError):
     pass
 
@@ -413,7 +416,7 @@ def appointment_reschedule(
         appointment = _locked_appointment(appointment, expected_start)
         decision = _client_decision(appointment, Action.RESCHEDULE, actor, now, accepted_fee)
         if new_start == appointment.start:
-            raise SlotUnavailable("That is the time it already has. Pick a different time.")
+            raise SlotUnavailable(ALREADY_ITS_TIME)
         if not selectors.is_open_slot(
             provider=appointment.provider,
             appointment_type=appointment.appointment_type,

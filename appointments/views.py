@@ -512,6 +512,10 @@ def review_move(request: SignedInRequest, picker: Picker, new_start: datetime) -
     assert picker.moving is not None and picker.rule is not None
     if picker.rule.refused:
         return render_change_problem(request, picker.moving, f"{picker.rule.reason}.")
+    if new_start == picker.moving.start:
+        # Free to the slot engine (it is this appointment's), but no move: the picker again.
+        messages.error(request, services.ALREADY_ITS_TIME)
+        return render_picker(request, picker, day_of(new_start), status=409)
     if not is_open(request, picker, new_start):
         messages.error(request, "That time isn't available. Please pick another.")
         return render_picker(request, picker, day_of(new_start))

@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from datetime import timezone as datetime_timezone
 from urllib.parse import quote, unquote
 
 import pytest
@@ -370,6 +371,27 @@ def test_the_reschedule_picker_never_offers_the_time_it_already_has(signed_in, a
     assert any(
         unquote(start) == (appointment.start + timedelta(minutes=30)).isoformat() for start in times
     ), "a time overlapping its own is offered"
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("offset", ["+00:00", "-05:00", "+09:30"])
+def test_the_time_it_already_has_is_no_new_time_to_review_or_confirm(
+    signed_in, appointment, method, offset
+):
+    """However the page writes the instant, its own time gets a message, never a confirm."""
+    hours, minutes = int(offset[:3]), int(offset[0] + offset[4:])
+    zone = datetime_timezone(timedelta(hours=hours, minutes=minutes))
+    own = appointment.start.astimezone(zone).isoformat()
+    response = getattr(signed_in, method)(
+        url("reschedule-review", appointment),
+        {"start": own, "expected_start": appointment.start.isoformat()},
+    )
+    assert response.status_code == 409
+    assert "That is the time it already has. Pick a different time." in response.text
+    assert "Confirm new time" not in response.text
+    assert 'id="picker"' in response.text
+    appointment.refresh_from_db()
+    assert appointment.events.count() == 1
 
 
 def test_a_refused_reschedule_says_why_and_changes_nothing(signed_in, soon):
