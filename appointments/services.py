@@ -80,7 +80,7 @@ class StaleAppointment(ChangeError):
 
 class PolicyRefused(ChangeError):
     def __init__(self, decision: Decision):
-        super().__init__(f"{decision.reason}.")
+        super().__init__(decision.sentence)
         self.decision = decision
 
 

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import selectors, services, sql, waitlist
@@ -34,7 +35,7 @@ from appointments.models import (
     WaitlistOffer,
 )
 from appointments.picker import Picker, day_page, slots_by_day
-from policies.decisions import Action, Decision
+from policies.decisions import Action, Decision, Outcome
 from policies.terms import PolicyTerms
 from portal import links
 from portal.formatting import when
@@ -253,6 +254,7 @@ def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpR
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
     """GET: the booking to review; POST: confirm it."""
@@ -366,6 +368,7 @@ def contact_link(appointment: Appointment) -> str:
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def appointment_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the confirm pop-up (a page without JavaScript); POST: cancel."""
@@ -386,6 +389,8 @@ def render_cancel(
 ) -> HttpResponse:
     """The pop-up with the terms as they are now; it carries back the fee it shows."""
     decision = decision or appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
+    if decision.outcome == Outcome.INACTIVE:
+        return render_refusal(request, appointment, decision)
     form.initial = {
         "expected_start": appointment.start.isoformat(),
         "accepted_fee": decision.fee.token if decision.fee else "",
@@ -462,6 +467,22 @@ def render_change_problem(
     return render_dialog(request, "appointments/problem.html", context, status)
 
 
+def render_refusal(
+    request: HtmxRequest, appointment: Appointment, decision: Decision
+) -> HttpResponse:
+    """
+    Why this change can't be made: an appointment no longer scheduled says what it is now
+    (a page opened again after the change, by Back or in another tab); else the policy's reason.
+    """
+    if decision.outcome == Outcome.INACTIVE:
+        status = appointment.get_status_display().lower()
+        stale = services.StaleAppointment(
+            f"It is {status}: there is nothing to cancel or reschedule."
+        )
+        return render_change_problem(request, appointment, str(stale), stale)
+    return render_change_problem(request, appointment, decision.sentence)
+
+
 def reschedule_picker(request: SignedInRequest, appointment: Appointment) -> Picker:
     rule = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
     review_url = reverse("appointments:reschedule-review", args=[appointment.pk])
@@ -469,17 +490,19 @@ def reschedule_picker(request: SignedInRequest, appointment: Appointment) -> Pic
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_GET
 def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     picker = reschedule_picker(request, appointment)
     assert picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, appointment, f"{picker.rule.reason}.")
+        return render_refusal(request, appointment, picker.rule)
     return render_picker(request, picker, request.GET.get("day"))
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the move to review, old time and new; POST: confirm it."""
@@ -511,7 +534,7 @@ def render_move_review(
 def review_move(request: SignedInRequest, picker: Picker, new_start: datetime) -> HttpResponse:
     assert picker.moving is not None and picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, picker.moving, f"{picker.rule.reason}.")
+        return render_refusal(request, picker.moving, picker.rule)
     if new_start == picker.moving.start:
         # Free to the slot engine (it is this appointment's), but no move: the picker again.
         messages.error(request, services.ALREADY_ITS_TIME)

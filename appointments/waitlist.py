@@ -377,7 +377,7 @@ def entry_save(
             raise WaitlistError("That appointment can't be moved up.")
         rule = move_up.decide(Action.RESCHEDULE, now, client.zone)
         if rule.refused:
-            raise WaitlistError(f"{rule.reason}.")
+            raise WaitlistError(rule.sentence)
         not_after = None  # earlier than the appointment is the limit
     with transaction.atomic():
         # One change to a client's waitlist at a time: two joins at once edit one entry.

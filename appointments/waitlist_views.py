@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -113,7 +114,7 @@ def waitlist_move_up(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     rule = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
     if rule.refused:
-        return views.render_change_problem(request, appointment, f"{rule.reason}.")
+        return views.render_refusal(request, appointment, rule)
     provider, kind = appointment.provider, appointment.appointment_type
     if not waitlist.waitlist_open_for(provider, kind):
         messages.error(request, f"{provider.display_name} doesn't keep a waitlist for this.")
@@ -173,6 +174,7 @@ def render_ended(request: SignedInRequest, offer: WaitlistOffer, text: str) -> H
 
 
 @login_required
+@never_cache  # a review: Back after taking it must ask the server again
 @require_http_methods(["GET", "POST"])
 def waitlist_offer(request: SignedInRequest, token: str) -> HttpResponse:
     """GET: the ordinary review page for the offered time; POST: take it."""

@@ -56,6 +56,11 @@ class Decision:
     def refused(self) -> bool:
         return not self.allowed
 
+    @property
+    def sentence(self) -> str:
+        """The reason as a sentence: one full stop, never two (a reason may end in "p. m.")."""
+        return self.reason if self.reason.endswith((".", "?", "!")) else f"{self.reason}."
+
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policies.decisions import Action, AppointmentFacts, Outcome, decide
+from policies.decisions import Action, AppointmentFacts, Decision, Outcome, decide
 from policies.terms import Late, Money, PolicyTerms
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -278,3 +278,24 @@ def test_no_reason_tells_the_client_to_message_anyone():
     for now in [DAWN - timedelta(days=3), DAWN - timedelta(hours=3), DAWN + SECOND]:
         for act in (cancel, reschedule):
             assert "message" not in act(now, terms=REFUSING, start=DAWN).reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("reason", "sentence"),
+    [
+        ("Online cancellation isn't available", "Online cancellation isn't available."),
+        ("This appointment is no longer scheduled.", "This appointment is no longer scheduled."),
+        (
+            "Online cancellation closed lun 2 dic, 9:00 p. m.",
+            "Online cancellation closed lun 2 dic, 9:00 p. m.",
+        ),
+        (
+            "Free to cancel until Mon 2 Dec, 9:00 AM (EST)",
+            "Free to cancel until Mon 2 Dec, 9:00 AM (EST).",
+        ),
+        ("Is that so?", "Is that so?"),
+    ],
+)
+def test_a_reason_reads_as_a_sentence_with_one_full_stop(reason, sentence):
+    decision = Decision(Action.CANCEL, Outcome.WINDOW, False, None, None, reason)
+    assert decision.sentence == sentence
