@@ -567,6 +567,10 @@ REFUSALS = {
         {"cancel_notice": 10 * DAY, "reschedule_notice": 10 * DAY, "grace_period": 600},
         {"created_at": -timedelta(hours=1)},
     ),
+    "booked inside, no grace": (
+        {"cancel_notice": 10 * DAY, "reschedule_notice": 10 * DAY, "grace_period": 0},
+        {"created_at": -timedelta(hours=1)},
+    ),
     "rescheduled enough": ({"max_reschedules": 0, "late_cancel": "refuse"}, {}),
     "started": ({}, {"start": -timedelta(minutes=10)}),
     "cancelled": ({}, {"status": "cancelled"}),
@@ -663,3 +667,10 @@ def test_after_a_cancel_without_javascript_the_confirm_page_says_it_is_cancelled
     assert "no-store" in again["Cache-Control"]
     assert "Cancel this appointment?" not in again.text
     assert "It is cancelled: there is nothing to cancel or reschedule." in again.text
+
+
+def test_a_card_booked_inside_the_window_without_grace_says_so(signed_in, appointment):
+    appointment = refused(appointment, "booked inside, no grace")
+    html = signed_in.get(reverse("appointments:list")).text.replace("&#x27;", "'")
+    assert "Online cancellation was never available for this appointment: it was booked" in html
+    assert "grace period" not in html
