@@ -318,6 +318,7 @@ def render_booking_review(
         "provider": provider,
         "appointment_type": appointment_type,
         "start": start,
+        "end": start + appointment_type.duration,
         "policy": terms,
         "offer": offer,
         "changed": changed,
@@ -521,9 +522,11 @@ def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResp
 def render_move_review(
     request: SignedInRequest, picker: Picker, new_start: datetime, changed: str = ""
 ) -> HttpResponse:
+    assert picker.moving is not None
     context = {
         "appointment": picker.moving,
         "new_start": new_start,
+        "new_end": new_start + picker.moving.duration,
         "decision": picker.rule,
         "changed": changed,
     }

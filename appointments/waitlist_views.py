@@ -211,6 +211,7 @@ def review(
         context = {
             "appointment": entry.move_up,
             "new_start": offer.start,
+            "new_end": offer.start + entry.move_up.duration,
             "decision": picker.rule,
             "changed": changed,
             "offer": offer,

@@ -56,6 +56,23 @@ def when(instant: datetime, zone: ZoneInfo) -> str:
     return format_date(instant.astimezone(zone), "D j M, g:i A (T)")
 
 
+def time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """
+    9:00 AM – 9:50 AM in `zone`; a range that ends on a later day there says so:
+    11:30 PM – 12:20 AM (next day), or the end's day when it is later still.
+    """
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    # Across a change of the clocks each end names its offset: 1:30 AM EST – 3:20 AM EDT,
+    # and, when they go back, 11:30 PM -03 – 11:20 PM -04 reads as the later time it is.
+    pattern = "g:i A" if start.utcoffset() == end.utcoffset() else "g:i A T"
+    begins = format_date(start, pattern)
+    days = (end.date() - start.date()).days
+    if days > 1:
+        return f"{begins} – {format_date(end, f'D j M, {pattern}')}"
+    ends = format_date(end, pattern)
+    return f"{begins} – {ends} ({gettext('next day')})" if days == 1 else f"{begins} – {ends}"
+
+
 def html_datetime(instant: datetime) -> str:
     """An instant for <time datetime>: UTC, whole seconds (HTML allows no microseconds)."""
     return instant.astimezone(UTC).replace(microsecond=0).isoformat()
