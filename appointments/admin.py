@@ -45,7 +45,7 @@ from appointments.practice import (
 from policies.terms import Money
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
-from portal.formatting import hours_and_minutes, time_range, when
+from portal.formatting import dated_time_range, hours_and_minutes, when
 from portal.forms import HoursAndMinutesField, first_error, time_zone_choices
 
 
@@ -327,7 +327,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     @admin.display(description="when")
     def when(self, appointment: Appointment) -> str:
-        return time_range(appointment.start, appointment.end, appointment.provider.zone)
+        return dated_time_range(appointment.start, appointment.end, appointment.provider.zone)
 
     @admin.display(description="length")
     def length(self, appointment: Appointment) -> str:
@@ -440,7 +440,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": ACTION_TITLES[action],
             "appointment": appointment,
-            "when": time_range(appointment.start, appointment.end, appointment.provider.zone),
+            "when": dated_time_range(appointment.start, appointment.end, appointment.provider.zone),
             "action": action,
             "back": back,
             "no_show_fee": terms.no_show_fee and Money(terms.no_show_fee, terms.currency),

@@ -29,12 +29,24 @@ class SlotForm(forms.Form):
         return start
 
 
+class BookForm(SlotForm):
+    # The token of the policy the review page showed (PolicyTerms.token); missing means none
+    # was shown, and the booking is refused with the terms in force.
+    expected_terms = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
 class AcceptsFeeForm(forms.Form):
     # The fee the page showed as the client confirmed; missing or unreadable means none.
     accepted_fee = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_accepted_fee(self) -> Money | None:
         return Money.from_token(self.cleaned_data["accepted_fee"])
+
+
+class ClaimForm(AcceptsFeeForm):
+    """A waitlist offer taken: a booking's review sends its terms, a move-up's its fee."""
+
+    expected_terms = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class CancelForm(AcceptsFeeForm):

@@ -45,7 +45,7 @@ from appointments.sql import (
 )
 from policies.decisions import Action, Decision, Outcome
 from policies.terms import Money, PolicyTerms
-from portal.formatting import format_date, minutes, when
+from portal.formatting import format_date, minutes, time_range, when
 from portal.models import User
 
 if TYPE_CHECKING:
@@ -202,12 +202,11 @@ class CardFace:
         month, day, weekday, date_words, start_time, abbr = format_date(
             start, "M|j|D|l j F|g:i A|T"
         ).split("|")
-        end_time = format_date(self.end.astimezone(self.zone), "g:i A")
         return {
             "month": month,
             "day": day,
             "weekday": weekday,
-            "heading": f"{date_words}, {start_time} – {end_time}",
+            "heading": f"{date_words}, {time_range(self.start, self.end, self.zone)}",
             "abbr": abbr,
             "zone": self.zone.key.replace("_", " "),
             # What a screen reader hears after each link's name, and the menu's label.

@@ -40,8 +40,34 @@ class SlotUnavailable(BookingError):
         super().__init__(message)
 
 
+ALREADY_ITS_TIME = "That is the time it already has. Pick a different time."
+
+
 class NotBookable(BookingError):
     pass
+
+
+class TermsChanged(BookingError):
+    """
+    The policy a booking would be made under is not the one the client was shown (it changed
+    while the page was open, or the page showed none): nothing is booked and they are asked
+    again, with `terms` as they are now.
+    """
+
+    def __init__(self, terms: PolicyTerms, shown: bool):
+        if shown:
+            text = (
+                "The cancellation and rescheduling policy changed while this page was open. "
+                "Nothing was booked. Read the new policy and confirm again if you still want "
+                "this time."
+            )
+        else:
+            text = (
+                "Nothing was booked yet. Read the cancellation and rescheduling policy and "
+                "confirm if you still want this time."
+            )
+        super().__init__(text)
+        self.terms = terms
 
 
 class ChangeError(Exception):
@@ -54,7 +80,7 @@ class StaleAppointment(ChangeError):
 
 class PolicyRefused(ChangeError):
     def __init__(self, decision: Decision):
-        super().__init__(f"{decision.reason}.")
+        super().__init__(decision.sentence)
         self.decision = decision
 
 
@@ -215,11 +241,13 @@ def appointment_book(
     appointment_type: AppointmentType,
     start: datetime,
     booked_by: User,
+    expected_terms: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """
     Book `start` if it is open for this client; raise a BookingError otherwise. The client books
-    for themselves, or their provider's practice books for them.
+    for themselves, or their provider's practice books for them. `expected_terms` is the token
+    of the policy the client was shown (PolicyTerms.token): the booking binds no other.
     """
     if timezone.is_naive(start):
         raise ValueError("start must be an aware datetime")
@@ -241,6 +269,9 @@ def appointment_book(
             now=now,
         ):
             raise SlotUnavailable()
+        # The terms were read under the lock with the rest: comparing them costs no query.
+        if expected_terms is not None and expected_terms != locked.terms.token:
+            raise TermsChanged(locked.terms, shown=bool(expected_terms))
         appointment = Appointment.objects.create(
             provider=provider,
             client=client,
@@ -385,7 +416,7 @@ def appointment_reschedule(
         appointment = _locked_appointment(appointment, expected_start)
         decision = _client_decision(appointment, Action.RESCHEDULE, actor, now, accepted_fee)
         if new_start == appointment.start:
-            raise SlotUnavailable("That is the time it already has. Pick a different time.")
+            raise SlotUnavailable(ALREADY_ITS_TIME)
         if not selectors.is_open_slot(
             provider=appointment.provider,
             appointment_type=appointment.appointment_type,

@@ -11,11 +11,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import selectors, services, sql, waitlist
 from appointments.calendar import appointment_calendar
 from appointments.forms import (
+    BookForm,
     CancelForm,
     InvitationAnswerForm,
     JoinForm,
@@ -23,9 +25,17 @@ from appointments.forms import (
     SlotForm,
 )
 from appointments.invitations import invitation_for_token
-from appointments.models import Appointment, AppointmentType, CareTeamInvitation, Fee, Provider
+from appointments.models import (
+    Appointment,
+    AppointmentType,
+    CareTeamInvitation,
+    Fee,
+    Provider,
+    WaitlistOffer,
+)
 from appointments.picker import Picker, chosen_day, day_page, slots_by_day
-from policies.decisions import Action, Decision
+from policies.decisions import Action, Decision, Outcome
+from policies.terms import PolicyTerms
 from portal import links
 from portal.formatting import when
 from portal.forms import first_error
@@ -223,17 +233,20 @@ def book_time(request: SignedInRequest, provider_id: int, type_id: int) -> HttpR
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def book_review(request: SignedInRequest, provider_id: int, type_id: int) -> HttpResponse:
     """GET: the booking to review; POST: confirm it."""
     kind = sql.bookable_type(request.user, provider_id, type_id)
     picker = booking_picker(kind.provider, kind)
-    form = SlotForm(request.POST if request.method == "POST" else request.GET)
+    form = BookForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, first_error(form))
         return render_picker(request, picker, None, status=400)
     if request.method == "POST":
-        return confirm_booking(request, picker, form.cleaned_data["start"])
+        return confirm_booking(
+            request, picker, form.cleaned_data["start"], form.cleaned_data["expected_terms"]
+        )
     return review_booking(request, picker, form.cleaned_data["start"])
 
 
@@ -256,16 +269,49 @@ def review_booking(request: SignedInRequest, picker: Picker, start: datetime) ->
     if not is_open(request, picker, start):
         messages.error(request, "That time isn't available. Please pick another.")
         return render_picker(request, picker, day_of(start))
+    terms = selectors.terms_in_force(picker.provider, picker.appointment_type)
+    return render_booking_review(
+        request,
+        provider=picker.provider,
+        appointment_type=picker.appointment_type,
+        start=start,
+        terms=terms,
+    )
+
+
+def render_booking_review(
+    request: HtmxRequest,
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    terms: PolicyTerms,
+    offer: WaitlistOffer | None = None,
+    changed: str = "",
+) -> HttpResponse:
+    """
+    The booking to review, with the policy it will be made under; its form carries that
+    policy back. `changed` says the terms are not the ones shown before (a 409).
+    """
     context = {
-        "provider": picker.provider,
-        "appointment_type": picker.appointment_type,
+        "provider": provider,
+        "appointment_type": appointment_type,
         "start": start,
-        "policy": selectors.terms_in_force(picker.provider, picker.appointment_type),
+        "end": start + appointment_type.duration,
+        "policy": terms,
+        "offer": offer,
+        "changed": changed,
     }
-    return render(request, "appointments/book_review.html", context)
+    if request.htmx and changed:
+        # htmx 2 swaps only 2xx answers; the alert says what changed.
+        return render(request, "appointments/book_review.html#review", context)
+    status = 409 if changed else 200
+    return render(request, "appointments/book_review.html", context, status=status)
 
 
-def confirm_booking(request: SignedInRequest, picker: Picker, start: datetime) -> HttpResponse:
+def confirm_booking(
+    request: SignedInRequest, picker: Picker, start: datetime, expected_terms: str
+) -> HttpResponse:
     try:
         appointment = services.appointment_book(
             client=request.user,
@@ -273,6 +319,17 @@ def confirm_booking(request: SignedInRequest, picker: Picker, start: datetime) -
             appointment_type=picker.appointment_type,
             start=start,
             booked_by=request.user,
+            expected_terms=expected_terms,
+        )
+    except services.TermsChanged as error:
+        # Asked again, with the policy as it is now and what changed.
+        return render_booking_review(
+            request,
+            provider=picker.provider,
+            appointment_type=picker.appointment_type,
+            start=start,
+            terms=error.terms,
+            changed=str(error),
         )
     except services.BookingError as error:
         messages.error(request, str(error))
@@ -291,6 +348,7 @@ def contact_link(appointment: Appointment) -> str:
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def appointment_cancel(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the confirm pop-up (a page without JavaScript); POST: cancel."""
@@ -311,6 +369,8 @@ def render_cancel(
 ) -> HttpResponse:
     """The pop-up with the terms as they are now; it carries back the fee it shows."""
     decision = decision or appointment.decide(Action.CANCEL, timezone.now(), request.user.zone)
+    if decision.outcome == Outcome.INACTIVE:
+        return render_refusal(request, appointment, decision)
     form.initial = {
         "expected_start": appointment.start.isoformat(),
         "accepted_fee": decision.fee.token if decision.fee else "",
@@ -387,6 +447,22 @@ def render_change_problem(
     return render_dialog(request, "appointments/problem.html", context, status)
 
 
+def render_refusal(
+    request: HtmxRequest, appointment: Appointment, decision: Decision
+) -> HttpResponse:
+    """
+    Why this change can't be made: an appointment no longer scheduled says what it is now
+    (a page opened again after the change, by Back or in another tab); else the policy's reason.
+    """
+    if decision.outcome == Outcome.INACTIVE:
+        status = appointment.get_status_display().lower()
+        stale = services.StaleAppointment(
+            f"It is {status}: there is nothing to cancel or reschedule."
+        )
+        return render_change_problem(request, appointment, str(stale), stale)
+    return render_change_problem(request, appointment, decision.sentence)
+
+
 def reschedule_picker(request: SignedInRequest, appointment: Appointment) -> Picker:
     rule = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
     review_url = reverse("appointments:reschedule-review", args=[appointment.pk])
@@ -394,17 +470,19 @@ def reschedule_picker(request: SignedInRequest, appointment: Appointment) -> Pic
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_GET
 def appointment_reschedule(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     picker = reschedule_picker(request, appointment)
     assert picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, appointment, f"{picker.rule.reason}.")
+        return render_refusal(request, appointment, picker.rule)
     return render_picker(request, picker, request.GET.get("day"))
 
 
 @login_required
+@never_cache  # a confirmation: Back after the change must ask the server again
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResponse:
     """GET: the move to review, old time and new; POST: confirm it."""
@@ -423,9 +501,11 @@ def appointment_reschedule_review(request: SignedInRequest, pk: int) -> HttpResp
 def render_move_review(
     request: SignedInRequest, picker: Picker, new_start: datetime, changed: str = ""
 ) -> HttpResponse:
+    assert picker.moving is not None
     context = {
         "appointment": picker.moving,
         "new_start": new_start,
+        "new_end": new_start + picker.moving.duration,
         "decision": picker.rule,
         "changed": changed,
     }
@@ -436,7 +516,11 @@ def render_move_review(
 def review_move(request: SignedInRequest, picker: Picker, new_start: datetime) -> HttpResponse:
     assert picker.moving is not None and picker.rule is not None
     if picker.rule.refused:
-        return render_change_problem(request, picker.moving, f"{picker.rule.reason}.")
+        return render_refusal(request, picker.moving, picker.rule)
+    if new_start == picker.moving.start:
+        # Free to the slot engine (it is this appointment's), but no move: the picker again.
+        messages.error(request, services.ALREADY_ITS_TIME)
+        return render_picker(request, picker, day_of(new_start), status=409)
     if not is_open(request, picker, new_start):
         messages.error(request, "That time isn't available. Please pick another.")
         return render_picker(request, picker, day_of(new_start))

@@ -422,7 +422,7 @@ def entry_save(
             raise WaitlistError("That appointment can't be moved up.")
         rule = move_up.decide(Action.RESCHEDULE, now, client.zone)
         if rule.refused:
-            raise WaitlistError(f"{rule.reason}.")
+            raise WaitlistError(rule.sentence)
         not_after = None  # earlier than the appointment is the limit
     with transaction.atomic():
         # One change to a client's waitlist at a time: two joins at once edit one entry.
@@ -519,12 +519,14 @@ def offer_claim(
     offer: WaitlistOffer,
     actor: User,
     accepted_fee=None,
+    expected_terms: str | None = None,
     now: datetime | None = None,
 ) -> services.AppointmentChange:
     """
     Take the offered time: a booking, or for a move-up entry a reschedule, through the same
     services, locks and constraints as any other. Someone faster gets SlotUnavailable, and
-    this entry stays on the waitlist.
+    this entry stays on the waitlist. A booking binds only the terms the client was shown
+    (`expected_terms`, as appointment_book); a move keeps the terms it was booked under.
     """
     entry = offer.entry
     if actor.pk != entry.client_id:
@@ -552,6 +554,7 @@ def offer_claim(
                     appointment_type=entry.appointment_type,
                     start=offer.start,
                     booked_by=actor,
+                    expected_terms=expected_terms,
                     now=now,
                 )
                 change = services.AppointmentChange(booked, None)

@@ -6,13 +6,15 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from appointments import selectors, services, sql, views, waitlist
-from appointments.forms import AcceptsFeeForm, WaitlistForm
+from appointments.forms import ClaimForm, WaitlistForm
 from appointments.models import Appointment, AppointmentType, Provider, WaitlistOffer
 from policies.decisions import Action
+from policies.terms import PolicyTerms
 from portal.formatting import when
 from portal.http import SignedInRequest
 
@@ -112,7 +114,7 @@ def waitlist_move_up(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     rule = appointment.decide(Action.RESCHEDULE, timezone.now(), request.user.zone)
     if rule.refused:
-        return views.render_change_problem(request, appointment, f"{rule.reason}.")
+        return views.render_refusal(request, appointment, rule)
     provider, kind = appointment.provider, appointment.appointment_type
     if not waitlist.waitlist_open_for(provider, kind):
         messages.error(request, f"{provider.display_name} doesn't keep a waitlist for this.")
@@ -172,6 +174,7 @@ def render_ended(request: SignedInRequest, offer: WaitlistOffer, text: str) -> H
 
 
 @login_required
+@never_cache  # a review: Back after taking it must ask the server again
 @require_http_methods(["GET", "POST"])
 def waitlist_offer(request: SignedInRequest, token: str) -> HttpResponse:
     """GET: the ordinary review page for the offered time; POST: take it."""
@@ -196,35 +199,45 @@ def taken_first(request: SignedInRequest, offer: WaitlistOffer) -> HttpResponse:
     return views.render_picker(request, picker, views.day_of(offer.start), status=409)
 
 
-def review(request: SignedInRequest, offer: WaitlistOffer, changed: str = "") -> HttpResponse:
+def review(
+    request: SignedInRequest,
+    offer: WaitlistOffer,
+    changed: str = "",
+    terms: PolicyTerms | None = None,
+) -> HttpResponse:
     entry = offer.entry
     if entry.move_up is not None:
         picker = views.reschedule_picker(request, entry.move_up)
         context = {
             "appointment": entry.move_up,
             "new_start": offer.start,
+            "new_end": offer.start + entry.move_up.duration,
             "decision": picker.rule,
             "changed": changed,
             "offer": offer,
         }
         status = 409 if changed else 200
         return render(request, "appointments/reschedule_review.html", context, status=status)
-    context = {
-        "provider": entry.provider,
-        "appointment_type": entry.appointment_type,
-        "start": offer.start,
-        "policy": selectors.terms_in_force(entry.provider, entry.appointment_type),
-        "offer": offer,
-    }
-    return render(request, "appointments/book_review.html", context)
+    return views.render_booking_review(
+        request,
+        provider=entry.provider,
+        appointment_type=entry.appointment_type,
+        start=offer.start,
+        terms=terms or selectors.terms_in_force(entry.provider, entry.appointment_type),
+        offer=offer,
+        changed=changed,
+    )
 
 
 def claim(request: SignedInRequest, offer: WaitlistOffer) -> HttpResponse:
-    form = AcceptsFeeForm(request.POST)
+    form = ClaimForm(request.POST)
     form.is_valid()  # an unreadable fee is no fee accepted: the service then asks again
     try:
         change = waitlist.offer_claim(
-            offer=offer, actor=request.user, accepted_fee=form.cleaned_data.get("accepted_fee")
+            offer=offer,
+            actor=request.user,
+            accepted_fee=form.cleaned_data.get("accepted_fee"),
+            expected_terms=form.cleaned_data.get("expected_terms", ""),
         )
     except services.ScheduleBusy as error:
         messages.error(request, str(error))
@@ -235,6 +248,8 @@ def claim(request: SignedInRequest, offer: WaitlistOffer) -> HttpResponse:
         return render_ended(request, offer, str(error))
     except services.FeeNotAccepted as error:
         return review(request, offer, changed=str(error))
+    except services.TermsChanged as error:
+        return review(request, offer, changed=str(error), terms=error.terms)
     except (services.ChangeError, services.BookingError) as error:
         messages.error(request, str(error))
         return redirect("appointments:list")

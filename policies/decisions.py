@@ -29,6 +29,7 @@ class Outcome(StrEnum):
     NOT_ONLINE = "not_online"  # the provider does not allow this action online
     WINDOW = "window"  # refused: inside the notice window
     GRACE_ENDED = "grace_ended"  # refused: booked inside the window, and the grace period ended
+    BOOKED_INSIDE = "booked_inside"  # refused: booked inside the window, with no grace period
     LIMIT = "limit"  # refused: rescheduled as often as the policy allows
     STARTED = "started"  # refused: the appointment has started or passed
     INACTIVE = "inactive"  # refused: cancelled, completed or missed
@@ -55,6 +56,11 @@ class Decision:
     @property
     def refused(self) -> bool:
         return not self.allowed
+
+    @property
+    def sentence(self) -> str:
+        """The reason as a sentence: one full stop, never two (a reason may end in "p. m.")."""
+        return self.reason if self.reason.endswith((".", "?", "!")) else f"{self.reason}."
 
 
 def _plural(count: int, word: str) -> str:
@@ -144,6 +150,15 @@ def decide(
                 f"A {fee} fee applies if you {verb} now",
             )
         return Decision(action, Outcome.FREE, True, None, None, f"You can {verb} online")
+    if grace_ends > window_opens and not terms.grace_period:
+        # Booked inside the notice window, and no grace period: it was never free to change.
+        return refuse(
+            Outcome.BOOKED_INSIDE,
+            f"Online {noun} was never available for this appointment: it was booked "
+            f"{when(appointment.booked_at, zone)}, less than {notice_words(notice)} before the "
+            "session",
+            appointment.booked_at,
+        )
     if grace_ends > window_opens:
         # Booked inside the notice window: the grace period after booking was the free time.
         return refuse(

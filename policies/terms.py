@@ -3,6 +3,8 @@ The terms of a cancellation and rescheduling policy as plain values. An appointm
 a copy of the terms in force when it was booked, so later edits never change its rules.
 """
 
+import hashlib
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -82,6 +84,26 @@ class PolicyTerms:
             elif isinstance(value, Decimal):
                 data[key] = str(value)
         return data
+
+    @property
+    def token(self) -> str:
+        """
+        How a page carries the terms it showed back to the server: a digest of every term,
+        its words included, so that a booking binds only terms the client was shown. Amounts
+        are normalised (50 and 50.00 are the same fee) and durations read in whole seconds.
+        """
+        canonical = {
+            name: (
+                f"{value.normalize():f}"
+                if isinstance(value, Decimal)
+                else round(value.total_seconds())
+                if isinstance(value, timedelta)
+                else value
+            )
+            for name, value in asdict(self).items()
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     @classmethod
     def from_json(cls, data: dict | None) -> "PolicyTerms":

@@ -61,10 +61,33 @@ def when(instant: datetime, zone: ZoneInfo) -> str:
 
 
 def time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    """Wed 25 Nov 2026, 10:00 AM – 10:50 AM CST; an end on another day names that day."""
+    """
+    9:00 AM – 9:50 AM in `zone`; a range that ends on a later day there says so:
+    11:30 PM – 12:20 AM (next day), or the end's day when it is later still.
+    """
     start, end = start.astimezone(zone), end.astimezone(zone)
-    last = "g:i A T" if end.date() == start.date() else "D j M, g:i A T"
-    return f"{format_date(start, 'D j M Y, g:i A')} – {format_date(end, last)}"
+    # Across a change of the clocks each end names its offset: 1:30 AM EST – 3:20 AM EDT,
+    # and, when they go back, 11:30 PM -03 – 11:20 PM -04 reads as the later time it is.
+    pattern = "g:i A" if start.utcoffset() == end.utcoffset() else "g:i A T"
+    begins = format_date(start, pattern)
+    days = (end.date() - start.date()).days
+    if days > 1:
+        return f"{begins} – {format_date(end, f'D j M, {pattern}')}"
+    ends = format_date(end, pattern)
+    return f"{begins} – {ends} ({gettext('next day')})" if days == 1 else f"{begins} – {ends}"
+
+
+def dated_time_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """Wed 25 Nov 2026, 10:00 AM – 10:50 AM CST: the day, the range, and always the zone."""
+    local = start.astimezone(zone)
+    text = f"{format_date(local, 'D j M Y')}, {time_range(start, end, zone)}"
+    if local.utcoffset() != end.astimezone(zone).utcoffset():
+        return text  # each end already names its offset
+    zone_name = format_date(local, "T")
+    next_day = f" ({gettext('next day')})"
+    if text.endswith(next_day):
+        return f"{text.removesuffix(next_day)} {zone_name}{next_day}"
+    return f"{text} {zone_name}"
 
 
 def hours_and_minutes(duration: timedelta) -> str:

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from django import template
+from django.utils import timezone
 
 from portal import formatting
 
@@ -37,3 +38,9 @@ def split(value: str, separator: str) -> list[str]:
 def context_value(context, name: str | None):
     """The value of the context variable called `name` (a menu item's badge count)."""
     return context.get(name) if name else None
+
+
+@register.simple_tag
+def time_range(start: datetime, end: datetime) -> str:
+    """A range in the zone the page is shown in, saying when it ends on another day."""
+    return formatting.time_range(start, end, timezone.get_current_timezone())

@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from datetime import timezone as datetime_timezone
 from urllib.parse import quote, unquote
 
 import pytest
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, Fee
+from policies.decisions import Action, Outcome
 from tests.factories import PolicyFactory, book, open_slots_after
 from tests.pages import section
 
@@ -372,6 +374,27 @@ def test_the_reschedule_picker_never_offers_the_time_it_already_has(signed_in, a
     ), "a time overlapping its own is offered"
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("offset", ["+00:00", "-05:00", "+09:30"])
+def test_the_time_it_already_has_is_no_new_time_to_review_or_confirm(
+    signed_in, appointment, method, offset
+):
+    """However the page writes the instant, its own time gets a message, never a confirm."""
+    hours, minutes = int(offset[:3]), int(offset[0] + offset[4:])
+    zone = datetime_timezone(timedelta(hours=hours, minutes=minutes))
+    own = appointment.start.astimezone(zone).isoformat()
+    response = getattr(signed_in, method)(
+        url("reschedule-review", appointment),
+        {"start": own, "expected_start": appointment.start.isoformat()},
+    )
+    assert response.status_code == 409
+    assert "That is the time it already has. Pick a different time." in response.text
+    assert "Confirm new time" not in response.text
+    assert 'id="picker"' in response.text
+    appointment.refresh_from_db()
+    assert appointment.events.count() == 1
+
+
 def test_a_refused_reschedule_says_why_and_changes_nothing(signed_in, soon):
     page = signed_in.get(url("reschedule", soon))
     assert page.status_code == 403
@@ -531,3 +554,123 @@ def test_the_refusal_after_the_grace_period_names_it(
     html = signed_in.get(reverse("appointments:list")).text
     assert "when the 10-minute grace period after booking ended" in html
     assert "24 hours before the session" not in html
+
+
+# --- Pages that explain a refusal ------------------------------------------------------------
+
+DAY = 24 * 3600
+# Each way a change can be refused, as the appointment's saved terms and facts make it.
+REFUSALS = {
+    "not online": ({"clients_may_cancel": False, "clients_may_reschedule": False}, {}),
+    "inside the window": ({"cancel_notice": 10 * DAY, "reschedule_notice": 10 * DAY}, {}),
+    "grace ended": (
+        {"cancel_notice": 10 * DAY, "reschedule_notice": 10 * DAY, "grace_period": 600},
+        {"created_at": -timedelta(hours=1)},
+    ),
+    "booked inside, no grace": (
+        {"cancel_notice": 10 * DAY, "reschedule_notice": 10 * DAY, "grace_period": 0},
+        {"created_at": -timedelta(hours=1)},
+    ),
+    "rescheduled enough": ({"max_reschedules": 0, "late_cancel": "refuse"}, {}),
+    "started": ({}, {"start": -timedelta(minutes=10)}),
+    "cancelled": ({}, {"status": "cancelled"}),
+    "completed": ({}, {"status": "completed"}),
+    "no-show": ({}, {"status": "no_show"}),
+}
+
+
+def refused(appointment, case: str):
+    terms, facts = REFUSALS[case]
+    now = timezone.now()
+    changes = {
+        name: now + value if isinstance(value, timedelta) else value
+        for name, value in facts.items()
+    }
+    if "start" in changes:
+        changes["end"] = changes["start"] + appointment.duration
+    Appointment.objects.filter(pk=appointment.pk).update(
+        policy_terms={**appointment.policy_terms, "late_cancel": "refuse", **terms}, **changes
+    )
+    appointment.refresh_from_db()
+    return appointment
+
+
+def no_doubled_full_stop(html: str) -> bool:
+    return re.search(r"[^.]\.\.(?!\.)", html) is None
+
+
+@pytest.mark.parametrize(
+    ("case", "page"),
+    [
+        (case, page)
+        for case in REFUSALS
+        for page in ["cancel", "reschedule", "reschedule-review"]
+        if not (case == "rescheduled enough" and page == "cancel")  # a limit on moves only
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_every_refusal_is_one_sentence_with_one_full_stop(signed_in, appointment, case, page, htmx):
+    appointment = refused(appointment, case)
+    action = Action.CANCEL if page == "cancel" else Action.RESCHEDULE
+    decision = appointment.decide(action, timezone.now())
+    assert decision.refused
+    data = {"start": new_slot(appointment).isoformat()} if page == "reschedule-review" else {}
+    response = signed_in.get(
+        url(page, appointment), data, headers={"HX-Request": "true"} if htmx else {}
+    )
+    expected = (
+        f"It is {appointment.get_status_display().lower()}: there is nothing to cancel"
+        if decision.outcome == Outcome.INACTIVE
+        else decision.sentence
+    )
+    assert expected in response.text.replace("&#x27;", "'")
+    assert no_doubled_full_stop(response.text)
+
+
+@pytest.mark.parametrize("status", ["cancelled", "completed", "no_show"])
+@pytest.mark.parametrize("page", ["cancel", "reschedule", "reschedule-review"])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_change_page_for_an_appointment_no_longer_scheduled_says_so_instead_of_asking(
+    signed_in, appointment, status, page, htmx
+):
+    Appointment.objects.filter(pk=appointment.pk).update(status=status)
+    label = dict(Appointment.Status.choices)[status].lower()
+    data = {"start": new_slot(appointment).isoformat()} if page == "reschedule-review" else {}
+    response = signed_in.get(
+        url(page, appointment), data, headers={"HX-Request": "true"} if htmx else {}
+    )
+    html = response.text
+    assert "This appointment is no longer scheduled" in html
+    assert f"It is {label}: there is nothing to cancel or reschedule." in html
+    for question in ["Cancel this appointment?", "Cancel appointment</button>", "Confirm new time"]:
+        assert question not in html
+    assert f'action="{url(page, appointment)}"' not in html
+    assert no_doubled_full_stop(html)
+
+
+@pytest.mark.parametrize("page", ["cancel", "reschedule", "reschedule-review"])
+def test_change_pages_are_never_kept_in_the_browsers_history(signed_in, appointment, page):
+    data = {"start": new_slot(appointment).isoformat()} if page == "reschedule-review" else {}
+    response = signed_in.get(url(page, appointment), data)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_after_a_cancel_without_javascript_the_confirm_page_says_it_is_cancelled(
+    signed_in, appointment
+):
+    """What Back fetches again (nothing is served from the history cache)."""
+    page = signed_in.get(url("cancel", appointment))
+    assert "no-store" in page["Cache-Control"]
+    signed_in.post(url("cancel", appointment), {"expected_start": appointment.start.isoformat()})
+    again = signed_in.get(url("cancel", appointment))
+    assert "no-store" in again["Cache-Control"]
+    assert "Cancel this appointment?" not in again.text
+    assert "It is cancelled: there is nothing to cancel or reschedule." in again.text
+
+
+def test_a_card_booked_inside_the_window_without_grace_says_so(signed_in, appointment):
+    appointment = refused(appointment, "booked inside, no grace")
+    html = signed_in.get(reverse("appointments:list")).text.replace("&#x27;", "'")
+    assert "Online cancellation was never available for this appointment: it was booked" in html
+    assert "grace period" not in html

@@ -35,6 +35,12 @@ def urls(provider, session_type):
     }
 
 
+def booking(provider, kind, start) -> dict:
+    """What the review page's form posts: the time and the policy it showed."""
+    terms = selectors.terms_in_force(provider, kind).token
+    return {"start": start.isoformat(), "expected_terms": terms}
+
+
 def review_url(provider, kind, start=None):
     url = reverse("appointments:book-review", args=[provider.pk, kind.pk])
     return url if start is None else f"{url}?start={start.isoformat().replace('+', '%2B')}"
@@ -214,7 +220,9 @@ def test_a_start_outside_the_hours_gets_a_message_and_books_nothing(
     night = slot.astimezone(provider.zone).replace(hour=23)
     page = signed_in.get(review_url(provider, session_type, night))
     assert "That time isn&#x27;t available" in page.text
-    response = signed_in.post(review_url(provider, session_type), {"start": night.isoformat()})
+    response = signed_in.post(
+        review_url(provider, session_type), booking(provider, session_type, night)
+    )
     assert response.status_code == 409
     assert not Appointment.objects.exists()
 
@@ -222,7 +230,9 @@ def test_a_start_outside_the_hours_gets_a_message_and_books_nothing(
 def test_confirming_books_and_returns_to_the_list_with_a_message(
     signed_in, client_user, provider, session_type, slot
 ):
-    response = signed_in.post(review_url(provider, session_type), {"start": slot.isoformat()})
+    response = signed_in.post(
+        review_url(provider, session_type), booking(provider, session_type, slot)
+    )
     assert response.status_code == 302
     assert response.url == reverse("appointments:list")
     appointment = Appointment.objects.get()
@@ -240,7 +250,9 @@ def test_a_time_taken_meanwhile_gets_409_and_fresh_times(signed_in, provider, se
     rival = UserFactory()
     CareTeamMember.objects.create(provider=provider, client=rival)
     AppointmentFactory(appointment_type=session_type, client=rival, start=slot)
-    response = signed_in.post(review_url(provider, session_type), {"start": slot.isoformat()})
+    response = signed_in.post(
+        review_url(provider, session_type), booking(provider, session_type, slot)
+    )
     assert response.status_code == 409
     assert "That time was just taken" in response.text
     assert 'class="time"' in response.text

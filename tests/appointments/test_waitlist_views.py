@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
+from appointments import selectors, services
 from appointments.models import Appointment, WaitlistEntry, WaitlistOffer
 from tests.appointments.test_waitlist import (
     at_nine,
@@ -161,7 +161,8 @@ def test_the_offer_card_leads_to_the_ordinary_review_and_confirming_books(
     assert url in page
     review = signed_in.get(url).content.decode()
     assert "Review and confirm" in review and "Confirm booking" in review
-    response = signed_in.post(url)
+    terms = selectors.terms_in_force(offer.entry.provider, offer.entry.appointment_type).token
+    response = signed_in.post(url, {"expected_terms": terms})
     assert response.status_code == 302
     booked = Appointment.objects.get(client=client_user, status="scheduled")
     assert booked.start == offer.start

@@ -485,6 +485,13 @@ def measure_booking(port: int, per_client: int) -> None:
         review = reverse("appointments:book-review", args=[provider_id, type_id])
         assert browser.get(f"{review}?{urlencode({'start': starts[0].isoformat()})}")[0] == 200
 
+    # The policy each review page showed, as its form carries it back.
+    terms = {
+        kind.pk: selectors.terms_in_force(kind.provider, kind).token
+        for kind in AppointmentType.objects.select_related("provider").filter(
+            pk__in={type_id for _, _, type_id, _ in plan}
+        )
+    }
     floor: list[float] = []
     posts: list[float] = []
     outcomes: dict[int, int] = {}
@@ -500,7 +507,9 @@ def measure_booking(port: int, per_client: int) -> None:
     def book(browser: Browser, provider_id: int, type_id: int, starts: list[datetime]) -> None:
         url = reverse("appointments:book-review", args=[provider_id, type_id])
         for start in starts:
-            status, _, _, took = browser.post(url, {"start": start.isoformat()})
+            status, _, _, took = browser.post(
+                url, {"start": start.isoformat(), "expected_terms": terms[type_id]}
+            )
             with lock:
                 posts.append(took)
                 outcomes[status] = outcomes.get(status, 0) + 1

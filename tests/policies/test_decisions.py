@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policies.decisions import Action, AppointmentFacts, Outcome, decide
+from policies.decisions import Action, AppointmentFacts, Decision, Outcome, decide
 from policies.terms import Late, Money, PolicyTerms
+from portal.formatting import when
 
 NEW_YORK = ZoneInfo("America/New_York")
 SECOND = timedelta(seconds=1)
@@ -278,3 +279,88 @@ def test_no_reason_tells_the_client_to_message_anyone():
     for now in [DAWN - timedelta(days=3), DAWN - timedelta(hours=3), DAWN + SECOND]:
         for act in (cancel, reschedule):
             assert "message" not in act(now, terms=REFUSING, start=DAWN).reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("reason", "sentence"),
+    [
+        ("Online cancellation isn't available", "Online cancellation isn't available."),
+        ("This appointment is no longer scheduled.", "This appointment is no longer scheduled."),
+        (
+            "Online cancellation closed lun 2 dic, 9:00 p. m.",
+            "Online cancellation closed lun 2 dic, 9:00 p. m.",
+        ),
+        (
+            "Free to cancel until Mon 2 Dec, 9:00 AM (EST)",
+            "Free to cancel until Mon 2 Dec, 9:00 AM (EST).",
+        ),
+        ("Is that so?", "Is that so?"),
+    ],
+)
+def test_a_reason_reads_as_a_sentence_with_one_full_stop(reason, sentence):
+    decision = Decision(Action.CANCEL, Outcome.WINDOW, False, None, None, reason)
+    assert decision.sentence == sentence
+
+
+# Why a change is closed, against the rule itself, for every combination: grace or none,
+# booked long before the window, just before it (the grace reaching into it) or inside it,
+# and asked before or after the grace period ended, or inside the window.
+NOTICE = timedelta(hours=24)
+GRACES = [timedelta(0), timedelta(minutes=10)]
+BOOKINGS = {
+    "long before the window": START - timedelta(days=10),
+    "just before the window": START - NOTICE - timedelta(minutes=5),
+    "inside the window": START - timedelta(hours=5),
+}
+MOMENTS = {
+    "during the grace period": timedelta(minutes=5),  # after booking
+    "after the grace period": timedelta(minutes=15),  # after booking
+    "an hour before the session": None,
+}
+
+
+def the_rule(action: Action, grace: timedelta, booked: datetime, now: datetime) -> tuple[bool, str]:
+    """The policy as the help article states it, written out case by case."""
+    noun, verb = (
+        ("cancellation", "cancel") if action == Action.CANCEL else ("rescheduling", "reschedule")
+    )
+    window_opens, grace_ends = START - NOTICE, booked + grace
+    free_until = max(window_opens, grace_ends)
+    if now <= free_until:
+        return True, f"Free to {verb} until {when(free_until, NEW_YORK)}"
+    if grace and grace_ends > window_opens:
+        return False, (
+            f"Online {noun} closed {when(grace_ends, NEW_YORK)}, when the 10-minute grace "
+            "period after booking ended"
+        )
+    if booked > window_opens:
+        return False, (
+            f"Online {noun} was never available for this appointment: it was booked "
+            f"{when(booked, NEW_YORK)}, less than 24 hours before the session"
+        )
+    return (
+        False,
+        f"Online {noun} closed {when(window_opens, NEW_YORK)}, 24 hours before the session",
+    )
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("grace", GRACES, ids=["no grace", "10-minute grace"])
+@pytest.mark.parametrize("booking", list(BOOKINGS))
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_every_closed_change_states_its_true_reason(action, grace, booking, moment):
+    booked = BOOKINGS[booking]
+    after = MOMENTS[moment]
+    now = booked + after if after is not None else START - timedelta(hours=1)
+    terms = PolicyTerms(
+        cancel_notice=NOTICE,
+        reschedule_notice=NOTICE,
+        late_cancel=Late.REFUSE,
+        late_reschedule=Late.REFUSE,
+        grace_period=grace,
+    )
+    decision = decide(terms, action, facts(booked=booked), now, zone=NEW_YORK)
+    allowed, reason = the_rule(action, grace, booked, now)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+    if not grace:
+        assert "grace" not in decision.reason

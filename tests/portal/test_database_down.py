@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import path, reverse
 
+from appointments import selectors
 from appointments.models import Appointment, AppointmentEvent
 from portal import database
 from portal.middleware import SESSION_SEEN_KEY
@@ -107,10 +108,12 @@ def test_a_booking_that_runs_out_of_time_books_nothing(
 ):
     start = open_slots_after(client_user, provider, session_type, days=2)[0]
     url = reverse("appointments:book-review", args=[provider.pk, session_type.pk])
+    terms = selectors.terms_in_force(provider, session_type).token
     # PostgreSQL: the appointment is written, then its history entry waits and runs out, so
     # the appointment must be rolled back with it.
     with writes_locked(AppointmentEvent._meta.db_table), short_waits():
-        response, took = timed(lambda: browser.post(url, {"start": start.isoformat()}))
+        data = {"start": start.isoformat(), "expected_terms": terms}
+        response, took = timed(lambda: browser.post(url, data))
     if POSTGRES:
         assert_unavailable(response)
         assert WAIT <= took < WAIT + MARGIN

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from appointments import selectors
 from appointments.models import Appointment
 from portal import mail as portal_mail
 from portal.mail import deliver, deliver_email, queue_email, retry_delay
@@ -294,7 +295,8 @@ def appointment(client_user, provider, session_type):
 def book_by_post(signed_in, provider, session_type, client_user):
     start = open_slots_after(client_user, provider, session_type, days=2)[0]
     url = reverse("appointments:book-review", args=[provider.pk, session_type.pk])
-    return signed_in.post(url, {"start": start.isoformat()})
+    terms = selectors.terms_in_force(provider, session_type).token
+    return signed_in.post(url, {"start": start.isoformat(), "expected_terms": terms})
 
 
 def cancel_by_post(signed_in, appointment):
