@@ -380,12 +380,6 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             return [*self.list_filter, "provider"]
         return self.list_filter
 
-    def get_list_display(self, request):
-        # A practice of one provider gains a column (the type) on a tablet without it.
-        if request.user.is_superuser or practice_providers(request.user).count() > 1:
-            return self.list_display
-        return [name for name in self.list_display if name != "provider"]
-
     def has_add_permission(self, request):
         return False  # bookings are made through the booking service, which guards the schedule
 

@@ -20,21 +20,19 @@ def practice_providers(user) -> QuerySet[Provider]:
     return Provider.objects.filter(Q(user=user) | Q(office_staff__user=user)).distinct()
 
 
-def _practice_time_zones(user) -> set[str]:
+def _practice(user) -> dict[int, str]:
     """
-    The zones of the providers `user` works for. Asked by several admin pages' permission
-    checks and by every admin page's clock in one request: the answer is kept on the user
-    object, which lives as long as the request (as Django keeps its permissions).
+    The providers `user` works for, each with its zone. Asked by several admin pages'
+    permission checks and by every admin page's clock in one request: the answer is kept on
+    the user object, which lives as long as the request (as Django keeps its permissions).
     """
-    if not hasattr(user, "_practice_time_zones"):
-        user._practice_time_zones = set(
-            practice_providers(user).values_list("time_zone", flat=True)
-        )
-    return user._practice_time_zones
+    if not hasattr(user, "_practice"):
+        user._practice = dict(practice_providers(user).values_list("pk", "time_zone"))
+    return user._practice
 
 
 def works_for_a_practice(user) -> bool:
-    return user.is_superuser or bool(_practice_time_zones(user))
+    return user.is_superuser or bool(_practice(user))
 
 
 def practice_zone(user) -> ZoneInfo | None:
@@ -45,8 +43,8 @@ def practice_zone(user) -> ZoneInfo | None:
     """
     if user.is_superuser:
         return None
-    zones = _practice_time_zones(user)
-    return ZoneInfo(next(iter(zones))) if len(zones) == 1 else None
+    zones = set(_practice(user).values())
+    return ZoneInfo(zones.pop()) if len(zones) == 1 else None
 
 
 class PracticeScopedMixin(MixedIntoModelAdmin):
@@ -58,6 +56,14 @@ class PracticeScopedMixin(MixedIntoModelAdmin):
 
     # The lookup from this model to its Provider; "" when the model is Provider itself.
     provider_lookup = "provider"
+
+    def get_list_display(self, request):
+        # A practice of one provider has no use for a column naming them on every row, and a
+        # tablet gains its width.
+        names = super().get_list_display(request)
+        if request.user.is_superuser or len(_practice(request.user)) > 1:
+            return names
+        return [name for name in names if name != "provider"]
 
     def get_queryset(self, request):
         rows = super().get_queryset(request)

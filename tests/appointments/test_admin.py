@@ -552,10 +552,11 @@ def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(sta
     assert "UTC" not in html and "Asia/Tokyo" not in html
 
 
-def test_the_schedule_names_the_provider_only_for_a_practice_of_several(
-    staff_browser, ours, theirs
+@pytest.mark.parametrize("name", ["appointment", "careteammember", "policy"])
+def test_lists_name_the_provider_only_for_a_practice_of_several(
+    staff_browser, ours, theirs, name
 ):
-    url = reverse("admin:appointments_appointment_changelist")
+    url = reverse(f"admin:appointments_{name}_changelist")
     html = staff_browser(ours["provider"].user).get(url).text
     assert "column-provider" not in html
     staff = UserFactory(is_staff=True)
