@@ -137,6 +137,13 @@ class WaitlistForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean() or {}
         if data.get("when") == "any":
+            if data.get("weekdays") or data.get("parts"):
+                # Ticks beside Any time: which one was meant is not ours to guess. With
+                # JavaScript the form keeps them apart; without it, the client chooses.
+                raise forms.ValidationError(
+                    "You chose Any time and also ticked days or parts of the day. Untick them "
+                    "to be offered any time, or choose Only on the days or times I choose below."
+                )
             data["weekdays"], data["parts"] = [], []
         elif data.get("when") == "chosen" and not data.get("weekdays") and not data.get("parts"):
             raise forms.ValidationError(

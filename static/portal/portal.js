@@ -128,6 +128,27 @@
     });
   }
 
+  // The waitlist form: ticking a day or a part of the day chooses "Only on the days or times
+  // I choose"; choosing "Any time" unticks them, so the form never says both. Without this the
+  // server refuses the contradiction with a message.
+  function wireWaitlistForm() {
+    document.querySelectorAll("form.waitlist-form").forEach(function (form) {
+      var any = form.querySelector("input[name=when][value=any]");
+      var chosen = form.querySelector("input[name=when][value=chosen]");
+      var ticks = form.querySelectorAll("input[name=weekdays], input[name=parts]");
+      if (!any || !chosen) return;
+      ticks.forEach(function (tick) {
+        tick.addEventListener("change", function () {
+          if (tick.checked) chosen.checked = true;
+        });
+      });
+      any.addEventListener("change", function () {
+        if (!any.checked) return;
+        ticks.forEach(function (tick) { tick.checked = false; });
+      });
+    });
+  }
+
   // Chat: a message can arrive twice (the send answer and a poll crossing it); show it once.
   function tidyThread() {
     var list = document.getElementById("message-list");
@@ -157,6 +178,7 @@
     wireDialog();
     rovingDays();
     wireMenus();
+    wireWaitlistForm();
     var zone = browserZone();
     document.querySelectorAll("input[name=browser_time_zone]").forEach(function (input) {
       input.value = zone;

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -127,6 +128,30 @@ def test_bad_input_says_why_and_changes_nothing(on, session_type, signed_in, dat
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not WaitlistEntry.objects.exists()
+
+
+CONTRADICTION = (
+    "You chose Any time and also ticked days or parts of the day. Untick them to be offered any "
+    "time, or choose Only on the days or times I choose below."
+)
+
+
+@pytest.mark.parametrize(
+    "ticks",
+    [{"weekdays": ["2"]}, {"parts": ["morning"]}, {"weekdays": ["0", "4"], "parts": ["evening"]}],
+)
+def test_any_time_with_ticks_is_refused_with_a_message_and_saves_nothing(
+    on, session_type, signed_in, entry, ticks
+):
+    """Without JavaScript nothing unticks the boxes: the server refuses the contradiction."""
+    before = (entry.weekdays, entry.parts, entry.not_after)
+    response = signed_in.post(join_url(on, session_type), {"when": "any", **ticks})
+    assert response.status_code == 400
+    assert CONTRADICTION.replace("'", "&#x27;") in response.content.decode()
+    entry.refresh_from_db()
+    assert (entry.weekdays, entry.parts, entry.not_after) == before
+    assert WaitlistEntry.objects.count() == 1
+    assert not list(get_messages(response.wsgi_request))
 
 
 def test_joining_again_edits_the_entry(on, session_type, entry, signed_in):

@@ -251,3 +251,44 @@ def test_edit_move_up_a_lost_race_and_an_ended_link_without_javascript(
     page.get_by_role("button", name="Join the waitlist").click()
     expect(page.locator("#waitlist")).to_contain_text("An earlier time for your appointment")
     context.close()
+
+
+def test_ticking_a_day_chooses_it_and_any_time_unticks_them(signed, on, session_type, client_user):
+    page = signed.page
+    signed.goto(f"/appointments/book/{on.pk}/{session_type.pk}/waitlist/")
+    expect(page.get_by_label("Any time")).to_be_checked()
+    page.get_by_label("Wednesday").check()
+    page.get_by_label("Evening (from 5 PM)").check()
+    expect(page.get_by_label("Only on the days or times I choose below")).to_be_checked()
+    expect(page.get_by_label("Any time")).not_to_be_checked()
+    page.get_by_label("Any time").check()
+    expect(page.get_by_label("Wednesday")).not_to_be_checked()
+    expect(page.get_by_label("Evening (from 5 PM)")).not_to_be_checked()
+    page.get_by_label("Thursday").check()
+    signed.check("waitlist-ticks")
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator("#waitlist")).to_contain_text("Thu")
+    entry = WaitlistEntry.objects.get(client=client_user)
+    assert (entry.weekdays, entry.parts) == ([3], [])
+
+
+def test_any_time_with_ticks_is_refused_without_javascript(
+    browser, live_server, on, session_type, client_user
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/sign-in/")
+    page.get_by_label("Email").fill(client_user.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server.url + f"/appointments/book/{on.pk}/{session_type.pk}/waitlist/")
+    page.get_by_label("Wednesday").check()
+    expect(page.get_by_label("Any time")).to_be_checked()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.get_by_role("alert")).to_contain_text("You chose Any time and also ticked days")
+    assert not WaitlistEntry.objects.exists()
+    page.get_by_label("Only on the days or times I choose below").check()
+    page.get_by_role("button", name="Join the waitlist").click()
+    expect(page.locator("#waitlist")).to_contain_text("Wed")
+    assert WaitlistEntry.objects.get(client=client_user).weekdays == [2]
+    context.close()
