@@ -24,6 +24,12 @@ ROW_MINUTES = 5
 EARLIEST, LATEST = date(1970, 1, 5), date(2199, 12, 23)
 # An id no appointment has, swapped for each booking's own in its link.
 PLACEHOLDER = "2147483647"
+# The day drawn for a week with no hours and no bookings at all.
+DEFAULT_HOURS = (9, 17)
+# ?hours=: which of the hours outside the working ones are unfolded.
+UNFOLDED = {"": (False, False), "early": (True, False), "late": (False, True), "all": (True, True)}
+# A booking this short has room for its client's name, not for its time and type as well.
+SHORT_MINUTES = 40
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Block:
     href: str
     # "10:00–10:50 AM", or "11:30 AM–12:20 PM" across noon.
     time: str
+    short: bool
 
 
 class Clock:
@@ -76,12 +83,14 @@ def practice_week(request: HttpRequest, site) -> HttpResponse | None:
     today = now.astimezone(provider.zone).date()
     monday = _chosen_monday(request, today)
     week = schedule.week_schedule(provider=provider, monday=monday, today=today, now=now)
+    hours = _chosen_hours(request)
     shared = site.each_context(request)
     context = {
         **shared,
         "title": f"Week of {monday:%-d %B %Y}",
         "week": week,
-        "grid": _grid(week),
+        "grid": _grid(week, *UNFOLDED[hours]),
+        "hours": hours,
         "providers": providers,
         "this_monday": schedule.monday_of(today),
         # The list each_context built for the sidebar, not a second one.
@@ -117,14 +126,39 @@ def _chosen_monday(request: HttpRequest, today: date) -> date:
     return schedule.monday_of(day)
 
 
+def _chosen_hours(request: HttpRequest) -> str:
+    wanted = request.GET.get("hours", "")
+    if wanted in UNFOLDED:
+        return wanted
+    messages.warning(
+        request, f"“{wanted[:20]}” is not a choice of hours; here are the working hours."
+    )
+    return ""
+
+
+def working_hours(week: schedule.Week) -> tuple[int, int]:
+    """
+    The hours the week is worked: from the earliest start of its weekly hours, date overrides
+    and bookings to the latest end, in whole hours.
+    """
+    stretches = [s for day in week.days for s in [*day.open, *day.bookings]]
+    if not stretches:
+        return DEFAULT_HOURS
+    first = min(s.start_minute for s in stretches) // 60
+    last = -(-max(s.end_minute for s in stretches) // 60)
+    return first, max(last, first + 1)
+
+
 def _rows(start_minute: int, end_minute: int, first_hour: int) -> str:
     start = (start_minute - first_hour * 60) // ROW_MINUTES
     span = max(-(-(end_minute - first_hour * 60) // ROW_MINUTES) - start, 1)
     return f"at-{start + 1} span-{span}"
 
 
-def _grid(week: schedule.Week) -> dict:
-    first, last = week.first_hour, week.last_hour
+def _grid(week: schedule.Week, early: bool, late: bool) -> dict:
+    working_first, working_last = working_hours(week)
+    first = 0 if early else working_first
+    last = schedule.MINUTES_IN_A_DAY // 60 if late else working_last
     per_hour = 60 // ROW_MINUTES
     # Reversed once for the page, not once for each of hundreds of bookings.
     change_url = reverse("admin:appointments_appointment_change", args=[PLACEHOLDER])
@@ -135,6 +169,13 @@ def _grid(week: schedule.Week) -> dict:
             {"at": time(hour), "rows": f"at-{(hour - first) * per_hour + 1} span-{per_hour}"}
             for hour in range(first, last)
         ],
+        # The folded hours, as (from, to) for their link, or None when there are none.
+        "early": (time(0), time(first)) if first > 0 else None,
+        "late": (time(last), time(0)) if last < schedule.MINUTES_IN_A_DAY // 60 else None,
+        # What each link asks for: the hours it unfolds with those already open.
+        "show_early": "all" if late else "early",
+        "show_late": "all" if early else "late",
+        "unfolded": early or late,
         "days": [
             {
                 "day": day,
@@ -145,6 +186,7 @@ def _grid(week: schedule.Week) -> dict:
                         rows=_rows(b.start_minute, b.end_minute, first),
                         href=change_url.replace(PLACEHOLDER, str(b.appointment_id)),
                         time=clock.span(b.start, b.end),
+                        short=b.end_minute - b.start_minute < SHORT_MINUTES,
                     )
                     for b in day.bookings
                 ],

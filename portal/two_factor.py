@@ -49,27 +49,43 @@ ENROLMENT_LINK_EVERY = timedelta(minutes=5)
 # --- The emailed set-up link ----------------------------------------------------------------
 
 
-def _enrolment_fingerprint(user: User) -> str:
-    """Changes once the link is used (a device is made) or the password changes."""
-    devices = sorted(TOTPDevice.objects.filter(user=user).values_list("pk", flat=True))
+# The device a set-up link names until it is opened; it never holds the key a person sees.
+PENDING_DEVICE_NAME = "Set-up link"
+
+
+def _enrolment_fingerprint(user: User, pending: int) -> str:
+    """Changes when the password changes."""
     return salted_hmac(
-        ENROLMENT_SALT, f"{user.pk}|{user.password}|{devices}", algorithm="sha256"
+        ENROLMENT_SALT, f"{user.pk}|{user.password}|{pending}", algorithm="sha256"
     ).hexdigest()[:32]
 
 
-def enrolment_token(user: User) -> str:
-    return signing.dumps({"u": user.pk, "f": _enrolment_fingerprint(user)}, salt=ENROLMENT_SALT)
+def new_enrolment_token(user: User) -> str:
+    """
+    A new set-up link. It names a pending device of its own, and works while that device is
+    there: opening the link deletes it, and so does a reset of the second step. Device ids are
+    never given twice (a PostgreSQL sequence; AUTOINCREMENT on SQLite), so a spent link never
+    names a device again, whatever happens to the account's devices afterwards.
+    """
+    pending = TOTPDevice.objects.create(user=user, name=PENDING_DEVICE_NAME, confirmed=False)
+    return signing.dumps(
+        {"u": user.pk, "d": pending.pk, "f": _enrolment_fingerprint(user, pending.pk)},
+        salt=ENROLMENT_SALT,
+    )
 
 
-def user_for_enrolment_token(token: str) -> User | None:
+def _read_enrolment_token(token: str) -> tuple[User, int] | None:
+    """The account a link was sent to and the id of its pending device, if it is signed,
+    within its hour, and the password has not changed since."""
     try:
         data = signing.loads(token, salt=ENROLMENT_SALT, max_age=ENROLMENT_LINK_WORKS_FOR)
         user = User.objects.get(pk=int(data["u"]), is_active=True, is_staff=True)
+        pending = int(data["d"])
     except (signing.BadSignature, User.DoesNotExist, KeyError, TypeError, ValueError):
         return None
-    if not constant_time_compare(str(data.get("f", "")), _enrolment_fingerprint(user)):
+    if not constant_time_compare(str(data.get("f", "")), _enrolment_fingerprint(user, pending)):
         return None
-    return user
+    return user, pending
 
 
 def queue_enrolment_link(user: User, *, now=None, force: bool = False) -> bool:
@@ -83,14 +99,16 @@ def queue_enrolment_link(user: User, *, now=None, force: bool = False) -> bool:
     )
     if recent.exists() and not force:
         return False
-    context = {
-        "user": user,
-        "link": settings.PORTAL_BASE_URL
-        + reverse("admin:two-factor-enrol", args=[enrolment_token(user)]),
-        "minutes": int(ENROLMENT_LINK_WORKS_FOR.total_seconds() // 60),
-        "portal_name": settings.PORTAL_NAME,
-    }
-    queue_email("two-factor-enrolment", context, to=user.email)
+    # The link's pending device and its email are kept together or not at all.
+    with transaction.atomic():
+        context = {
+            "user": user,
+            "link": settings.PORTAL_BASE_URL
+            + reverse("admin:two-factor-enrol", args=[new_enrolment_token(user)]),
+            "minutes": int(ENROLMENT_LINK_WORKS_FOR.total_seconds() // 60),
+            "portal_name": settings.PORTAL_NAME,
+        }
+        queue_email("two-factor-enrolment", context, to=user.email)
     return True
 
 
@@ -252,16 +270,26 @@ def recovery_codes(request: SignedInRequest, admin_site: AdminSite) -> HttpRespo
 def enrol(request: HttpRequest, admin_site: AdminSite, token: str) -> HttpResponse:
     """
     The emailed link: signed in as the account it was sent to, it makes the app's key and
-    lets this session show it. It works once: making the key changes what the link signs.
+    lets this session show it. It works once: opening it spends its pending device.
     """
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-    user = user_for_enrolment_token(token)
-    if user is None or user.pk != request.user.pk:
+    link = _read_enrolment_token(token)
+    device = None
+    if link is not None and link[0].pk == request.user.pk:
+        user, pending = link
+        with transaction.atomic():
+            # Deleting the pending device is what spends the link: of two requests that open
+            # it at once, the database lets one delete the row and the other finds none.
+            spent, _ = TOTPDevice.objects.filter(pk=pending, user=user, confirmed=False).delete()
+            if spent:
+                # Any other link still out, and any key made before, stop working too.
+                TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+                device = TOTPDevice.objects.create(
+                    user=user, name="Authenticator app", confirmed=False
+                )
+    if device is None:
         context = {**admin_site.each_context(request), "title": "This link no longer works"}
         return TemplateResponse(request, "admin/two_factor_link.html", context, status=410)
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
     request.session[ENROLMENT_SESSION_KEY] = device.pk
     return redirect("admin:two-factor")

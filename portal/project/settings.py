@@ -82,6 +82,10 @@ MIDDLEWARE = [
     "portal.middleware.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Right after the static files, so that every answer of the app's own, a refusal made by
+    # a middleware below included, is kept by no one and shown in no frame.
+    "portal.middleware.NoStoreMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Before anything reads a cookie, a form or the database.
     "portal.middleware.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,9 +95,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "portal.middleware.SessionTimeoutMiddleware",
     "portal.middleware.UserTimeZoneMiddleware",
-    "portal.middleware.NoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last so it sees the outcome of every sign-in attempt.
     "axes.middleware.AxesMiddleware",

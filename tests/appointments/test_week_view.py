@@ -247,3 +247,85 @@ def test_a_week_of_three_hundred_bookings_takes_at_most_twice_a_week_of_five():
     assert full.get(url).text.count('class="booking ') == 300
     ratio = ratio_of_medians(full, light, url, runs=15)
     assert ratio <= 2, f"300 bookings take {ratio:.2f}x the time of 5"
+
+
+# --- The working hours, the rest folded -------------------------------------------------------
+
+
+def axis(html: str) -> list[str]:
+    labels = re.search(r'<ol class="week-axis"[^>]*>(.*?)</ol>', html, re.S).group(1)
+    return re.findall(r">([^<]+)</li>", labels)
+
+
+def test_the_grid_shows_the_working_hours_and_folds_the_rest(staff_browser, okafor):
+    html = week_page(staff_browser(okafor.user), week="2030-06-03")
+    assert axis(html) == ["9 AM", "10 AM", "11 AM", "12 PM", "1 PM", "2 PM", "3 PM", "4 PM"]
+    week = f"?provider={okafor.pk}&amp;week=2030-06-03"
+    assert f'<a href="{week}&amp;hours=early">Show the early hours, 12 AM to 9 AM</a>' in html
+    assert f'<a href="{week}&amp;hours=late">Show the late hours, 5 PM to 12 AM</a>' in html
+    assert "Fold to the working hours" not in html
+
+
+def test_a_date_override_and_a_booking_outside_the_hours_widen_them(staff_browser, okafor, kind):
+    from appointments.models import DateOverride
+
+    DateOverride.objects.create(
+        provider=okafor, date=date(2030, 6, 5), start=time(12), end=time(19, 30)
+    )
+    AppointmentFactory(appointment_type=kind, start=at("2030-06-07", "06:30"))
+    html = week_page(staff_browser(okafor.user), week="2030-06-03")
+    assert axis(html)[0] == "6 AM" and axis(html)[-1] == "7 PM"
+    assert "Show the early hours, 12 AM to 6 AM" in html
+    assert "Show the late hours, 8 PM to 12 AM" in html
+
+
+def test_a_provider_without_hours_still_gets_a_working_day(staff_browser):
+    provider = ProviderFactory(time_zone="America/Chicago")
+    join_practice_staff(provider.user)
+    html = week_page(staff_browser(provider.user), week="2030-06-03")
+    assert axis(html)[0] == "9 AM" and axis(html)[-1] == "4 PM"
+
+
+def test_the_early_and_late_hours_unfold_and_the_weeks_keep_them(staff_browser, okafor):
+    browser = staff_browser(okafor.user)
+    week = f"?provider={okafor.pk}&amp;week=2030-06-03"
+    early = week_page(browser, week="2030-06-03", hours="early")
+    assert axis(early)[0] == "12 AM" and axis(early)[-1] == "4 PM"
+    assert f'<a href="{week}&amp;hours=all">Show the late hours, 5 PM to 12 AM</a>' in early
+    assert f'<a href="{week}">Fold to the working hours</a>' in early
+    assert "Show the early hours" not in early
+    assert "week=2030-06-10&amp;hours=early" in early  # the next week keeps them open
+    late = week_page(browser, week="2030-06-03", hours="late")
+    assert axis(late)[0] == "9 AM" and axis(late)[-1] == "11 PM"
+    assert f'<a href="{week}&amp;hours=all">Show the early hours, 12 AM to 9 AM</a>' in late
+    every = week_page(browser, week="2030-06-03", hours="all")
+    assert len(axis(every)) == 24 and "Show the" not in every
+    assert f'<a href="{week}">Fold to the working hours</a>' in every
+
+
+@pytest.mark.parametrize("hours", ["most", "ALL", "early,late", "x" * 300])
+def test_an_unknown_hours_value_gets_a_message_and_the_working_hours(staff_browser, okafor, hours):
+    html = week_page(staff_browser(okafor.user), week="2030-06-03", hours=hours)
+    assert "is not a choice of hours" in html
+    assert axis(html)[0] == "9 AM"
+    assert "x" * 30 not in html
+
+
+def test_a_day_of_twenty_bookings_draws_each_one_on_its_own_rows(staff_browser, okafor):
+    short = AppointmentTypeFactory(provider=okafor, name="Check-in", duration_minutes=30)
+    names = [f"Client Number {index}" for index in range(20)]
+    for index, name in enumerate(names):
+        AppointmentFactory(
+            appointment_type=short,
+            client=UserFactory(name=name),
+            start=at("2030-06-05", "08:00") + timedelta(minutes=30 * index),
+        )
+    html = week_page(staff_browser(okafor.user), week="2030-06-03")
+    blocks = re.findall(r'<li class="booking booking--scheduled ([^"]+)">', html)
+    assert len(blocks) == 20
+    rows = [re.search(r"at-(\d+) span-(\d+)", block).groups() for block in blocks]
+    # 8 AM to 6 PM: the hours widened to the bookings, each half hour its own six rows.
+    assert rows == [(str(1 + 6 * index), "6") for index in range(20)]
+    assert all("booking--short" in block for block in blocks)
+    assert all(f'<span class="booking-client">{name}</span>' in html for name in names)
+    assert axis(html)[0] == "8 AM" and axis(html)[-1] == "5 PM"

@@ -4,10 +4,12 @@ database sees it. PostgreSQL refused NUL in text with a 500; SQLite stored it. T
 run on both, so both now behave the same.
 """
 
+import re
 import uuid
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.urls import reverse
 
 from appointments.models import AppointmentEvent
@@ -172,3 +174,45 @@ def test_a_nul_in_the_admin_sign_in_is_refused_before_it_counts_as_an_attempt(cl
 def test_the_message_is_the_one_the_middleware_gives(client):
     response = client.get("/", {"q": NUL})
     assert NUL_REFUSED.replace("'", "&#x27;") in response.text
+
+
+# --- Refusals wear the same security headers as pages -----------------------------------------
+
+# What differs between any two responses by nature, not by policy.
+PER_RESPONSE = {"content-length", "content-type", "location", "vary", "set-cookie"}
+
+
+def security_headers(response) -> dict[str, str]:
+    headers = {
+        name.lower(): value
+        for name, value in response.headers.items()
+        if name.lower() not in PER_RESPONSE
+    }
+    # The nonce is new on each response and Expires is the moment it was made.
+    headers["content-security-policy"] = re.sub(
+        r"'nonce-[^']+'", "'nonce-N'", headers.get("content-security-policy", "")
+    )
+    if "expires" in headers:
+        headers["expires"] = "set"
+    return headers
+
+
+def refusals(client):
+    yield "a NUL byte", client.get("/", {"q": NUL})
+    yield "a host the site does not serve", client.get("/", headers={"Host": "evil.test"})
+    too_big = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    yield "a body over the size limit", client.post(reverse("sign-in"), {"username": too_big})
+
+
+def test_every_refusal_carries_the_headers_of_a_normal_page(client):
+    page = client.get(reverse("sign-in"))
+    assert page.status_code == 200
+    expected = security_headers(page)
+    assert expected["x-frame-options"] == "DENY"
+    assert "no-store" in expected["cache-control"]
+    for what, response in refusals(client):
+        assert response.status_code == 400, what
+        got = security_headers(response)
+        for name, value in expected.items():
+            assert got.get(name) == value, f"{what}: {name} is {got.get(name)!r}, not {value!r}"
+        assert got.keys() == expected.keys(), what

@@ -8,6 +8,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from portal.two_factor import PENDING_DEVICE_NAME
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.tasks import sent_mail
 
@@ -47,7 +48,9 @@ def test_a_password_alone_does_not_open_the_admin_or_show_a_key(client, staff):
     assert response.redirect_chain[-1][0].startswith(TWO_FACTOR)
     assert "open the link we emailed to <strong>staff@example.com</strong>" in response.text
     assert "Scan this code" not in response.text and "data:image/svg" not in response.text
-    assert not TOTPDevice.objects.filter(user=staff).exists()
+    # Only the emailed link's pending device, whose key no page ever shows.
+    pending = TOTPDevice.objects.get(user=staff)
+    assert (pending.name, pending.confirmed) == (PENDING_DEVICE_NAME, False)
     posted = client.post(TWO_FACTOR, {"code": "123456"})
     assert "Scan this code" not in posted.text and client.get(ADMIN).status_code == 302
 
@@ -76,15 +79,15 @@ def test_the_link_asks_a_signed_out_visitor_to_sign_in(client, staff):
 
 
 def test_the_link_expires_after_an_hour(client, staff, monkeypatch):
-    from portal.two_factor import enrolment_token
+    from portal.two_factor import new_enrolment_token
 
     password_sign_in(client, staff)
     an_hour_ago = time.time() - 3601
     with monkeypatch.context() as clock:
         clock.setattr(time, "time", lambda: an_hour_ago)
-        old = enrolment_token(staff)
+        old = new_enrolment_token(staff)
     assert client.get(reverse("admin:two-factor-enrol", args=[old])).status_code == 410
-    fresh = enrolment_token(staff)
+    fresh = new_enrolment_token(staff)
     assert client.get(reverse("admin:two-factor-enrol", args=[fresh])).status_code == 302
 
 
@@ -108,7 +111,7 @@ def test_a_superuser_resets_a_lost_phone_and_a_new_link_goes_out(staff_browser, 
         follow=True,
     )
     assert "1 second step reset" in response.text
-    assert not TOTPDevice.objects.filter(user=office).exists()
+    assert not TOTPDevice.objects.filter(user=office, confirmed=True).exists()
     assert not StaticDevice.objects.filter(user=office).exists()
     assert set_up_link(office)
 
@@ -274,3 +277,49 @@ def test_recovery_codes_wait_after_a_miss_too(client, staff):
     assert client.post(TWO_FACTOR, {"code": "abcd2345"}).status_code == 200
     assert client.get(ADMIN).status_code == 302
     assert recovery.token_set.filter(token="abcd2345").exists()
+
+
+def test_a_used_link_stays_spent_after_the_second_step_is_reset(client, staff_browser, staff):
+    office = UserFactory(email="desk@example.com", is_staff=True)
+    desk = type(client)()
+    device = enrol_by_link(desk, office)
+    used = set_up_link(office)
+    assert desk.post(TWO_FACTOR, {"code": code_for(device), "next": ADMIN}).status_code == 302
+    staff_browser(staff).post(
+        reverse("admin:portal_user_changelist"),
+        {"action": "reset_second_factor", "_selected_action": [office.pk]},
+    )
+    assert not TOTPDevice.objects.filter(user=office, confirmed=True).exists()
+    desk.logout()
+    password_sign_in(desk, office)
+    assert desk.get(used).status_code == 410
+    assert "Scan this code" not in desk.get(TWO_FACTOR).text
+    links = [m for m in sent_mail() if m.to == [office.email] and "two-step" in m.subject]
+    assert len(links) == 2
+    fresh = re.search(r"https?://[^/\s]+(/admin/two-factor/set-up/\S+/)", links[-1].body).group(1)
+    assert fresh != used
+    assert desk.get(fresh).url == TWO_FACTOR
+    assert "Scan this code" in desk.get(TWO_FACTOR).text
+    assert desk.get(fresh).status_code == 410
+
+
+def test_opening_one_link_spends_every_link_still_out(client, staff):
+    from portal.two_factor import new_enrolment_token
+
+    password_sign_in(client, staff)
+    earlier, later = new_enrolment_token(staff), new_enrolment_token(staff)
+    assert client.get(reverse("admin:two-factor-enrol", args=[later])).url == TWO_FACTOR
+    assert client.get(reverse("admin:two-factor-enrol", args=[earlier])).status_code == 410
+    assert client.get(reverse("admin:two-factor-enrol", args=[later])).status_code == 410
+    assert "Scan this code" in client.get(TWO_FACTOR).text
+
+
+def test_a_link_stops_working_when_the_password_changes(client, staff):
+    from portal.two_factor import new_enrolment_token
+
+    password_sign_in(client, staff)
+    link = reverse("admin:two-factor-enrol", args=[new_enrolment_token(staff)])
+    staff.set_password("a-new-password-2026")
+    staff.save()
+    client.force_login(staff)
+    assert client.get(link).status_code == 410
