@@ -136,19 +136,6 @@ def _chosen_hours(request: HttpRequest) -> str:
     return ""
 
 
-def working_hours(week: schedule.Week) -> tuple[int, int]:
-    """
-    The hours the week is worked: from the earliest start of its weekly hours, date overrides
-    and bookings to the latest end, in whole hours.
-    """
-    stretches = [s for day in week.days for s in [*day.open, *day.bookings]]
-    if not stretches:
-        return DEFAULT_HOURS
-    first = min(s.start_minute for s in stretches) // 60
-    last = -(-max(s.end_minute for s in stretches) // 60)
-    return first, max(last, first + 1)
-
-
 def _rows(start_minute: int, end_minute: int, first_hour: int) -> str:
     start = (start_minute - first_hour * 60) // ROW_MINUTES
     span = max(-(-(end_minute - first_hour * 60) // ROW_MINUTES) - start, 1)
@@ -156,7 +143,7 @@ def _rows(start_minute: int, end_minute: int, first_hour: int) -> str:
 
 
 def _grid(week: schedule.Week, early: bool, late: bool) -> dict:
-    working_first, working_last = working_hours(week)
+    working_first, working_last = week.working_hours or DEFAULT_HOURS
     first = 0 if early else working_first
     last = schedule.MINUTES_IN_A_DAY // 60 if late else working_last
     per_hour = 60 // ROW_MINUTES

@@ -99,16 +99,17 @@ class Week:
         return names
 
     @property
-    def first_hour(self) -> int:
-        """The first hour the week's grid shows: 8 in the morning, or earlier if needed."""
-        starts = [s.start_minute for day in self.days for s in [*day.open, *day.bookings]]
-        return min([8 * 60, *starts]) // 60
-
-    @property
-    def last_hour(self) -> int:
-        """The hour the grid ends at: 6 in the evening, or later if needed (24 at most)."""
-        ends = [s.end_minute for day in self.days for s in [*day.open, *day.bookings]]
-        return -(-max([18 * 60, *ends]) // 60)
+    def working_hours(self) -> tuple[int, int] | None:
+        """
+        The hours the week is worked, in whole hours: from the earliest start of its weekly
+        hours, date overrides and bookings to the latest end; None for a week with none.
+        """
+        stretches = [s for day in self.days for s in [*day.open, *day.bookings]]
+        if not stretches:
+            return None
+        first = min(s.start_minute for s in stretches) // 60
+        last = -(-max(s.end_minute for s in stretches) // 60)
+        return first, max(last, first + 1)
 
 
 def monday_of(day: date) -> date:

@@ -553,9 +553,7 @@ def test_the_appointment_page_says_when_on_the_providers_clock_with_the_zone(sta
 
 
 @pytest.mark.parametrize("name", ["appointment", "careteammember", "policy"])
-def test_lists_name_the_provider_only_for_a_practice_of_several(
-    staff_browser, ours, theirs, name
-):
+def test_lists_name_the_provider_only_for_a_practice_of_several(staff_browser, ours, theirs, name):
     url = reverse(f"admin:appointments_{name}_changelist")
     html = staff_browser(ours["provider"].user).get(url).text
     assert "column-provider" not in html

@@ -155,15 +155,13 @@ def test_the_grid_covers_the_earliest_and_latest_hours_of_the_week(chicago, kind
     DateOverride.objects.create(
         provider=chicago, date=date(2026, 6, 4), start=time(12), end=time(21, 30)
     )
-    week = week_of(chicago, "2026-06-01")
-    assert (week.first_hour, week.last_hour) == (6, 22)
-    assert (
-        week_of(chicago, "2026-07-06").first_hour,
-        week_of(chicago, "2026-07-06").last_hour,
-    ) == (
-        8,
-        18,
-    )
+    assert week_of(chicago, "2026-06-01").working_hours == (6, 22)
+    assert week_of(chicago, "2026-07-06").working_hours == (9, 17)
+
+
+def test_a_week_with_no_hours_and_no_bookings_has_no_working_hours(chicago):
+    chicago.weekly_hours.all().delete()
+    assert week_of(chicago, "2026-06-01").working_hours is None
 
 
 def test_an_appointment_past_midnight_is_drawn_to_the_end_of_its_day(chicago, kind):
