@@ -20,7 +20,7 @@ from portal.timezones import local_instant
 
 class PolicyAdmin(admin.ModelAdmin):
     formfield_overrides = {models.DurationField: {"form_class": HoursAndMinutesField}}
-    list_display = ["provider", "appointment_type", "clients_may_cancel", "clients_may_reschedule"]
+    list_display = ["applies_to", "provider", "clients_may_cancel", "clients_may_reschedule"]
     readonly_fields = ["what_clients_read"]
     fieldsets = [
         (None, {"fields": ["provider", "appointment_type", "text"]}),
@@ -42,6 +42,10 @@ class PolicyAdmin(admin.ModelAdmin):
         ("Both", {"fields": ["grace_period", "currency", "no_show_fee"]}),
         ("What clients read", {"fields": ["what_clients_read"]}),
     ]
+
+    @admin.display(description="applies to", ordering="appointment_type__name")
+    def applies_to(self, policy: Policy) -> str:
+        return policy.appointment_type.name if policy.appointment_type else "All appointment types"
 
     @admin.display(description="example")
     def what_clients_read(self, policy):
