@@ -573,7 +573,7 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
     provider_lookup = "appointment__provider"
     list_display = ["created_at", "client", "kind", "amount_owed", "status"]
     list_filter = ["status", "kind"]
-    list_select_related = ["appointment__client", "appointment__appointment_type"]
+    list_select_related = ["client"]
     fields = readonly_fields = (
         "appointment",
         "client",
@@ -584,10 +584,6 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
     )
     actions = ["waive", "mark_paid"]
     change_form_template = "admin/appointments/fee/change_form.html"
-
-    @admin.display(description="client")
-    def client(self, fee):
-        return fee.appointment.client
 
     @admin.display(description="amount", ordering="amount")
     def amount_owed(self, fee: Fee) -> str:

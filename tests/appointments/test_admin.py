@@ -729,3 +729,28 @@ def test_a_waitlist_entry_without_offers_says_so_and_offers_no_save(staff_browse
     )
     assert "No time has been offered yet." in html
     assert 'class="closelink"' not in html and 'name="_save"' not in html
+
+
+def test_the_fee_list_reads_the_same_queries_however_many_fees(staff_browser, ours, client_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = staff_browser(ours["provider"].user)
+    url = reverse("admin:appointments_fee_changelist")
+    browser.get(url)
+    with CaptureQueriesContext(connection) as few:
+        browser.get(url)
+    for _ in range(5):
+        other = UserFactory()
+        CareTeamMember.objects.create(provider=ours["provider"], client=other)
+        Fee.objects.create(
+            appointment=AppointmentFactory(
+                appointment_type=ours["appointment"].appointment_type, client=other
+            ),
+            kind="no_show",
+            amount=10,
+            currency="USD",
+        )
+    with CaptureQueriesContext(connection) as many:
+        browser.get(url)
+    assert len(many) == len(few)
