@@ -740,12 +740,14 @@ def test_the_fee_list_reads_the_same_queries_however_many_fees(staff_browser, ou
     browser.get(url)
     with CaptureQueriesContext(connection) as few:
         browser.get(url)
-    for _ in range(5):
+    for day in range(5):
         other = UserFactory()
         CareTeamMember.objects.create(provider=ours["provider"], client=other)
         Fee.objects.create(
             appointment=AppointmentFactory(
-                appointment_type=ours["appointment"].appointment_type, client=other
+                appointment_type=ours["appointment"].appointment_type,
+                client=other,
+                start=timezone.now() - timedelta(days=day + 1),
             ),
             kind="no_show",
             amount=10,
