@@ -1,5 +1,5 @@
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -10,10 +10,11 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from appointments.recurrence import MAX_SESSIONS, Repeat, Rule, occurrence, rule_dates
 from appointments.slots import BookingRules
 from policies.decisions import Action, AppointmentFacts, Decision, decide
 from policies.terms import MAX_GRACE_PERIOD, MAX_NOTICE, Late, Money, PolicyTerms
-from portal.formatting import DAY_AND_TIME, format_date
+from portal.formatting import DAY, DAY_AND_TIME, format_date
 from portal.inputs import duration_validators
 from portal.timezones import validate_time_zone_name
 
@@ -266,6 +267,12 @@ class AppointmentType(models.Model):
         "waitlist",
         default=True,
         help_text="Clients may join the waitlist for this kind (when your waitlist is on).",
+    )
+    clients_may_repeat = models.BooleanField(
+        "clients may book it weekly",
+        default=False,
+        help_text="Clients may book a series of these online: every week, every 2 weeks, "
+        "every 4 weeks or every month.",
     )
 
     class Meta:
@@ -554,6 +561,16 @@ class Appointment(models.Model):
     client_reschedules = models.PositiveSmallIntegerField(
         default=0, help_text="How many times the client has moved this appointment online."
     )
+    # A session of a recurring series, and the instant the series' rule gave it: the calendar's
+    # RECURRENCE-ID, which stays when the session alone is moved.
+    series = models.ForeignKey(
+        "AppointmentSeries",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sessions",
+    )
+    occurrence = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -567,6 +584,12 @@ class Appointment(models.Model):
                 fields=["client", "start"],
                 condition=Q(status="cancelled"),
                 name="appointment_client_cancelled",
+            ),
+            # A series' sessions in order.
+            models.Index(
+                fields=["series", "occurrence"],
+                condition=Q(series__isnull=False),
+                name="appointment_series",
             ),
         ]
         constraints = [
@@ -607,6 +630,184 @@ class Appointment(models.Model):
     def decide(self, action: Action, now: datetime, zone: ZoneInfo | None = None) -> Decision:
         """What the client may do with this appointment now, in words for `zone`."""
         return decide(self.terms, action, self.facts, now, zone=zone or self.client.zone)
+
+
+def new_series_uid() -> str:
+    """A series' calendar UID, random for the reason new_calendar_uid gives."""
+    return f"series-{uuid.uuid4()}@{settings.PORTAL_CALENDAR_DOMAIN}"
+
+
+class AppointmentSeries(models.Model):
+    """
+    Sessions that repeat: one client, provider and type, a first date and a wall-clock time in
+    `time_zone`, a rule (appointments.recurrence.Repeat) and an end: `count` sessions, none after
+    `until`, or neither (open-ended: booked `horizon_days` ahead by `extend_series`). Each
+    session is an ordinary Appointment that knows its series and the instant the rule gave it.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="series")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointment_series"
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.PROTECT, related_name="series"
+    )
+    repeat = models.CharField(max_length=8, choices=Repeat.choices)
+    # The clock the sessions keep: the provider's when it was booked.
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone_name])
+    first_date = models.DateField()
+    start_time = models.TimeField()
+    count = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        # A series is booked with two sessions or more; what continues one may have fewer.
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SESSIONS)],
+    )
+    until = models.DateField(null=True, blank=True)
+    # Ended (by the client or the practice): no session of the rule on or after this date.
+    stopped_from = models.DateField(null=True, blank=True)
+    # The rule's last date already booked (or found taken and left out); an open-ended series
+    # goes on from the date after it.
+    booked_through = models.DateField()
+    # The terms of the policy its sessions are booked under, as agreed when it was booked.
+    policy_terms = models.JSONField(default=dict, blank=True)
+    # The series this one continues, when the practice changed the time from a date.
+    previous = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="continued_by"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    calendar_uid = models.CharField(max_length=300, unique=True, default=new_series_uid)
+    ics_sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "recurring series"
+        verbose_name_plural = "recurring series"
+        ordering = ["-created_at"]
+        indexes = [
+            # The open-ended series extend_series keeps booked ahead.
+            models.Index(
+                fields=["booked_through"],
+                condition=Q(count__isnull=True, until__isnull=True, stopped_from__isnull=True),
+                name="series_open_ended",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(count__isnull=True) | Q(until__isnull=True), name="series_one_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(count__isnull=True) | Q(count__gte=1, count__lte=MAX_SESSIONS),
+                name="series_count_bounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=F("first_date")),
+                name="series_until_after_first",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_type.name} with {self.provider}, {self.describe()}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.repeat, self.first_date, count=self.count, until=self.until)
+
+    @property
+    def is_open_ended(self) -> bool:
+        return self.count is None and self.until is None
+
+    @property
+    def last_date(self) -> date | None:
+        """The rule's last date, where it has one (ended, or booked with an end)."""
+        if self.stopped_from is not None:
+            dates = self.dates(before=self.stopped_from)
+            return dates[-1] if dates else None
+        if self.is_open_ended:
+            return None
+        return self.dates()[-1]
+
+    def dates(
+        self, *, after: date | None = None, through: date | None = None, before: date | None = None
+    ) -> list[date]:
+        """The rule's dates, as it stands (an end included), after and up to the dates given."""
+        last = self.stopped_from - timedelta(days=1) if self.stopped_from else None
+        if before is not None:
+            last = min(last, before - timedelta(days=1)) if last else before - timedelta(days=1)
+        if through is not None:
+            last = min(last, through) if last else through
+        if last is None and self.is_open_ended:
+            raise ValueError("an open-ended series is read up to a date")
+        return rule_dates(
+            self.first_date,
+            self.repeat,
+            count=self.count,
+            until=self.until,
+            through=last,
+            after=after,
+        )
+
+    def occurrence(self, day: date) -> datetime:
+        return occurrence(day, self.start_time, self.zone)
+
+    def describe(self) -> str:
+        """'Every week on Tuesday at 5:00 PM CST, 10 sessions'"""
+        at = format_date(self.occurrence(self.first_date).astimezone(self.zone), "g:i A T")
+        words = f"{self.rule.describe()} at {at}"
+        if self.count is not None:
+            return f"{words}, {self.count} sessions"
+        if self.until is not None:
+            return f"{words}, until {format_date(self.until, DAY)}"
+        return words
+
+
+class SeriesChange(models.Model):
+    """
+    What happened to a series as a whole (booked, ended, its time changed): the entry its one
+    email is written from, as AppointmentEvent is for a single appointment. Each session's own
+    history says what happened to it.
+    """
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        ENDED = "ended", "Ended"
+        CHANGED = "changed", "Time changed"
+        EXTENDED = "extended", "Booked further ahead, some dates left out"
+
+    series = models.ForeignKey(AppointmentSeries, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # What the email reports: the dates booked, ended or moved, fees charged.
+    details = models.JSONField(default=dict, blank=True)
+    # The series' calendar SEQUENCE the change gave it.
+    ics_sequence = models.PositiveIntegerField(default=0)
+    email_seed = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["at"], name="series_change_at")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()}, {format_date(timezone.localtime(self.at), DAY_AND_TIME)}"
+        )
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("Series changes are never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Series changes are never deleted.")
 
 
 class FeeQuerySet(models.QuerySet["Fee"]):

@@ -1,11 +1,14 @@
 """Reads: what a client may see and book. Each owned object is fetched through its owner."""
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from functools import cached_property
+from operator import itemgetter
 from typing import TYPE_CHECKING, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -502,6 +505,82 @@ def open_slots(
         window_start=window_start,
         window_end=window_end,
     )
+
+
+class Clash(StrEnum):
+    """Why a start wanted (a session of a series) cannot be booked."""
+
+    CLOSED = "closed"  # outside the provider's hours, a day off, too soon or too far ahead
+    TAKEN = "taken"  # the provider has another appointment then (buffers counted)
+    CLIENT_BUSY = "client_busy"  # the client has another appointment then
+
+
+def clashes_among(
+    *,
+    provider: Provider,
+    appointment_type: AppointmentType,
+    client: User,
+    starts: Iterable[datetime],
+    now: datetime,
+    excluding: Iterable[Interval] = (),
+) -> dict[datetime, Clash]:
+    """
+    Which of `starts` cannot be booked, and why: the same rules as open_slots, read in one
+    query however many starts and however far apart. `excluding`: the times of sessions being
+    moved, which are not busy for their new times (no two scheduled appointments of a provider,
+    or of a client, share a time, so a time names its session).
+    """
+    starts = sorted(starts)
+    if not starts:
+        return {}
+    rules = provider.booking_rules
+    zone = provider.zone
+    reach = appointment_type.duration + rules.buffer_before + rules.buffer_after
+    schedule = schedule_facts(
+        provider=provider,
+        client=client,
+        first_day=starts[0].astimezone(zone).date() - timedelta(days=1),
+        last_day=starts[-1].astimezone(zone).date() + timedelta(days=1),
+        busy_from=starts[0] - reach,
+        busy_to=starts[-1] + reach,
+        exclude_pk=None,
+    )
+    moved = set(excluding)
+    busy = sorted(interval for interval in schedule.busy if interval not in moved)
+    client_busy = sorted(interval for interval in schedule.client_busy if interval not in moved)
+
+    def near(intervals: list[Interval], start: datetime) -> list[Interval]:
+        # Only the sessions that could touch this start: the engine merges what it is given.
+        low = bisect_left(intervals, start - reach - LONGEST_SESSION, key=itemgetter(0))
+        high = bisect_left(intervals, start + reach, key=itemgetter(0))
+        return intervals[low:high]
+
+    def bookable(start: datetime, provider_busy: list[Interval], own: list[Interval]) -> bool:
+        return bookable_starts(
+            rules=rules,
+            zone=zone,
+            weekly=schedule.weekly,
+            overrides=schedule.overrides,
+            busy=provider_busy,
+            client_busy=own,
+            duration=appointment_type.duration,
+            now=now,
+            window_start=start,
+            window_end=start + timedelta(microseconds=1),
+        ) == [start]
+
+    found = {}
+    for start in starts:
+        provider_near, client_near = near(busy, start), near(client_busy, start)
+        if bookable(start, provider_near, client_near):
+            continue
+        if not bookable(start, [], []):
+            found[start] = Clash.CLOSED
+        elif not bookable(start, provider_near, []):
+            found[start] = Clash.TAKEN
+        else:
+            found[start] = Clash.CLIENT_BUSY
+    return found
 
 
 def is_open_slot(

@@ -11,6 +11,7 @@ from django.tasks import task
 from django.utils import timezone
 
 from appointments.models import Provider, WaitlistOffer, WaitlistOpening
+from appointments.slots import Interval
 from portal.models import User
 
 
@@ -20,6 +21,14 @@ def offer_opening(opening_id: int) -> int:
     from appointments import waitlist  # the waitlist's services import the booking services
 
     return waitlist.make_offers(opening_id)
+
+
+@task
+def offer_openings(opening_ids: list[int]) -> int:
+    """offer_opening for several openings of one change (a series ended): one task for all."""
+    from appointments import waitlist
+
+    return sum(waitlist.make_offers(opening_id) for opening_id in opening_ids)
 
 
 @task
@@ -60,6 +69,22 @@ def time_opened(
     return opening
 
 
+def times_opened(
+    provider: Provider, intervals: list[Interval], cause: str, now: datetime | None = None
+) -> list[WaitlistOpening]:
+    """time_opened for many stretches of one change: one insert and one task, however many."""
+    if not provider.waitlist_enabled or not intervals:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        openings = WaitlistOpening.objects.bulk_create(
+            WaitlistOpening(provider=provider, start=start, end=end, cause=cause, opened_at=now)
+            for start, end in intervals
+        )
+        offer_openings.enqueue([opening.pk for opening in openings])
+    return openings
+
+
 def time_taken(
     provider: Provider, start: datetime, end: datetime, client: User, now: datetime | None = None
 ) -> int:
@@ -69,15 +94,24 @@ def time_taken(
     the slot engine counts them, can no longer be had. Closed in the change's transaction, so
     no card offers a time that is gone. Returns how many.
     """
-    if not provider.waitlist_enabled:
+    return times_taken(provider, [(start, end)], client, now)
+
+
+def times_taken(
+    provider: Provider, intervals: list[Interval], client: User, now: datetime | None = None
+) -> int:
+    """time_taken for every stretch one change took (a series): two queries, however many."""
+    if not provider.waitlist_enabled or not intervals:
         return 0
     before, after = provider.buffer_before, provider.buffer_after
+    first = min(start for start, _ in intervals)
+    last = max(end for _, end in intervals)
     candidates = (
         WaitlistOffer.objects.filter(
             entry__provider=provider,
             status=WaitlistOffer.Status.OFFERED,
-            start__lt=end + before,
-            start__gt=start - after - timedelta(days=1),  # no session is a day long
+            start__lt=last + before,
+            start__gt=first - after - timedelta(days=1),  # no session is a day long
         )
         .exclude(entry__client=client)  # their own offer is the one being claimed
         .order_by()
@@ -86,8 +120,13 @@ def time_taken(
     gone = [
         pk
         for pk, offered, minutes in candidates
-        if offered + timedelta(minutes=minutes) > start - after
+        if any(
+            offered < end + before and offered + timedelta(minutes=minutes) > start - after
+            for start, end in intervals
+        )
     ]
+    if not gone:
+        return 0
     return WaitlistOffer.objects.filter(pk__in=gone, status=WaitlistOffer.Status.OFFERED).update(
         status=WaitlistOffer.Status.LOST, closed_at=now or timezone.now()
     )

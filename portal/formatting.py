@@ -34,6 +34,8 @@ _LETTERS: dict[str, Callable[[Any], str]] = {  # a date, or a datetime for the t
 
 # A day and a time with the zone named, as pages that list many dates write them.
 DAY_AND_TIME = "D j M Y, g:i A T"
+# A date alone, as a list of dates writes it.
+DAY = "D j M Y"
 
 
 @lru_cache(maxsize=64)
