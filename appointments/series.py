@@ -7,7 +7,7 @@ however many sessions it touches.
 """
 
 import hashlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -847,3 +847,17 @@ def series_extend(series: AppointmentSeries, now: datetime | None = None) -> lis
             )
             queue_series_emails(change)
     return sessions
+
+
+def series_to_extend(now: datetime) -> Iterator[AppointmentSeries]:
+    """
+    The open-ended series still running with a rule date after the last one booked and within
+    their provider's horizon: what `extend_series` books further. Read in pages of the
+    open-ended series index.
+    """
+    running = AppointmentSeries.objects.filter(
+        count__isnull=True, until__isnull=True, stopped_from__isnull=True
+    ).select_related("provider")
+    for series in running.order_by("booked_through", "pk").iterator(chunk_size=500):
+        if series.dates(after=series.booked_through, through=horizon_day(series.provider, now)):
+            yield series

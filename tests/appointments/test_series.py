@@ -1,9 +1,11 @@
 """Recurring series: booked whole or not at all, each session under its own terms."""
 
+import io
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -95,9 +97,12 @@ def test_a_weekly_series_books_every_session_at_the_same_wall_clock_time(
     # A client in New York sees 6 PM.
     assert starts[0].astimezone(client_user.zone).time() == time(18, 0)
     assert all(each.occurrence == each.start for each in booked.sessions)
-    assert AppointmentEvent.objects.filter(
-        appointment__series=booked.series, kind="booked", ics_sequence__isnull=True
-    ).count() == 10
+    assert (
+        AppointmentEvent.objects.filter(
+            appointment__series=booked.series, kind="booked", ics_sequence__isnull=True
+        ).count()
+        == 10
+    )
     assert SeriesChange.objects.get(series=booked.series).kind == SeriesChange.Kind.BOOKED
 
 
@@ -184,9 +189,7 @@ def test_the_preview_lists_the_same_dates_and_clashes(client_user, evening, week
 )
 def test_bad_ends_say_so_and_save_nothing(client_user, evening, weekly_type, now, end, words):
     with pytest.raises(SeriesInvalid, match=words):
-        book_series(
-            client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=end
-        )
+        book_series(client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=end)
     assert not AppointmentSeries.objects.exists()
 
 
@@ -374,9 +377,7 @@ def test_ending_records_each_freed_time_as_an_opening(client_user, evening, week
     )
     series_cancel_following(appointment=booked.sessions[2], actor=client_user, now=now)
     openings = WaitlistOpening.objects.order_by("start")
-    assert [(o.start, o.end) for o in openings] == [
-        (s.start, s.end) for s in booked.sessions[2:]
-    ]
+    assert [(o.start, o.end) for o in openings] == [(s.start, s.end) for s in booked.sessions[2:]]
 
 
 def test_the_practice_ends_skips_and_changes_the_time(client_user, evening, weekly_type, now):
@@ -385,9 +386,10 @@ def test_the_practice_ends_skips_and_changes_the_time(client_user, evening, week
     )
     series = booked.series
     series_skip(series=series, actor=evening.user, day=date(2026, 11, 24), now=now)
-    assert Appointment.objects.get(
-        series=series, occurrence=at(evening, date(2026, 11, 24))
-    ).status == "cancelled"
+    assert (
+        Appointment.objects.get(series=series, occurrence=at(evening, date(2026, 11, 24))).status
+        == "cancelled"
+    )
 
     # From 1 Dec, Thursdays at 10 AM instead.
     new = series_change_time(
@@ -493,3 +495,49 @@ def test_a_single_booking_cannot_take_a_series_time(client_user, evening, weekly
             booked_by=evening.user,
             now=now,
         )
+
+
+def next_tuesday(after: datetime, zone) -> date:
+    day = after.astimezone(zone).date() + timedelta(days=1)
+    return day + timedelta(days=(1 - day.weekday()) % 7)
+
+
+def run_extend_series(*args) -> str:
+    out = io.StringIO()
+    call_command("extend_series", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_the_daily_command_books_open_ended_series_to_the_horizon_once(
+    client_user, evening, weekly_type
+):
+    evening.horizon_days = 30
+    evening.save()
+    weeks_ago = timezone.now() - timedelta(days=21)
+    first = at(evening, next_tuesday(weeks_ago, evening.zone))
+    running = book_series(client_user, evening, weekly_type, first, weeks_ago, end=SeriesEnd())
+    booked_then = running.series.sessions.count()
+    stopped = book_series(
+        client_user, evening, weekly_type, first - timedelta(hours=2), weeks_ago, end=SeriesEnd()
+    )
+    series_end(
+        series=stopped.series,
+        actor=evening.user,
+        from_day=first.date() + timedelta(days=7),
+        now=weeks_ago,
+    )
+    assert run_extend_series("--dry-run") == "1 series would be extended.\n"
+    assert running.series.sessions.count() == booked_then
+
+    horizon = (timezone.now() + timedelta(days=30)).astimezone(evening.zone).date()
+    tuesdays = [first.date() + timedelta(weeks=n) for n in range(10)]
+    due = [day for day in tuesdays if day <= horizon]
+    added = len(due) - booked_then
+    assert added == 3
+    assert run_extend_series() == "1 series extended, 3 sessions booked.\n"
+    running.series.refresh_from_db()
+    assert running.series.booked_through == due[-1]
+    starts = running.series.sessions.order_by("start").values_list("start", flat=True)
+    assert [start.astimezone(evening.zone) for start in starts] == [at(evening, d) for d in due]
+    assert stopped.series.sessions.filter(status=Appointment.Status.SCHEDULED).count() == 1
+    assert run_extend_series() == "0 series extended, 0 sessions booked.\n"
