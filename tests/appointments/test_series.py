@@ -463,6 +463,31 @@ def test_one_session_moves_alone(client_user, evening, weekly_type, now):
     assert others == [booked.sessions[0].start, booked.sessions[2].start]
 
 
+def test_the_reschedule_cap_counts_per_session(client_user, evening, weekly_type, now):
+    from appointments.services import appointment_reschedule
+
+    PolicyFactory(provider=evening, appointment_type=weekly_type, max_reschedules=1)
+    booked = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, count=3
+    )
+    first, second = booked.sessions[:2]
+
+    def move(session, day):
+        appointment_reschedule(
+            appointment=session,
+            actor=client_user,
+            new_start=at(evening, day, time(10, 0)),
+            now=now,
+        )
+
+    move(first, date(2026, 11, 4))
+    with pytest.raises(PolicyRefused, match="the most your provider allows"):
+        move(first, date(2026, 11, 5))
+    move(second, date(2026, 11, 12))  # the other sessions each keep their own one move
+    second.refresh_from_db()
+    assert second.start == at(evening, date(2026, 11, 12), time(10, 0))
+
+
 @pytest.mark.parametrize("count", [4, 52])
 def test_booking_and_ending_cost_the_same_queries_however_many_sessions(
     client_user, evening, weekly_type, now, count
