@@ -19,7 +19,7 @@ from django.db.models import Exists, Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from appointments import services, waitlist
+from appointments import series, services, waitlist
 from appointments.emails import email_key
 from appointments.models import (
     AppointmentEvent,
@@ -29,6 +29,7 @@ from appointments.models import (
     WaitlistOffer,
     WaitlistOpening,
 )
+from appointments.recurrence import Repeat
 from portal.mail import queue_email
 from portal.models import Email, TaskRecord, WorkerLane
 from portal.worker import RETRY_PRIORITY, Lane
@@ -231,6 +232,34 @@ def recheck_effect(context, sink) -> None:
     assert context["offer"].status == "expired"
 
 
+def series_prepare(on, session_type, client_user) -> dict:
+    """Two clients on the waitlist; a practice ends a three-session series: three openings."""
+    entries = [join(client_user, on, session_type), join(team_member(on), on, session_type)]
+    booked = series.series_book(
+        client=team_member(on),
+        provider=on,
+        appointment_type=session_type,
+        first_start=at_nine(on),
+        repeat=Repeat.WEEKLY,
+        end=series.SeriesEnd(count=3),
+        booked_by=on.user,
+    )
+    series.series_end(series=booked.series, actor=on.user, from_day=booked.series.first_date)
+    return {"entries": entries, "openings": list(WaitlistOpening.objects.order_by("pk"))}
+
+
+def series_effect(context, sink) -> None:
+    openings = WaitlistOpening.objects.filter(pk__in=[o.pk for o in context["openings"]])
+    assert sorted(opening.offered_at is not None for opening in openings) == [True] * 3
+    offers = WaitlistOffer.objects.filter(entry__in=context["entries"])
+    made = offers.count()
+    assert made >= len(context["entries"])
+    emails = Email.objects.filter(kind="waitlist-offer")
+    assert emails.count() == made  # one email per offer, none written twice
+    ids = sink.message_ids()
+    assert all(ids.count(f"<{email.key}@client-portal.invalid>") == 1 for email in emails)
+
+
 def offer_row(context) -> Callable[[], object]:
     return lambda: list(WaitlistOffer.objects.select_for_update().filter(pk=context["offer"].pk))
 
@@ -273,6 +302,16 @@ KINDS = {
         offers_effect,
         hold=lambda c: lambda: Provider.objects.select_for_update().get(pk=c["provider"].pk),
         # Inside its transaction, its offers made and their emails not yet written.
+        pause_in="appointments.waitlist:queue_offer_email",
+    ),
+    "offer_openings": Kind(
+        "appointments.tasks.offer_openings",
+        series_prepare,
+        series_effect,
+        hold=lambda c: (
+            lambda: Provider.objects.select_for_update().get(pk=c["openings"][0].provider_id)
+        ),
+        # Inside the first opening's transaction, its offers made and their emails not yet written.
         pause_in="appointments.waitlist:queue_offer_email",
     ),
     "end_offer_hold": Kind(
