@@ -421,7 +421,7 @@ def test_the_detail_page_links_to_the_series(signed_in, client_user, provider, w
     booked = book_weekly(client_user, provider, weekly_type, first, count=4)
     html = signed_in.get(reverse("appointments:detail", args=[booked.sessions[0].pk])).text
     series = reverse("appointments:series", args=[booked.series.pk])
-    assert f'<a href="{series}">Every week on Tuesday at 10:00 AM C' in html
+    assert f'<a href="{series}">Every week on Tuesday</a>' in html
 
 
 # --- Cancel this and all following ----------------------------------------------------------

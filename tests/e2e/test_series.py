@@ -22,7 +22,7 @@ from appointments.models import Appointment, AppointmentSeries, AppointmentType
 from appointments.recurrence import Repeat
 from appointments.series import SeriesEnd, series_book
 from portal.models import User
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import VIEWPORTS, Visit, sign_in
 from tests.factories import AppointmentFactory, open_slots_after
 
 EMAIL, PASSWORD = "client@example.com", "demo-client-2026"
@@ -156,8 +156,8 @@ def test_a_client_ends_a_series_from_a_session_in_the_pop_up(visit, weekly):
     assert sorted(statuses) == ["cancelled", "cancelled", "scheduled"]
 
 
-def no_js_page(browser, live_server):
-    context = browser.new_context(java_script_enabled=False)
+def no_js_page(browser, live_server, viewport):
+    context = browser.new_context(**VIEWPORTS[viewport], java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server.url + "/sign-in/")
     page.get_by_label("Email").fill(EMAIL)
@@ -167,16 +167,18 @@ def no_js_page(browser, live_server):
 
 
 def test_repeating_and_ending_a_series_work_with_javascript_off(
-    browser, live_server, transactional_db
+    browser, live_server, transactional_db, viewport, request
 ):
     client, kind = demo_weekly()
-    context, page = no_js_page(browser, live_server)
+    context, page = no_js_page(browser, live_server, viewport)
+    shots = Visit(page, live_server.url, viewport, request.node.name)
     start = free_weekly_start(client, kind, 3)
     page.goto(live_server.url + review_path(kind, start))
     page.get_by_role("radio", name=re.compile(r"^Every week on")).check()
     page.get_by_label("Number of sessions", exact=True).fill("3")
     page.get_by_role("button", name="Show the dates").click()
     expect(page.locator(".series-date")).to_have_count(3)
+    shots.screenshot("dates")
     assert not AppointmentSeries.objects.exists()
     page.get_by_role("button", name="Confirm booking").click()
     expect(page.get_by_role("status")).to_contain_text("Booked: 3 sessions")
@@ -187,6 +189,7 @@ def test_repeating_and_ending_a_series_work_with_javascript_off(
     card.locator("summary").click()
     card.get_by_role("link", name="Cancel this and all following sessions").click()
     expect(page).to_have_url(re.compile(rf"/appointments/{sessions[0].pk}/cancel-following/$"))
+    shots.screenshot("cancel-following")
     page.get_by_role("button", name="Cancel 3 sessions").click()
     expect(page.get_by_role("status")).to_contain_text("3 sessions cancelled from")
     assert not Appointment.objects.filter(series__client=client, status="scheduled").exists()
