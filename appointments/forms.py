@@ -1,9 +1,11 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
 from appointments.models import PartOfDay, Weekday
+from appointments.recurrence import MAX_SESSIONS, MIN_SESSIONS, Repeat, Rule
+from appointments.series import SeriesEnd
 from policies.terms import Money
 from portal.inputs import parse_instant
 
@@ -160,3 +162,92 @@ class WaitlistForm(forms.Form):
             "parts": entry.parts,
             "not_after": entry.not_after,
         }
+
+
+class DatesField(forms.Field):
+    """Dates a page sends as a list of ISO dates (the clashing dates a client leaves out)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> frozenset[date]:
+        try:
+            return frozenset(date.fromisoformat(each) for each in value or ())
+        except (TypeError, ValueError):
+            raise forms.ValidationError(OUT_OF_DATE) from None
+
+
+ONCE = ""
+CANT_REPEAT = "This kind of appointment can't be booked as a series online."
+
+
+class RepeatForm(forms.Form):
+    """
+    Whether a booking repeats, and how it ends: after a number of sessions or on a last date.
+    The rules are worded from the first session's date on the provider's clock, the clock the
+    series keeps. A series with no end is booked by the practice only: it is not offered here.
+    """
+
+    repeat = forms.ChoiceField(label="Repeat", required=False, widget=forms.RadioSelect)
+    ends = forms.ChoiceField(
+        label="Ends",
+        choices=[("count", "After a number of sessions"), ("until", "On a date")],
+        widget=forms.RadioSelect,
+        initial="count",
+        required=False,
+    )
+    count = forms.IntegerField(
+        label="Number of sessions",
+        required=False,
+        initial=6,
+        widget=forms.NumberInput(attrs={"min": MIN_SESSIONS, "max": MAX_SESSIONS}),
+        error_messages={"invalid": "Enter the number of sessions as a whole number, like 6."},
+    )
+    until = forms.DateField(
+        label="Last date",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter the last date like 2026-12-03."},
+    )
+    skip = DatesField(required=False)
+
+    def __init__(self, *args, first: date, allowed: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(ONCE, "Does not repeat")]
+        if allowed:
+            choices += [(each.value, Rule(each.value, first).describe()) for each in Repeat]
+        field = self.fields["repeat"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        field.error_messages["invalid_choice"] = (
+            "Choose how often the sessions repeat from the list." if allowed else CANT_REPEAT
+        )
+        self.fields["until"].widget.attrs["min"] = first.isoformat()
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if not data.get("repeat"):
+            return data
+        if data.get("ends") == "until":
+            if data.get("until") is None and "until" not in self.errors:
+                raise forms.ValidationError("Enter the date of the last session.")
+        elif data.get("count") is None and "count" not in self.errors:
+            raise forms.ValidationError("Enter how many sessions to book.")
+        return data
+
+    @property
+    def repeats(self) -> bool:
+        return bool(self.cleaned_data.get("repeat"))
+
+    @property
+    def end(self) -> SeriesEnd:
+        if self.cleaned_data.get("ends") == "until":
+            return SeriesEnd(until=self.cleaned_data["until"])
+        return SeriesEnd(count=self.cleaned_data["count"])
+
+
+class FollowingForm(CancelForm):
+    """Cancel a session and all that follow: the list of what it does, as the page showed it."""
+
+    # FollowingQuote.token of the list shown; a different list now changes nothing.
+    expected_quote = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)

@@ -30,6 +30,7 @@ from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentQuerySet,
+    AppointmentSeries,
     AppointmentType,
     CareTeamInvitation,
     DateOverride,
@@ -38,6 +39,7 @@ from appointments.models import (
     Provider,
     WeeklyHours,
 )
+from appointments.recurrence import Repeat
 from appointments.slots import Hours, Interval, bookable_starts
 from appointments.sql import (
     BookingFacts,
@@ -157,6 +159,32 @@ def get_appointment_for_client(client: User, pk: int) -> Appointment:
     return get_object_or_404(queryset, pk=pk, client=client)
 
 
+def get_series_for_client(client: User, pk: int) -> AppointmentSeries:
+    """The client's own series; another client's is a 404, never a 403."""
+    queryset = AppointmentSeries.objects.select_related("provider", "appointment_type")
+    return get_object_or_404(queryset, pk=pk, client=client)
+
+
+def series_words(appointment: Appointment) -> str:
+    """
+    A session's place in its series as its card says it: "Every week · session 3 of 10".
+    From the series' rule alone (its `series` read with it), no query of the other sessions.
+    A series that continues another (its time changed) counts from its own first session, so
+    it names only its rule.
+    """
+    series = appointment.series
+    assert series is not None
+    # "Every week", "Every 2 weeks", "Every month": the rule's name without its weekday part.
+    words = Repeat(series.repeat).label.partition(",")[0]
+    if series.previous_id is not None:
+        return words
+    day = (appointment.occurrence or appointment.start).astimezone(series.zone).date()
+    words += f" · session {len(series.dates(through=day))}"
+    if series.is_open_ended and series.stopped_from is None:
+        return words
+    return f"{words} of {len(series.dates())}"
+
+
 def upcoming_appointments(
     client: User, now: datetime
 ) -> "QuerySet[WithAnnotations[Appointment, FeeFlag]]":
@@ -197,6 +225,8 @@ class CardFace:
     cancel_refused: str = ""
     reschedule_refused: str = ""
     move_up: bool = False
+    # A session of a series: its rule and place ("Every week · session 3 of 10"), else "".
+    series: str = ""
 
     @cached_property
     def when(self) -> dict[str, str]:
@@ -265,6 +295,7 @@ class Card:
             move_up=(
                 move.allowed and appointment.provider.waitlist_enabled and kind.waitlist_enabled
             ),
+            series=series_words(appointment) if appointment.series_id else "",
         )
 
     @cached_property
@@ -301,6 +332,8 @@ def upcoming_cards(
     """
     charged = [each for each in appointments if each.has_fees]
     prefetch_related_objects(charged, "fees")
+    # The series of those in one, in one query (none when no card is of a series).
+    prefetch_related_objects([each for each in appointments if each.series_id], "series")
     charged_pks = {each.pk for each in charged}
     return [
         Card(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views, waitlist_views
+from appointments import series_views, views, waitlist_views
 
 app_name = "appointments"
 urlpatterns = [
@@ -13,6 +13,13 @@ urlpatterns = [
     path("book/<id:provider_id>/", views.book_type, name="book-type"),
     path("book/<id:provider_id>/<id:type_id>/", views.book_time, name="book-time"),
     path("book/<id:provider_id>/<id:type_id>/review/", views.book_review, name="book-review"),
+    path(
+        "book/<id:provider_id>/<id:type_id>/repeat/",
+        series_views.book_repeat,
+        name="book-repeat",
+    ),
+    path("series/<id:pk>/", series_views.series_detail, name="series"),
+    path("<id:pk>/cancel-following/", series_views.cancel_following, name="cancel-following"),
     path("<id:pk>/", views.appointment_detail, name="detail"),
     path("<id:pk>/cancel/", views.appointment_cancel, name="cancel"),
     path("<id:pk>/reschedule/", views.appointment_reschedule, name="reschedule"),

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -221,7 +222,9 @@ def render_picker(
 
 
 def booking_picker(provider: Provider, appointment_type: AppointmentType) -> Picker:
-    review_url = reverse("appointments:book-review", args=[provider.pk, appointment_type.pk])
+    # A type clients may book as a series is reviewed where the client can choose to repeat it.
+    name = "book-repeat" if appointment_type.clients_may_repeat else "book-review"
+    review_url = reverse(f"appointments:{name}", args=[provider.pk, appointment_type.pk])
     return Picker(provider, appointment_type, review_url)
 
 
@@ -293,7 +296,23 @@ def render_booking_review(
     The booking to review, with the policy it will be made under; its form carries that
     policy back. `changed` says the terms are not the ones shown before (a 409).
     """
-    context = {
+    context = booking_review_context(provider, appointment_type, start, terms, offer, changed)
+    if request.htmx and changed:
+        # htmx 2 swaps only 2xx answers; the alert says what changed.
+        return render(request, "appointments/book_review.html#review", context)
+    status = 409 if changed else 200
+    return render(request, "appointments/book_review.html", context, status=status)
+
+
+def booking_review_context(
+    provider: Provider,
+    appointment_type: AppointmentType,
+    start: datetime,
+    terms: PolicyTerms,
+    offer: WaitlistOffer | None = None,
+    changed: str = "",
+) -> dict:
+    return {
         "provider": provider,
         "appointment_type": appointment_type,
         "start": start,
@@ -302,11 +321,6 @@ def render_booking_review(
         "offer": offer,
         "changed": changed,
     }
-    if request.htmx and changed:
-        # htmx 2 swaps only 2xx answers; the alert says what changed.
-        return render(request, "appointments/book_review.html#review", context)
-    status = 409 if changed else 200
-    return render(request, "appointments/book_review.html", context, status=status)
 
 
 def confirm_booking(
@@ -410,22 +424,35 @@ def fee_sentence(fee: Fee | None) -> str:
     return f" A {fee.money} {fee.get_kind_display().lower()} fee applies." if fee else ""
 
 
+def verify_link(appointment: Appointment) -> SafeString:
+    """The way to ask the provider whether a change went through: Chat, or the office."""
+    reach = "Message your provider" if appointment.provider.uses_chat else "Contact the office"
+    return format_html('<a href="{}">{} to verify</a>', contact_link(appointment), reach)
+
+
 def cancelled(request: SignedInRequest, change: services.AppointmentChange) -> HttpResponse:
     appointment = change.appointment
-    reach = "Message your provider" if appointment.provider.uses_chat else "Contact the office"
     text = format_html(
-        'Your appointment on {} was cancelled.{} <a href="{}">{} to verify</a>.',
+        "Your appointment on {} was cancelled.{} {}.",
         when(appointment.start, request.user.zone),
         fee_sentence(change.fee),
-        contact_link(appointment),
-        reach,
+        verify_link(appointment),
     )
+    return changed_in_place(request, appointment, text)
+
+
+def changed_in_place(
+    request: SignedInRequest, appointment: Appointment, text: str, title: str = ""
+) -> HttpResponse:
+    """
+    Done: without JavaScript the list with `text` on top; in place, the dialog says it (its
+    heading `title`) and the cards that left leave the upcoming list.
+    """
     if not request.htmx:
         messages.success(request, text)
         return redirect("appointments:list")
-    # In place: the dialog says it is done and the card leaves the upcoming list.
     context = upcoming_in_place(request) | {"appointment": appointment, "text": text}
-    return render(request, "appointments/cancel.html#cancelled", context)
+    return render(request, "appointments/cancel.html#cancelled", context | {"title": title})
 
 
 def render_dialog(

@@ -175,6 +175,11 @@
         target.focus();
       }
     });
+    // What only a page without JavaScript needs (the review's "Show the dates", which htmx
+    // does as the choices change) goes away.
+    document.querySelectorAll("[data-no-js]").forEach(function (element) {
+      element.hidden = true;
+    });
     wireDialog();
     rovingDays();
     wireMenus();
