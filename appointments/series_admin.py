@@ -28,7 +28,7 @@ from django.utils.html import format_html
 
 from appointments import selectors, services
 from appointments import series as series_services
-from appointments.forms import SlotForm
+from appointments.forms import CancelForm, SlotForm
 from appointments.models import (
     Appointment,
     AppointmentSeries,
@@ -186,13 +186,11 @@ class SeriesDayForm(forms.Form):
     day = forms.DateField(
         input_formats=["%Y-%m-%d"], error_messages={"required": BAD_DAY, "invalid": BAD_DAY}
     )
-    reason = forms.CharField(
-        label="Reason (optional)",
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Recorded in each session's history. Please don't include medical details.",
-    )
+    reason = CancelForm.base_fields["reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].help_text = "Recorded in each session's history."
 
 
 # --- What the pages show --------------------------------------------------------------------
@@ -705,20 +703,24 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
             },
         )
 
-    def from_day(self, request, raw: str) -> date | None:
-        form = SeriesDayForm({"day": raw})
-        if not form.is_valid():
-            messages.error(request, first_error(form))
-            return None
-        return form.cleaned_data["day"]
-
-    def change_time_pick(self, request: HttpRequest, object_id: str, from_day: str):
+    def moving_from(
+        self, request, object_id: str, raw: str
+    ) -> tuple[AppointmentSeries, date] | HttpResponse:
+        """The series and the date its new time applies from, or the page that says why not."""
         series = self.acting_on(request, object_id)
         if series is None:
             return not_found(request, self.opts, object_id)
-        day = self.from_day(request, from_day)
-        if day is None:
+        form = SeriesDayForm({"day": raw})
+        if not form.is_valid():
+            messages.error(request, first_error(form))
             return redirect("admin:series-change-time", series.pk)
+        return series, form.cleaned_data["day"]
+
+    def change_time_pick(self, request: HttpRequest, object_id: str, from_day: str):
+        found = self.moving_from(request, object_id, from_day)
+        if isinstance(found, HttpResponse):
+            return found
+        series, day = found
         zone = series.provider.zone
         now = timezone.now()
         moving = next(iter(_sessions_from(series, day)), None)
@@ -751,12 +753,10 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def change_time_review(self, request: HttpRequest, object_id: str, from_day: str):
         """GET: what moves where, and what is not free; POST: the change."""
-        series = self.acting_on(request, object_id)
-        if series is None:
-            return not_found(request, self.opts, object_id)
-        day = self.from_day(request, from_day)
-        if day is None:
-            return redirect("admin:series-change-time", series.pk)
+        found = self.moving_from(request, object_id, from_day)
+        if isinstance(found, HttpResponse):
+            return found
+        series, day = found
         data = request.POST if request.method == "POST" else request.GET
         picker = reverse("admin:series-change-time-pick", args=[series.pk, day.isoformat()])
         slot = SlotForm(data)

@@ -618,3 +618,29 @@ def test_the_export_names_each_sessions_series_in_the_same_queries(ours, client_
     assert len(sessions) == 5 and {row["series_id"] for row in sessions} == {str(series.pk)}
     assert sessions[0]["series_rule"] == f"Every week on {first_day(ours):%A}"
     assert many == few
+
+
+def test_the_appointment_list_and_the_series_page_read_the_same_queries_however_many(
+    browser, ours, client_user, session_type
+):
+    short = book(ours, client_user, session_type, count=2)
+    long = book(
+        ours, client_user, session_type, count=12, first=at(ours, first_day(ours), time(14))
+    )
+    listing = reverse("admin:appointments_appointment_changelist") + "?series=yes"
+    browser.get(listing)
+    with CaptureQueriesContext(connection) as few:
+        browser.get(listing)
+    later = UserFactory()
+    CareTeamMember.objects.create(provider=ours, client=later)
+    book(ours, later, session_type, count=6, first=at(ours, first_day(ours), time(12)))
+    with CaptureQueriesContext(connection) as many:
+        assert browser.get(listing).text.count("Therapy session") >= 20
+    assert len(many) == len(few)
+
+    browser.get(series_url(short))
+    with CaptureQueriesContext(connection) as two:
+        browser.get(series_url(short))
+    with CaptureQueriesContext(connection) as twelve:
+        browser.get(series_url(long))
+    assert len(twelve) == len(two)

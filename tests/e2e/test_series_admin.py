@@ -15,19 +15,12 @@ from playwright.sync_api import expect
 
 from appointments.models import AppointmentSeries, Provider
 from tests.e2e.conftest import admin_sign_in
+from tests.e2e.test_admin_pages import tab_to
 
 
 @pytest.fixture(params=["desktop", "tablet"])
 def viewport(request) -> str:
     return request.param
-
-
-def tab_to(page, locator, presses: int = 80) -> None:
-    for _ in range(presses):
-        page.keyboard.press("Tab")
-        if locator.evaluate("element => element === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reached {locator}")
 
 
 def taken_two_weeks_on(url: str):
