@@ -42,6 +42,7 @@ from appointments.practice import (
     practice_providers,
     practice_zone,
 )
+from appointments.series_admin import SeriesFilter, session_number
 from policies.terms import Money
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
@@ -306,7 +307,7 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """The schedule. Changes go through the same services as the client's, with history."""
 
     list_display = ["start", "client", "provider", "appointment_type", "length", "status"]
-    list_filter = [WhenFilter, "status"]
+    list_filter = [WhenFilter, "status", SeriesFilter]
     date_hierarchy = "start"
     ordering = ["start"]
     search_fields = ["client__email", "client__name"]
@@ -348,6 +349,22 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
             taken,
             url,
         )
+
+    @admin.display(description="part of a series")
+    def part_of_series(self, appointment: Appointment) -> str:
+        assert appointment.series_id is not None
+        url = reverse("admin:appointments_appointmentseries_change", args=[appointment.series_id])
+        return format_html('<a href="{}">{}</a>', url, session_number(appointment))
+
+    def get_fields(self, request, obj=None):
+        # A session of a series says which, and links to it; a single appointment has no row.
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.series_id is not None:
+            return [*fields, "part_of_series"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def has_change_permission(self, request, obj=None):
         return False  # the page only shows; may_act guards the actions

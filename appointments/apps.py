@@ -25,6 +25,10 @@ class AppointmentsConfig(AppConfig):
         "change_fee",
         "view_waitlistentry",
         "view_waitlistoffer",
+        # Series are booked and changed through their own pages; never deleted.
+        "view_appointmentseries",
+        "add_appointmentseries",
+        "change_appointmentseries",
     ]
 
     def ready(self) -> None:

@@ -650,6 +650,125 @@ def series_skip(
     )
 
 
+@dataclass(frozen=True)
+class TimeChange:
+    """
+    What changing a series' time from a date would do, as of now: which session moves to which
+    new date (and whether that time is free), which are dropped, which dates are new. The same
+    reading the change itself makes under its lock, and what its preview lists.
+    """
+
+    from_day: date
+    new_first: date
+    at: time  # the new wall-clock time, on the series' clock
+    sessions: list[Appointment]  # the scheduled sessions from `from_day` on
+    old_dates: list[date]
+    new_dates: list[date]
+    by_day: dict[date, Appointment]
+    pairs: list[tuple[date, date]]  # the n-th old date and the n-th new one
+    plan: dict[date, PlannedSession]
+
+    @property
+    def clashes(self) -> dict[date, Clash]:
+        return {day: each.clash for day, each in self.plan.items() if each.clash is not None}
+
+    @property
+    def moves(self) -> list[tuple[Appointment, PlannedSession]]:
+        """Each session that has a new date, with its new time (which may clash)."""
+        return [
+            (self.by_day[old_day], self.plan[new_day])
+            for old_day, new_day in self.pairs
+            if old_day in self.by_day
+        ]
+
+    @property
+    def dropped(self) -> list[Appointment]:
+        """Sessions the new rule has no date for: they are cancelled."""
+        return [self.by_day[day] for day in self.old_dates[len(self.pairs) :] if day in self.by_day]
+
+    @property
+    def added(self) -> list[PlannedSession]:
+        """New dates beyond the old ones: new sessions."""
+        return [self.plan[day] for day in self.new_dates[len(self.pairs) :]]
+
+
+def _time_change(
+    old: AppointmentSeries, from_day: date, new_first_start: datetime, now: datetime
+) -> TimeChange:
+    """What changing `old`'s time from `from_day` does, or the reason it cannot be done."""
+    provider = old.provider
+    zone = provider.zone
+    new_first = new_first_start.astimezone(zone).date()
+    if new_first < from_day:
+        raise SeriesInvalid(
+            f"The new first session must be on or after {format_date(from_day, DAY)}."
+        )
+    if new_first_start <= now:
+        raise SeriesInvalid("The new first session must be in the future.")
+    if old.stopped_from is not None and old.stopped_from <= from_day:
+        raise ChangeError("This series has ended by then; nothing was changed.")
+    sessions = _sessions_from(old, from_day)
+    if any(each.start <= now for each in sessions):
+        raise ChangeError(
+            "A session on or after that date has started already; choose a later date."
+        )
+    old_dates = [day for day in old.dates(through=old.booked_through) if day >= from_day]
+    if not old_dates:
+        raise ChangeError(f"This series has no session on or after {format_date(from_day, DAY)}.")
+    if old.is_open_ended:
+        # The rest is booked as far as the old series was; extend_series goes on from there.
+        new_dates = rule_dates(new_first, old.repeat, count=len(old_dates))
+    elif old.count is not None:
+        new_dates = rule_dates(new_first, old.repeat, count=len(old_dates))
+    else:
+        new_dates = rule_dates(new_first, old.repeat, until=old.until)
+    if not new_dates:
+        raise SeriesInvalid("No session of the new time falls before the series' last date.")
+    if new_dates[-1] > horizon_day(provider, now):
+        raise SeriesInvalid(
+            f"{provider.display_name} takes bookings up to {provider.horizon_days} days "
+            f"ahead; the series would then end on {format_date(new_dates[-1], DAY)}."
+        )
+    by_day = {_day_of(each, old): each for each in sessions}
+    # The n-th old date's session goes to the n-th new date; a new date beyond the old ones
+    # (a series that ends by date, moved to an earlier weekday) is a new session.
+    pairs = list(zip(old_dates, new_dates, strict=False))
+    wanted = [new_day for old_day, new_day in pairs if old_day in by_day]
+    wanted += new_dates[len(pairs) :]
+    at = new_first_start.astimezone(zone).time()
+    plan = {
+        each.day: each
+        for each in _plan(
+            old.client,
+            provider,
+            old.appointment_type,
+            wanted,
+            datetime.combine(new_first, at, tzinfo=zone),
+            now,
+            excluding=[(each.start, each.end) for each in sessions],
+        ).sessions
+    }
+    return TimeChange(from_day, new_first, at, sessions, old_dates, new_dates, by_day, pairs, plan)
+
+
+def plan_time_change(
+    *,
+    series: AppointmentSeries,
+    actor: User,
+    from_day: date,
+    new_first_start: datetime,
+    now: datetime | None = None,
+) -> TimeChange:
+    """What series_change_time would do now, for the page that asks before it is done."""
+    if timezone.is_naive(new_first_start):
+        raise ValueError("new_first_start must be an aware datetime")
+    practice_only(actor, series.provider)
+    current = AppointmentSeries.objects.select_related(
+        "provider", "client", "appointment_type"
+    ).get(pk=series.pk)
+    return _time_change(current, from_day, new_first_start, now or timezone.now())
+
+
 def series_change_time(
     *,
     series: AppointmentSeries,
@@ -673,62 +792,10 @@ def series_change_time(
         now = now or timezone.now()
         old = _locked_series(series)
         provider = old.provider
-        zone = provider.zone
-        new_first = new_first_start.astimezone(zone).date()
-        if new_first < from_day:
-            raise SeriesInvalid(
-                f"The new first session must be on or after {format_date(from_day, DAY)}."
-            )
-        if new_first_start <= now:
-            raise SeriesInvalid("The new first session must be in the future.")
-        if old.stopped_from is not None and old.stopped_from <= from_day:
-            raise ChangeError("This series has ended by then; nothing was changed.")
-        sessions = _sessions_from(old, from_day)
-        if any(each.start <= now for each in sessions):
-            raise ChangeError(
-                "A session on or after that date has started already; choose a later date."
-            )
-        old_dates = [day for day in old.dates(through=old.booked_through) if day >= from_day]
-        if not old_dates:
-            raise ChangeError(
-                f"This series has no session on or after {format_date(from_day, DAY)}."
-            )
-        if old.is_open_ended:
-            # The rest is booked as far as the old series was; extend_series goes on from there.
-            new_dates = rule_dates(new_first, old.repeat, count=len(old_dates))
-        elif old.count is not None:
-            new_dates = rule_dates(new_first, old.repeat, count=len(old_dates))
-        else:
-            new_dates = rule_dates(new_first, old.repeat, until=old.until)
-        if not new_dates:
-            raise SeriesInvalid("No session of the new time falls before the series' last date.")
-        if new_dates[-1] > horizon_day(provider, now):
-            raise SeriesInvalid(
-                f"{provider.display_name} takes bookings up to {provider.horizon_days} days "
-                f"ahead; the series would then end on {format_date(new_dates[-1], DAY)}."
-            )
-        by_day = {_day_of(each, old): each for each in sessions}
-        # The n-th old date's session goes to the n-th new date; a new date beyond the old ones
-        # (a series that ends by date, moved to an earlier weekday) is a new session.
-        pairs = list(zip(old_dates, new_dates, strict=False))
-        wanted = [new_day for old_day, new_day in pairs if old_day in by_day]
-        wanted += new_dates[len(pairs) :]
-        at = new_first_start.astimezone(zone).time()
-        plan = {
-            each.day: each
-            for each in _plan(
-                old.client,
-                provider,
-                old.appointment_type,
-                wanted,
-                datetime.combine(new_first, at, tzinfo=zone),
-                now,
-                excluding=[(each.start, each.end) for each in sessions],
-            ).sessions
-        }
-        unexpected = {
-            day: each.clash for day, each in plan.items() if each.clash and day not in skip
-        }
+        change = _time_change(old, from_day, new_first_start, now)
+        new_first, at, new_dates = change.new_first, change.at, change.new_dates
+        old_dates, by_day, pairs, plan = change.old_dates, change.by_day, change.pairs, change.plan
+        unexpected = {day: why for day, why in change.clashes.items() if day not in skip}
         if unexpected:
             raise SeriesClashes(unexpected)
         new = AppointmentSeries.objects.create(

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from appointments.management.commands import _arguments
 from appointments.models import Appointment
+from appointments.recurrence import Rule
 
 HEADER = [
     "id",
@@ -20,6 +21,8 @@ HEADER = [
     "client_email",
     "appointment_type",
     "booked_at_utc",
+    "series_id",
+    "series_rule",
 ]
 
 
@@ -64,6 +67,11 @@ class Command(BaseCommand):
             "client__email",
             "appointment_type__name",
             "created_at",
+            # A session's series, read in the same statement: its rule in words is the
+            # repeat and the weekday of its first date.
+            "series_id",
+            "series__repeat",
+            "series__first_date",
         )
         try:
             destination = (
@@ -78,9 +86,14 @@ class Command(BaseCommand):
             writer = csv.writer(target)
             writer.writerow(HEADER)
             zones: dict[str, ZoneInfo] = {}
+            rules: dict[int, str] = {}
             # iterator() keeps memory flat: rows are fetched and written in chunks.
-            for pk, status, s, e, tz, who, name, email, kind, booked in values.iterator(2000):
+            for row in values.iterator(2000):
+                pk, status, s, e, tz, who, name, email, kind, booked = row[:10]
+                series, repeat, first = row[10:]
                 zone = zones.setdefault(tz, ZoneInfo(tz))
+                if series is not None and series not in rules:
+                    rules[series] = Rule(repeat, first).describe()
                 writer.writerow(
                     [
                         pk,
@@ -95,6 +108,8 @@ class Command(BaseCommand):
                         email,
                         kind,
                         booked.isoformat(),
+                        series or "",
+                        rules.get(series, ""),
                     ]
                 )
                 count += 1
