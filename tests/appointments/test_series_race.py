@@ -133,5 +133,9 @@ def test_the_race_is_real_in_threads_a_naive_check_then_write_double_books_or_hi
 def test_the_race_is_real_across_processes_a_naive_check_then_write_double_books_or_hits_it(
     requests, provider, shared_day
 ):
-    outcomes = run_in_processes("naive", requests, database_url())
+    outcomes = run_in_processes("naive", requests, database_url(), processes=2)
     assert_the_race_was_seen(outcomes, provider, shared_day)
+    # And the processes raced each other: in each (it had every other request), a write got
+    # past the check before the other's landed, and booked or was stopped by the database.
+    for share in (outcomes[0::2], outcomes[1::2]):
+        assert any(each.series or each.stopped_by_the_database for each in share), outcomes
