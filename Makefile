@@ -11,7 +11,7 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-queue benchmark-pages clean
+.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-queue benchmark-pages benchmark-series clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
@@ -89,6 +89,11 @@ benchmark-mail: install
 # Fresh work while hundreds of emails retry against a stalled mail server (real workers).
 benchmark-queue: install
 	$(PY) tests/benchmarks/task_queue.py $(ARGS)
+
+# Booking a 52-session series and ending it on the same PostgreSQL data set as benchmark-pages
+# (tests/benchmarks/series.py; BENCH_DATABASE_URL and --appointments as there, ARGS="--rounds 5").
+benchmark-series: install
+	$(PY) tests/benchmarks/series.py $(ARGS)
 
 # The client's pages on a big PostgreSQL data set behind gunicorn (tests/benchmarks/pages.py):
 # BENCH_DATABASE_URL names the database (default portal_bench on 127.0.0.1), ARGS takes the

@@ -4,19 +4,18 @@ its arguments, tested over every zone with a clock change.
 
 A series keeps its wall-clock time in the zone it was booked in (the provider's): a 5 PM Tuesday
 session in Chicago stays 5 PM in Chicago through daylight saving time, so its instant in UTC
-(and in any other zone) moves by the hour the clock moves. A time the clock skips that day is
-taken as the first moment after the gap; a time it shows twice, at its first occurrence (as
-the slot engine does).
+(and in any other zone) moves by the hour the clock moves. On a day the clock skips that time,
+the session is after the gap, read with the UTC offset before it (02:30 becomes 03:30), and a
+time the clock shows twice is its first occurrence: RFC 5545's reading of a DTSTART with a
+zone, so every calendar that expands the series' RRULE puts each session where the portal does.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import models
-
-from appointments.slots import day_end_instant
 
 # The most sessions a series may have when it is booked with a count: two years of weeks.
 MAX_SESSIONS = 104
@@ -99,7 +98,9 @@ def rule_dates(
 
 def occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant (UTC) of a session on `day` at the series' wall-clock time `at`."""
-    return day_end_instant(day, at, zone)
+    # fold=0 is RFC 5545's reading: the first of a time shown twice, and a skipped time with
+    # the offset before the gap (never the day before, where a midnight gap would put it).
+    return datetime.combine(day, at, tzinfo=zone).replace(fold=0).astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -505,6 +505,43 @@ def test_booking_and_ending_cost_the_same_queries_however_many_sessions(
 EXPECTED_QUERIES = {"postgresql": (13, 15), "sqlite": (12, 14)}
 
 
+@pytest.mark.parametrize("count", [4, 52])
+def test_the_practices_changes_cost_the_same_queries_however_many_sessions(
+    client_user, evening, weekly_type, now, count
+):
+    evening.waitlist_enabled = True
+    evening.save()
+    # Each change touches `count` sessions: all but the first of a series one longer.
+    ended = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, count=count + 1
+    ).series
+    moved = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 4)), now, count=count + 1
+    ).series
+    open_ended = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 6)), now, end=SeriesEnd()
+    ).series
+    with CaptureQueriesContext(connection) as ending:
+        series_end(series=ended, actor=evening.user, from_day=date(2026, 11, 10), now=now)
+    with CaptureQueriesContext(connection) as changing:
+        series_change_time(
+            series=moved,
+            actor=evening.user,
+            from_day=date(2026, 11, 11),
+            new_first_start=at(evening, date(2026, 11, 12), time(10, 0)),
+            now=now,
+        )
+    with CaptureQueriesContext(connection) as extending:
+        added = series_extend(open_ended, now + timedelta(weeks=count))
+    assert ended.sessions.filter(status="cancelled").count() == count
+    assert moved.continued_by.sessions.count() == count
+    assert len(added) == count
+    assert (len(ending), len(changing), len(extending)) == PRACTICE_QUERIES[connection.vendor]
+
+
+PRACTICE_QUERIES = {"postgresql": (14, 17, 12), "sqlite": (13, 16, 11)}
+
+
 def test_a_single_booking_cannot_take_a_series_time(client_user, evening, weekly_type, now):
     book_series(client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, count=3)
     from appointments.services import SlotUnavailable
