@@ -30,6 +30,7 @@ from appointments.models import (
     Appointment,
     AppointmentEvent,
     AppointmentQuerySet,
+    AppointmentSeries,
     AppointmentType,
     CareTeamInvitation,
     DateOverride,
@@ -154,6 +155,12 @@ def get_bookable_type_for_client(client: User, provider_id: int, type_id: int) -
 def get_appointment_for_client(client: User, pk: int) -> Appointment:
     """The client's own appointment; another client's is a 404, never a 403."""
     queryset = Appointment.objects.select_related("provider", "appointment_type")
+    return get_object_or_404(queryset, pk=pk, client=client)
+
+
+def get_series_for_client(client: User, pk: int) -> AppointmentSeries:
+    """The client's own recurring series; another client's is a 404, never a 403."""
+    queryset = AppointmentSeries.objects.select_related("provider", "appointment_type")
     return get_object_or_404(queryset, pk=pk, client=client)
 
 

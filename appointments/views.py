@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import selectors, services, sql, waitlist
-from appointments.calendar import appointment_calendar
+from appointments.calendar import appointment_calendar, series_calendar
 from appointments.forms import (
     BookForm,
     CancelForm,
@@ -587,6 +587,15 @@ def appointment_ics(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
     response = HttpResponse(appointment_calendar(appointment), content_type="text/calendar")
     response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return response
+
+
+@login_required
+@require_GET
+def series_ics(request: SignedInRequest, pk: int) -> HttpResponse:
+    series = selectors.get_series_for_client(request.user, pk)
+    response = HttpResponse(series_calendar(series), content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="series-{series.pk}.ics"'
     return response
 
 
