@@ -13,7 +13,8 @@ SEQUENCE (RFC 5546 applies a component only when its SEQUENCE rises): the master
 series' counter, which every change to the series as a whole raises (series.py); an occurrence
 carries the series' counter plus its session's own, which every change to that session raises
 (services.py). Both only rise, so their sum does too, and a file for the whole series outranks
-each occurrence file written before it.
+each occurrence file written before it; and an override never carries a lower SEQUENCE than
+its master, which some readers would take for a stale one.
 """
 
 from dataclasses import replace

@@ -585,17 +585,19 @@ def appointment_contact(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_GET
 def appointment_ics(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
-    response = HttpResponse(appointment_calendar(appointment), content_type="text/calendar")
-    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
-    return response
+    return _calendar_file(appointment_calendar(appointment), f"appointment-{appointment.pk}.ics")
 
 
 @login_required
 @require_GET
 def series_ics(request: SignedInRequest, pk: int) -> HttpResponse:
     series = selectors.get_series_for_client(request.user, pk)
-    response = HttpResponse(series_calendar(series), content_type="text/calendar")
-    response["Content-Disposition"] = f'attachment; filename="series-{series.pk}.ics"'
+    return _calendar_file(series_calendar(series), f"series-{series.pk}.ics")
+
+
+def _calendar_file(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

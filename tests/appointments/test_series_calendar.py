@@ -463,91 +463,67 @@ def days(ics: bytes, upto: int = 200) -> list[date]:
     return [each.date() for each in shown]
 
 
-def test_rfc_weekly_for_10_occurrences(client_user, new_york, weekly_type):
-    series = rfc_series(client_user, new_york, weekly_type, date(1997, 9, 2), count=10)
-    ics = series_calendar(series)
-    assert line(ics, "DTSTART") == "DTSTART;TZID=America/New_York:19970902T090000"
-    assert line(ics, "RRULE") == "RRULE:FREQ=WEEKLY;COUNT=10"
+def on(year: int, *month_days: tuple[int, int]) -> list[date]:
+    return [date(year, month, day) for month, day in month_days]
+
+
+RFC_EXAMPLES = {
+    # Weekly for 10 occurrences: RRULE:FREQ=WEEKLY;COUNT=10
     # ==> (1997 9:00 AM EDT) September 2,9,16,23,30;October 7,14,21
     #     (1997 9:00 AM EST) October 28;November 4
-    assert days(ics) == [
-        *(date(1997, 9, day) for day in (2, 9, 16, 23, 30)),
-        *(date(1997, 10, day) for day in (7, 14, 21, 28)),
-        date(1997, 11, 4),
-    ]
-
-
-def test_rfc_every_other_week_forever(client_user, new_york, weekly_type):
-    new_york.horizon_days = 90
-    new_york.save()
-    series = rfc_series(
-        client_user,
-        new_york,
-        weekly_type,
+    "weekly for 10 occurrences": (
         date(1997, 9, 2),
-        repeat=Repeat.EVERY_2_WEEKS,
-        end=SeriesEnd(),
-    )
-    ics = series_calendar(series)
-    # RRULE:FREQ=WEEKLY;INTERVAL=2;WKST=SU (WKST changes nothing without BYDAY)
-    assert line(ics, "RRULE") == "RRULE:FREQ=WEEKLY;INTERVAL=2"
+        {"count": 10},
+        "FREQ=WEEKLY;COUNT=10",
+        on(1997, (9, 2), (9, 9), (9, 16), (9, 23), (9, 30), (10, 7), (10, 14), (10, 21))
+        + on(1997, (10, 28), (11, 4)),
+    ),
+    # Every other week - forever: RRULE:FREQ=WEEKLY;INTERVAL=2;WKST=SU (WKST changes nothing
+    # without BYDAY)
     # ==> (1997 9:00 AM EDT) September 2,16,30;October 14
     #     (1997 9:00 AM EST) October 28;November 11,25;December 9,23
     #     (1998 9:00 AM EST) January 6,20;February 3,17
-    assert days(ics, 13) == [
+    "every other week forever": (
         date(1997, 9, 2),
-        date(1997, 9, 16),
-        date(1997, 9, 30),
-        date(1997, 10, 14),
-        date(1997, 10, 28),
-        date(1997, 11, 11),
-        date(1997, 11, 25),
-        date(1997, 12, 9),
-        date(1997, 12, 23),
-        date(1998, 1, 6),
-        date(1998, 1, 20),
-        date(1998, 2, 3),
-        date(1998, 2, 17),
-    ]
-
-
-def test_rfc_monthly_on_the_first_friday_for_10_occurrences(client_user, new_york, weekly_type):
-    series = rfc_series(
-        client_user, new_york, weekly_type, date(1997, 9, 5), repeat=Repeat.MONTHLY, count=10
-    )
-    ics = series_calendar(series)
-    assert line(ics, "RRULE") == "RRULE:FREQ=MONTHLY;COUNT=10;BYDAY=1FR"
+        {"repeat": Repeat.EVERY_2_WEEKS, "end": SeriesEnd()},
+        "FREQ=WEEKLY;INTERVAL=2",
+        on(1997, (9, 2), (9, 16), (9, 30), (10, 14), (10, 28), (11, 11), (11, 25), (12, 9))
+        + on(1997, (12, 23))
+        + on(1998, (1, 6), (1, 20), (2, 3), (2, 17)),
+    ),
+    # Monthly on the first Friday for 10 occurrences: RRULE:FREQ=MONTHLY;COUNT=10;BYDAY=1FR
     # ==> (1997 9:00 AM EDT) September 5;October 3
     #     (1997 9:00 AM EST) November 7;December 5
     #     (1998 9:00 AM EST) January 2;February 6;March 6;April 3
     #     (1998 9:00 AM EDT) May 1;June 5
-    assert days(ics) == [
+    "monthly on the first friday": (
         date(1997, 9, 5),
-        date(1997, 10, 3),
-        date(1997, 11, 7),
-        date(1997, 12, 5),
-        date(1998, 1, 2),
-        date(1998, 2, 6),
-        date(1998, 3, 6),
-        date(1998, 4, 3),
-        date(1998, 5, 1),
-        date(1998, 6, 5),
-    ]
-
-
-def test_rfc_monthly_on_the_last_weekday(client_user, new_york, weekly_type):
-    """A fifth Tuesday, which most months lack, repeats as the month's last (BYDAY=-1TU)."""
-    series = rfc_series(
-        client_user, new_york, weekly_type, date(1997, 9, 30), repeat=Repeat.MONTHLY, count=4
-    )
-    ics = series_calendar(series)
-    assert line(ics, "RRULE") == "RRULE:FREQ=MONTHLY;COUNT=4;BYDAY=-1TU"
-    assert days(ics) == [
+        {"repeat": Repeat.MONTHLY, "count": 10},
+        "FREQ=MONTHLY;COUNT=10;BYDAY=1FR",
+        on(1997, (9, 5), (10, 3), (11, 7), (12, 5))
+        + on(1998, (1, 2), (2, 6), (3, 6), (4, 3), (5, 1), (6, 5)),
+    ),
+    # A fifth Tuesday, which most months lack, repeats as the month's last, as the RFC's
+    # "monthly on the last Sunday" does with -1SU.
+    "monthly on the last tuesday": (
         date(1997, 9, 30),
-        date(1997, 10, 28),
-        date(1997, 11, 25),
-        date(1997, 12, 30),
-    ]
+        {"repeat": Repeat.MONTHLY, "count": 4},
+        "FREQ=MONTHLY;COUNT=4;BYDAY=-1TU",
+        on(1997, (9, 30), (10, 28), (11, 25), (12, 30)),
+    ),
+}
+
+
+@pytest.mark.parametrize("example", RFC_EXAMPLES)
+def test_the_rfc_examples_repeat_as_the_rfc_lists(client_user, new_york, weekly_type, example):
+    first, options, rule, expected = RFC_EXAMPLES[example]
+    new_york.horizon_days = 90 if "end" in options else 400
+    new_york.save()
+    series = rfc_series(client_user, new_york, weekly_type, first, **options)
+    ics = series_calendar(series)
+    assert line(ics, "DTSTART") == f"DTSTART;TZID=America/New_York:{first:%Y%m%d}T090000"
+    assert line(ics, "RRULE") == f"RRULE:{rule}"
+    assert days(ics, len(expected)) == expected
 
 
 def test_rfc_until_is_utc_and_the_last_date_is_in_the_set(client_user, new_york, weekly_type):
@@ -583,14 +559,9 @@ def test_the_client_downloads_their_series(signed_in, weekly):
     assert instances(response.content) == live_starts(weekly)
 
 
-def test_a_stranger_gets_404_for_a_series(client, weekly):
-    client.force_login(UserFactory())
-    response = client.get(reverse("appointments:series-calendar", args=[weekly.pk]))
-    assert response.status_code == 404
-
-
-def test_the_provider_gets_404_from_the_client_download(client, weekly, evening):
-    client.force_login(evening.user)
+@pytest.mark.parametrize("who", ["stranger", "provider"])
+def test_anyone_but_the_client_gets_404_for_a_series(client, weekly, evening, who):
+    client.force_login(UserFactory() if who == "stranger" else evening.user)
     response = client.get(reverse("appointments:series-calendar", args=[weekly.pk]))
     assert response.status_code == 404
 
