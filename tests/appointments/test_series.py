@@ -95,12 +95,9 @@ def test_a_weekly_series_books_every_session_at_the_same_wall_clock_time(
     # A client in New York sees 6 PM.
     assert starts[0].astimezone(client_user.zone).time() == time(18, 0)
     assert all(each.occurrence == each.start for each in booked.sessions)
-    assert (
-        AppointmentEvent.objects.filter(
-            appointment__series=booked.series, kind="booked", ics_sequence__isnull=True
-        ).count()
-        == 10
-    )
+    assert AppointmentEvent.objects.filter(
+        appointment__series=booked.series, kind="booked", ics_sequence__isnull=True
+    ).count() == 10
     assert SeriesChange.objects.get(series=booked.series).kind == SeriesChange.Kind.BOOKED
 
 
@@ -187,7 +184,9 @@ def test_the_preview_lists_the_same_dates_and_clashes(client_user, evening, week
 )
 def test_bad_ends_say_so_and_save_nothing(client_user, evening, weekly_type, now, end, words):
     with pytest.raises(SeriesInvalid, match=words):
-        book_series(client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=end)
+        book_series(
+            client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=end
+        )
     assert not AppointmentSeries.objects.exists()
 
 
@@ -375,7 +374,9 @@ def test_ending_records_each_freed_time_as_an_opening(client_user, evening, week
     )
     series_cancel_following(appointment=booked.sessions[2], actor=client_user, now=now)
     openings = WaitlistOpening.objects.order_by("start")
-    assert [(o.start, o.end) for o in openings] == [(s.start, s.end) for s in booked.sessions[2:]]
+    assert [(o.start, o.end) for o in openings] == [
+        (s.start, s.end) for s in booked.sessions[2:]
+    ]
 
 
 def test_the_practice_ends_skips_and_changes_the_time(client_user, evening, weekly_type, now):
@@ -384,10 +385,9 @@ def test_the_practice_ends_skips_and_changes_the_time(client_user, evening, week
     )
     series = booked.series
     series_skip(series=series, actor=evening.user, day=date(2026, 11, 24), now=now)
-    assert (
-        Appointment.objects.get(series=series, occurrence=at(evening, date(2026, 11, 24))).status
-        == "cancelled"
-    )
+    assert Appointment.objects.get(
+        series=series, occurrence=at(evening, date(2026, 11, 24))
+    ).status == "cancelled"
 
     # From 1 Dec, Thursdays at 10 AM instead.
     new = series_change_time(
