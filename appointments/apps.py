@@ -38,6 +38,7 @@ class AppointmentsConfig(AppConfig):
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
+        from appointments.series_emails import requeue_unwritten_series
         from appointments.tasks import hours_changed
         from portal.mail import LOST_EMAIL_WORK
 
@@ -45,6 +46,7 @@ class AppointmentsConfig(AppConfig):
         post_save.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-override")
         # A day off taken back opens the date.
         post_delete.connect(hours_changed, sender=DateOverride, dispatch_uid="waitlist-day-off")
-        if requeue_unwritten not in LOST_EMAIL_WORK:
-            LOST_EMAIL_WORK.append(requeue_unwritten)
+        for requeue in (requeue_unwritten, requeue_unwritten_series):
+            if requeue not in LOST_EMAIL_WORK:
+                LOST_EMAIL_WORK.append(requeue)
         checks.register(schedule_lock_wait_ends_first)

@@ -13,15 +13,17 @@ key to an email of its own.
 
 import copy
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.tasks import task
+from django.db import IntegrityError, models, transaction
+from django.tasks import Task, task
 from django.utils import timezone
 
 from appointments.calendar import appointment_calendar
-from appointments.models import Appointment, AppointmentEvent
+from appointments.models import Appointment, AppointmentEvent, AppointmentSeries
 from portal.mail import LOST_AFTER, queue_email
 from portal.models import Email
 
@@ -58,7 +60,32 @@ def as_it_stood(event: AppointmentEvent) -> Appointment:
     appointment.ics_sequence = event.ics_sequence
     cancelled = event.kind == AppointmentEvent.Kind.CANCELLED
     appointment.status = Appointment.Status.CANCELLED if cancelled else Appointment.Status.SCHEDULED
+    if appointment.series_id is not None:
+        _in_series_as_it_stood(event, appointment)
     return appointment
+
+
+def _in_series_as_it_stood(event: AppointmentEvent, appointment: Appointment) -> None:
+    """
+    A session's series and rule date as they were at the change. Changing a series' time from
+    a date moves its sessions to the series that continues it, with new rule dates; an email
+    written after that still updates the date of the series the change was made in.
+    """
+    placed = (
+        AppointmentEvent.objects.filter(
+            appointment_id=event.appointment_id,
+            pk__lt=event.pk,
+            kind__in=[AppointmentEvent.Kind.BOOKED, AppointmentEvent.Kind.RESCHEDULED],
+            details__has_key="series",
+        )
+        .order_by("-pk")
+        .only("new_start", "details")
+        .first()
+    )
+    if placed is None or placed.details["series"] == appointment.series_id:
+        return
+    appointment.series = AppointmentSeries.objects.get(pk=placed.details["series"])
+    appointment.occurrence = placed.new_start
 
 
 def _queue(
@@ -101,10 +128,13 @@ def write_appointment_emails(event_id: int) -> int:
     delivery together; how many were written (none when they already were).
     """
     event = AppointmentEvent.objects.select_related(
-        "appointment__client", "appointment__provider__user", "appointment__appointment_type"
+        "appointment__client",
+        "appointment__provider__user",
+        "appointment__appointment_type",
+        "appointment__series",
     ).get(pk=event_id)
     keys = {audience: email_key(event, audience) for audience in AUDIENCES}
-    if Email.objects.filter(key__in=keys.values()).exists():
+    if written(keys):
         return 0
     appointment = as_it_stood(event)
     old_start = event.old_start if event.kind == AppointmentEvent.Kind.RESCHEDULED else None
@@ -112,54 +142,87 @@ def write_appointment_emails(event_id: int) -> int:
         "client": (appointment.client, appointment.client.zone),
         "provider": (appointment.provider.user, appointment.provider.zone),
     }
+
+    def write(audience: str, key: uuid.UUID) -> None:
+        recipient, zone = recipients[audience]
+        _queue(
+            appointment,
+            event.kind,
+            recipient=recipient,
+            audience=audience,
+            zone=zone,
+            old_start=old_start,
+            key=key,
+        )
+
+    return write_once(keys, write)
+
+
+def written(keys: dict[str, uuid.UUID]) -> bool:
+    """Whether the emails of these keys are written (one stands for all: they are together)."""
+    return Email.objects.filter(key__in=keys.values()).exists()
+
+
+def write_once(keys: dict[str, uuid.UUID], write: Callable[[str, uuid.UUID], None]) -> int:
+    """
+    A change's emails, one to each audience with its key, all together or none; how many were
+    written (none when a run of the same task wrote them first).
+    """
     try:
         with transaction.atomic():
-            for audience, (recipient, zone) in recipients.items():
-                _queue(
-                    appointment,
-                    event.kind,
-                    recipient=recipient,
-                    audience=audience,
-                    zone=zone,
-                    old_start=old_start,
-                    key=keys[audience],
-                )
+            for audience, key in keys.items():
+                write(audience, key)
     except IntegrityError:
         # Another run of this task wrote them first.
-        if Email.objects.filter(key__in=keys.values()).exists():
+        if written(keys):
             return 0
         raise
-    return len(recipients)
+    return len(keys)
 
 
-def unwritten_changes(now: datetime, *, batch: int = 500) -> list[int]:
+def unwritten(
+    changes: models.QuerySet, client_key: Callable[[Any], uuid.UUID], now: datetime, batch: int
+) -> list[int]:
     """
-    The emailed changes whose emails are not written LOST_AFTER on (their task was lost with a
-    worker, or failed), newest first, from as long ago as an email is retried.
+    Of `changes` (rows with `at` and `email_seed`), those whose emails are not written
+    LOST_AFTER on (their task was lost with a worker, or failed), newest first, from as long
+    ago as an email is retried.
     """
-    events = list(
-        AppointmentEvent.objects.filter(
-            ics_sequence__isnull=False,
+    rows = list(
+        changes.filter(
             at__gte=now - settings.PORTAL_EMAIL_RETRY_FOR,
             at__lt=now - LOST_AFTER,
         )
         .order_by("-at", "-pk")
         .only("pk", "email_seed")
     )
-    unwritten = []
-    for offset in range(0, len(events), batch):
-        chunk = events[offset : offset + batch]
+    found = []
+    for offset in range(0, len(rows), batch):
+        chunk = rows[offset : offset + batch]
         # Both emails of a change are written together: the client's stands for the two.
-        keys = {email_key(event, "client"): event.pk for event in chunk}
-        written = set(Email.objects.filter(key__in=keys).values_list("key", flat=True))
-        unwritten += [pk for key, pk in keys.items() if key not in written]
-    return unwritten
+        keys = {client_key(row): row.pk for row in chunk}
+        done = set(Email.objects.filter(key__in=keys).values_list("key", flat=True))
+        found += [pk for key, pk in keys.items() if key not in done]
+    return found
+
+
+def unwritten_changes(now: datetime, *, batch: int = 500) -> list[int]:
+    """The emailed appointment changes whose emails are missing (see `unwritten`)."""
+    return unwritten(
+        AppointmentEvent.objects.filter(ics_sequence__isnull=False),
+        lambda event: email_key(event, "client"),
+        now,
+        batch,
+    )
+
+
+def requeue(what: str, writer: Task, ids: list[int], dry_run: bool) -> tuple[str, int]:
+    """For requeue_lost_work: a new task of `writer` for each change whose emails are missing."""
+    if not dry_run:
+        for pk in ids:
+            writer.enqueue(pk)
+    return what, len(ids)
 
 
 def requeue_unwritten(now: datetime, dry_run: bool) -> tuple[str, int]:
-    """For requeue_lost_work: a new task for each change whose emails are missing."""
-    event_ids = unwritten_changes(now)
-    if not dry_run:
-        for event_id in event_ids:
-            write_appointment_emails.enqueue(event_id)
-    return "appointment change", len(event_ids)
+    return requeue("appointment change", write_appointment_emails, unwritten_changes(now), dry_run)

@@ -311,6 +311,7 @@ def series_book(
             details={
                 "booked": [each.start.isoformat() for each in sessions],
                 "skipped": [day.isoformat() for day in skipped],
+                "clashes": clash_details(plan.clashes, skipped),
             },
             ics_sequence=series.ics_sequence,
         )
@@ -563,6 +564,7 @@ def series_cancel_following(
                 "cancelled": [each.appointment.start.isoformat() for each in quote.cancelled],
                 "kept": [each.appointment.start.isoformat() for each in quote.kept],
                 "fees": [str(fee.money) for fee in fees],
+                "charged": {fee.appointment.start.isoformat(): str(fee.money) for fee in fees},
             },
         )
     return SeriesEnded(
@@ -909,6 +911,7 @@ def series_extend(series: AppointmentSeries, now: datetime | None = None) -> lis
                 details={
                     "booked": [each.start.isoformat() for each in sessions],
                     "skipped": [day.isoformat() for day in sorted(plan.clashes)],
+                    "clashes": clash_details(plan.clashes, plan.clashes),
                 },
                 ics_sequence=series.ics_sequence,
             )
@@ -928,3 +931,8 @@ def series_to_extend(now: datetime) -> Iterator[AppointmentSeries]:
     for series in running.order_by("booked_through", "pk").iterator(chunk_size=500):
         if series.dates(after=series.booked_through, through=horizon_day(series.provider, now)):
             yield series
+
+
+def clash_details(clashes: dict[date, Clash], days: Iterable[date]) -> dict[str, str]:
+    """Why each of `days` that clashed was left out, for a change's details (its email says)."""
+    return {day.isoformat(): str(clashes[day]) for day in days if day in clashes}

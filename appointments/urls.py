@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("<id:pk>/contact/", views.appointment_contact, name="contact"),
     path("<id:pk>/calendar.ics", views.appointment_ics, name="calendar"),
+    path("series/<id:pk>/calendar.ics", views.series_ics, name="series-calendar"),
     path(
         "book/<id:provider_id>/<id:type_id>/waitlist/",
         waitlist_views.waitlist_join,

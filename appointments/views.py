@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import selectors, services, sql, waitlist
-from appointments.calendar import appointment_calendar
+from appointments.calendar import appointment_calendar, series_calendar
 from appointments.forms import (
     BookForm,
     CancelForm,
@@ -612,8 +612,19 @@ def appointment_contact(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_GET
 def appointment_ics(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.get_appointment_for_client(request.user, pk)
-    response = HttpResponse(appointment_calendar(appointment), content_type="text/calendar")
-    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return _calendar_file(appointment_calendar(appointment), f"appointment-{appointment.pk}.ics")
+
+
+@login_required
+@require_GET
+def series_ics(request: SignedInRequest, pk: int) -> HttpResponse:
+    series = selectors.get_series_for_client(request.user, pk)
+    return _calendar_file(series_calendar(series), f"series-{series.pk}.ics")
+
+
+def _calendar_file(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/calendar")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 

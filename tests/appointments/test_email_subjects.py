@@ -92,6 +92,25 @@ def context_for(name: str, audience: str, zone: ZoneInfo) -> dict:
             "moving": audience == "provider",
             "url": "https://portal.example.org/waitlist/offer/x/",
         }
+    if name.startswith("series-"):
+        return common | {
+            "audience": audience,
+            "recipient": recipient,
+            "client": client,
+            "provider": provider,
+            "repeat": "Every week",
+            "booked": [AT, AT + timedelta(weeks=1)],
+            "left_out": [(AT + timedelta(weeks=2), "already booked")],
+            "cancelled": [(AT, "$40")],
+            "kept": [],
+            "moved": [(AT - timedelta(days=1), AT)],
+            "added": [],
+            "new_first": AT,
+            "from_day": AT,
+            "ended_by_client": audience == "client",
+            "cancelled_whole": False,
+            "link": "https://portal.example.org/appointments/",
+        }
     if name not in OTHERS:
         raise KeyError(f"No context for the {name} email: add one here.")
     link = {"link": "https://portal.example.org/x/", "days": 3, "minutes": 15}
@@ -148,7 +167,11 @@ def test_the_appointment_and_offer_subjects_state_a_time():
             for audience in ("client", "provider")
             if TIME.search(render_email(name, context_for(name, audience, zone))[0])
         }
-    assert timed == {name for name in SUBJECTS if name.startswith(("appointment-", "waitlist-"))}
+    assert timed == {
+        name
+        for name in SUBJECTS
+        if name.startswith(("appointment-", "waitlist-", "series-booked", "series-changed"))
+    }
 
 
 @pytest.mark.django_db
