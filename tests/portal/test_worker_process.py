@@ -30,6 +30,7 @@ from appointments.models import (
     WaitlistOpening,
 )
 from appointments.recurrence import Repeat
+from appointments.series_emails import series_email_key
 from portal.mail import queue_email
 from portal.models import Email, TaskRecord, WorkerLane
 from portal.worker import RETRY_PRIORITY, Lane
@@ -278,6 +279,29 @@ def write_effect(context, sink) -> None:
         assert ids.count(f"<{key}@client-portal.invalid>") == 1
 
 
+def series_write_prepare(on, session_type, client_user) -> dict:
+    booked = series.series_book(
+        client=client_user,
+        provider=on,
+        appointment_type=session_type,
+        first_start=at_nine(on),
+        repeat=Repeat.WEEKLY,
+        end=series.SeriesEnd(count=4),
+        booked_by=on.user,
+    )
+    return {"change": booked.series.changes.get()}
+
+
+def series_write_effect(context, sink) -> None:
+    change = context["change"]
+    keys = [series_email_key(change, audience) for audience in ("client", "provider")]
+    assert Email.objects.filter(key__in=keys).count() == 2
+    assert Email.objects.count() == 2  # one to each side for the whole series
+    ids = sink.message_ids()
+    for key in keys:
+        assert ids.count(f"<{key}@client-portal.invalid>") == 1
+
+
 def lock_the_email_table() -> None:
     with connection.cursor() as cursor:
         cursor.execute("LOCK TABLE portal_email IN EXCLUSIVE MODE")
@@ -336,6 +360,14 @@ KINDS = {
         hold=lambda c: lock_the_email_table,
         # Inside its transaction, the client's email written and the provider's not yet.
         pause_in="appointments.emails:queue_email#2",
+    ),
+    "write_series_emails": Kind(
+        "appointments.series_emails.write_series_emails",
+        series_write_prepare,
+        series_write_effect,
+        hold=lambda c: lock_the_email_table,
+        # Inside its transaction, the client's email written and the provider's not yet.
+        pause_in="appointments.series_emails:queue_email#2",
     ),
     # Held by the mail server, before the email is claimed: see its own test below.
     "deliver_email": Kind("portal.mail.deliver_email", deliver_prepare, deliver_effect),
