@@ -225,8 +225,10 @@ class CardFace:
     cancel_refused: str = ""
     reschedule_refused: str = ""
     move_up: bool = False
-    # A session of a series: its rule and place ("Every week · session 3 of 10"), else "".
+    # A session of a series: its rule and place ("Every week · session 3 of 10"), else "";
+    # its calendar file is the series' (one entry for every session).
     series: str = ""
+    series_id: int | None = None
 
     @cached_property
     def when(self) -> dict[str, str]:
@@ -296,6 +298,7 @@ class Card:
                 move.allowed and appointment.provider.waitlist_enabled and kind.waitlist_enabled
             ),
             series=series_words(appointment) if appointment.series_id else "",
+            series_id=appointment.series_id,
         )
 
     @cached_property

@@ -380,10 +380,16 @@ def test_a_session_card_names_its_rule_and_place_and_offers_the_series_choices(
 ):
     booked = book_weekly(client_user, provider, weekly_type, first, count=4)
     html = section(signed_in.get(reverse("appointments:list")).text, "upcoming-heading")
-    assert html.count('<p class="appt-series">Every week · session 1 of 4</p>') == 1
-    assert '<p class="appt-series">Every week · session 4 of 4</p>' in html
+    page = reverse("appointments:series", args=[booked.series.pk])
+    tag = f'<p class="appt-series"><a href="{page}">Every week · session {{}} of 4<span'
+    assert html.count(tag.format(1)) == 1
+    assert tag.format(4) in html
     card = html[html.index(f'id="appointment-{booked.sessions[1].pk}"') :]
     card = card[: card.index("</article>")]
+    # One calendar entry for every session: the card offers the series' file, not its own.
+    calendar = reverse("appointments:series-calendar", args=[booked.series.pk])
+    assert f'<a href="{calendar}" download>Add the series to calendar' in card
+    assert reverse("appointments:calendar", args=[booked.sessions[1].pk]) not in card
     assert ">Reschedule this session<" in card
     assert ">Cancel this session<" in card
     following = reverse("appointments:cancel-following", args=[booked.sessions[1].pk])
@@ -422,6 +428,18 @@ def test_the_detail_page_links_to_the_series(signed_in, client_user, provider, w
     html = signed_in.get(reverse("appointments:detail", args=[booked.sessions[0].pk])).text
     series = reverse("appointments:series", args=[booked.series.pk])
     assert f'<a href="{series}">Every week on Tuesday</a>' in html
+
+
+def test_the_series_page_offers_its_calendar_file(
+    signed_in, client_user, provider, weekly_type, first
+):
+    booked = book_weekly(client_user, provider, weekly_type, first, count=4)
+    html = signed_in.get(reverse("appointments:series", args=[booked.series.pk])).text
+    calendar = reverse("appointments:series-calendar", args=[booked.series.pk])
+    assert f'<a href="{calendar}" download>Add every session to your calendar</a>' in html
+    download = signed_in.get(calendar)
+    assert download["Content-Type"] == "text/calendar"
+    assert f"UID:{booked.series.calendar_uid}" in download.content.decode()
 
 
 # --- Cancel this and all following ----------------------------------------------------------
