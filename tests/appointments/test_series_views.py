@@ -381,7 +381,7 @@ def test_a_session_card_names_its_rule_and_place_and_offers_the_series_choices(
     booked = book_weekly(client_user, provider, weekly_type, first, count=4)
     html = section(signed_in.get(reverse("appointments:list")).text, "upcoming-heading")
     page = reverse("appointments:series", args=[booked.series.pk])
-    tag = f'<p class="appt-series"><a href="{page}">Every week · session {{}} of 4<span'
+    tag = f'<p class="appt-series"><a href="{page}">Every week · session {{}} of 4</a>'
     assert html.count(tag.format(1)) == 1
     assert tag.format(4) in html
     card = html[html.index(f'id="appointment-{booked.sessions[1].pk}"') :]
