@@ -35,6 +35,7 @@ from appointments.services import (
     TermsChanged,
     _locked_appointment,
     acting_as,
+    fee_applied,
     lock_schedules,
     lock_to_book,
     practice_only,
@@ -440,20 +441,7 @@ def _cancel_sessions(
         appointment = each.appointment
         fee = fee_of.get(appointment.pk)
         if fee is not None:
-            events.append(
-                AppointmentEvent(
-                    appointment=appointment,
-                    kind=AppointmentEvent.Kind.FEE_APPLIED,
-                    actor=actor,
-                    at=now,
-                    details={
-                        "fee_id": fee.pk,
-                        "kind": fee.kind,
-                        "amount": str(fee.amount),
-                        "currency": fee.currency,
-                    },
-                )
-            )
+            events.append(fee_applied(appointment, fee, actor, now))
         events.append(
             AppointmentEvent(
                 appointment=appointment,
@@ -499,12 +487,16 @@ def _stop(
     return change
 
 
+def _fresh(series: AppointmentSeries) -> AppointmentSeries:
+    """The series as the database has it now, with what its services read of it."""
+    return AppointmentSeries.objects.select_related("provider", "client", "appointment_type").get(
+        pk=series.pk
+    )
+
+
 def _locked_series(series: AppointmentSeries) -> AppointmentSeries:
     lock_schedules(client=series.client, provider=series.provider)
-    current = AppointmentSeries.objects.select_related(
-        "provider", "client", "appointment_type"
-    ).get(pk=series.pk)
-    return current
+    return _fresh(series)
 
 
 def _day_of(appointment: Appointment, series: AppointmentSeries) -> date:
@@ -765,10 +757,7 @@ def plan_time_change(
     if timezone.is_naive(new_first_start):
         raise ValueError("new_first_start must be an aware datetime")
     practice_only(actor, series.provider)
-    current = AppointmentSeries.objects.select_related(
-        "provider", "client", "appointment_type"
-    ).get(pk=series.pk)
-    return _time_change(current, from_day, new_first_start, now or timezone.now())
+    return _time_change(_fresh(series), from_day, new_first_start, now or timezone.now())
 
 
 def series_change_time(

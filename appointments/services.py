@@ -343,19 +343,24 @@ def _record_fee(appointment, money: Money | None, kind: str, actor, now: datetim
         currency=money.currency,
         created_at=now,
     )
-    AppointmentEvent.objects.create(
+    fee_applied(appointment, fee, actor, now).save()
+    return fee
+
+
+def fee_applied(appointment, fee: Fee, actor, now: datetime) -> AppointmentEvent:
+    """The history entry of a fee charged (unsaved: a series writes many at once)."""
+    return AppointmentEvent(
         appointment=appointment,
         kind=AppointmentEvent.Kind.FEE_APPLIED,
         actor=actor,
         at=now,
         details={
             "fee_id": fee.pk,
-            "kind": kind,
+            "kind": fee.kind,
             "amount": str(fee.amount),
             "currency": fee.currency,
         },
     )
-    return fee
 
 
 def appointment_cancel(
