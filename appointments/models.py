@@ -508,6 +508,10 @@ class AppointmentQuerySet(models.QuerySet["Appointment"]):
     def active(self):
         return self.filter(status=Appointment.Status.SCHEDULED)
 
+    def to_come(self, now):
+        """Scheduled and not yet started: what a change to a series still reaches."""
+        return self.active().filter(start__gt=now)
+
     def overlapping(self, start, end):
         # No session is longer than LONGEST_SESSION, so `end > start` implies this lower
         # bound on start; stated, it lets the (provider, start) and (client, start) indexes

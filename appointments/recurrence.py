@@ -21,6 +21,9 @@ from django.db import models
 MAX_SESSIONS = 104
 # A series needs at least two sessions; one is a single booking.
 MIN_SESSIONS = 2
+# No two dates of a rule are further apart: every 4 weeks, or a month from one n-th weekday to
+# the next.
+LONGEST_GAP = timedelta(weeks=5)
 ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 RRULE_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 

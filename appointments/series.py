@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from appointments import selectors
@@ -24,7 +24,14 @@ from appointments.models import (
     Provider,
     SeriesChange,
 )
-from appointments.recurrence import MAX_SESSIONS, MIN_SESSIONS, Repeat, occurrence, rule_dates
+from appointments.recurrence import (
+    LONGEST_GAP,
+    MAX_SESSIONS,
+    MIN_SESSIONS,
+    Repeat,
+    occurrence,
+    rule_dates,
+)
 from appointments.selectors import Clash
 from appointments.series_emails import queue_series_emails
 from appointments.services import (
@@ -140,7 +147,10 @@ def _series_dates(
     last_bookable = horizon_day(provider, now)
     if end.count is None and end.until is None:
         return rule_dates(first, repeat, through=last_bookable)
-    dates = rule_dates(first, repeat, count=end.count, until=end.until)
+    # Read no further than a date past the horizon: a series that reaches it is refused, and a
+    # last date years away would otherwise be read date by date.
+    reads_to = end.until and min(end.until, last_bookable + LONGEST_GAP)
+    dates = rule_dates(first, repeat, count=end.count, until=reads_to)
     if len(dates) < MIN_SESSIONS:
         raise SeriesInvalid(
             f"Only one session falls on or before {format_date(end.until or first, DAY)}: "
@@ -150,7 +160,8 @@ def _series_dates(
         raise SeriesInvalid(
             f"{provider.display_name} takes bookings up to {provider.horizon_days} days ahead "
             f"(until {format_date(last_bookable, DAY)}); this series would end on "
-            f"{format_date(dates[-1], DAY)}. Choose fewer sessions or an earlier last date."
+            f"{format_date(dates[-1] if reads_to == end.until else end.until, DAY)}. Choose "
+            "fewer sessions or an earlier last date."
         )
     return dates
 
@@ -173,8 +184,9 @@ def plan_series(
     return _plan(client, provider, appointment_type, dates, first_start, now)
 
 
-def _plan(client, provider, appointment_type, dates, first_start, now, excluding=()):
-    zone = provider.zone
+def _plan(client, provider, appointment_type, dates, first_start, now, excluding=(), zone=None):
+    """Each date at `first_start`'s wall-clock time in `zone` (the provider's when new)."""
+    zone = zone or provider.zone
     at = first_start.astimezone(zone).time()
     starts = {day: occurrence(day, at, zone) for day in dates}
     clashes = selectors.clashes_among(
@@ -320,16 +332,40 @@ def series_book(
     return SeriesBooked(series, sessions, skipped)
 
 
-def following_sessions(appointment: Appointment) -> list[Appointment]:
-    """This session of a series and every scheduled one after it, in order."""
+def continuing(series_id: int) -> list[int]:
+    """The series and each that continues it after a change of time, in order: one query each."""
+    chain = [series_id]
+    while (
+        after := AppointmentSeries.objects.filter(previous_id=chain[-1])
+        .values_list("pk", flat=True)
+        .first()
+    ) is not None:
+        chain.append(after)
+    return chain
+
+
+def following_sessions(
+    appointment: Appointment, now: datetime, chain: list[int] | None = None
+) -> list[Appointment]:
+    """
+    This session of a series and every one still to come after it by the rule's dates (where a
+    moved session stays in its rule date's place, as calendars keep it), the sessions of the
+    series that continue it after a change of time included; in order.
+    """
+    chain = chain or continuing(appointment.series_id)
     return list(
-        Appointment.objects.filter(
-            series_id=appointment.series_id,
-            status=Appointment.Status.SCHEDULED,
-            start__gte=appointment.start,
+        Appointment.objects.active()
+        .filter(
+            Q(pk=appointment.pk)
+            | Q(
+                series_id=appointment.series_id,
+                occurrence__gt=appointment.occurrence or appointment.start,
+                start__gt=now,
+            )
+            | Q(series_id__in=chain[1:], start__gt=now)
         )
-        .select_related("provider", "client", "appointment_type")
-        .order_by("start", "pk")
+        .select_related("provider", "client", "appointment_type", "series")
+        .order_by("occurrence", "start", "pk")
     )
 
 
@@ -354,6 +390,8 @@ class FollowingQuote:
     """Every session "this and all following" touches, each under its own terms, now."""
 
     sessions: list[SessionQuote]
+    # The series they belong to: the one clicked and each continuing it (`continuing`).
+    chain: list[int]
 
     @property
     def token(self) -> str:
@@ -398,15 +436,13 @@ def quote_following(appointment: Appointment, actor: User, now: datetime) -> Fol
     if appointment.series_id is None:
         raise ChangeError("This appointment is not part of a series.")
     who = acting_as(actor, client_id=appointment.client_id, provider=appointment.provider)
-    sessions = following_sessions(appointment)
+    chain = continuing(appointment.series_id)
     return FollowingQuote(
         [
-            SessionQuote(
-                each,
-                each.decide(Action.CANCEL, now) if who == "client" else None,
-            )
-            for each in sessions
-        ]
+            SessionQuote(each, each.decide(Action.CANCEL, now) if who == "client" else None)
+            for each in following_sessions(appointment, now, chain)
+        ],
+        chain,
     )
 
 
@@ -538,27 +574,39 @@ def series_cancel_following(
             decision = quote.sessions[0].decision
             assert decision is not None  # the practice is never refused
             raise PolicyRefused(decision)
-        series = AppointmentSeries.objects.select_related("provider", "appointment_type").get(
-            pk=current.series_id
-        )
-        fees = _cancel_sessions(series, quote.cancelled, actor, reason, now)
-        first_cancelled = _day_of(quote.cancelled[0].appointment, series)
-        last_kept = max((_day_of(each.appointment, series) for each in quote.kept), default=None)
-        from_day = first_cancelled
-        if last_kept is not None and last_kept >= first_cancelled:
-            from_day = last_kept + timedelta(days=1)
-        _stop(
-            series,
-            from_day,
-            actor,
-            now,
-            {
-                "cancelled": [each.appointment.start.isoformat() for each in quote.cancelled],
-                "kept": [each.appointment.start.isoformat() for each in quote.kept],
-                "fees": [str(fee.money) for fee in fees],
-                "charged": {fee.appointment.start.isoformat(): str(fee.money) for fee in fees},
-            },
-        )
+        chain = AppointmentSeries.objects.select_related("provider", "appointment_type")
+        ended = list(chain.filter(pk__in=quote.chain).order_by("first_date"))
+        fees = []
+        for series in ended:
+            cancelled = [
+                each for each in quote.cancelled if each.appointment.series_id == series.pk
+            ]
+            kept = [each for each in quote.kept if each.appointment.series_id == series.pk]
+            charged = _cancel_sessions(series, cancelled, actor, reason, now) if cancelled else []
+            fees += charged
+            if not cancelled and (kept or series.stopped_from is not None):
+                continue
+            # From its first date cancelled (its first date, for a continuing series with
+            # nothing booked yet), after any session the policy keeps.
+            from_day = _day_of(cancelled[0].appointment, series) if cancelled else series.first_date
+            last_kept = max((_day_of(each.appointment, series) for each in kept), default=None)
+            if last_kept is not None and last_kept >= from_day:
+                from_day = last_kept + timedelta(days=1)
+            _stop(
+                series,
+                from_day,
+                actor,
+                now,
+                {
+                    "cancelled": [each.appointment.start.isoformat() for each in cancelled],
+                    "kept": [each.appointment.start.isoformat() for each in kept],
+                    "fees": [str(fee.money) for fee in charged],
+                    "charged": {
+                        fee.appointment.start.isoformat(): str(fee.money) for fee in charged
+                    },
+                },
+            )
+        series = next(each for each in ended if each.pk == current.series_id)
     return SeriesEnded(
         series,
         [each.appointment for each in quote.cancelled],
@@ -571,7 +619,8 @@ def _sessions_from(series: AppointmentSeries, day: date) -> list[Appointment]:
     """The series' scheduled sessions whose date (by the rule) is `day` or later."""
     from_instant = datetime.combine(day, time.min, tzinfo=series.zone)
     return list(
-        series.sessions.filter(status=Appointment.Status.SCHEDULED, occurrence__gte=from_instant)
+        series.sessions.active()
+        .filter(occurrence__gte=from_instant)
         .select_related("provider", "client", "appointment_type")
         .order_by("occurrence", "pk")
     )
@@ -877,15 +926,33 @@ def series_extend(series: AppointmentSeries, now: datetime | None = None) -> lis
     """
     now = now or timezone.now()
     with schedule_change():
-        series = _locked_series(series)
+        # The client may since have left the care team, or the type be withdrawn: read under
+        # the lock, as a booking reads them. (A type the practice books only, not online, is
+        # still theirs to book: the series goes on.)
+        locked = lock_to_book(
+            client=series.client, provider=series.provider, appointment_type=series.appointment_type
+        )
+        series = _fresh(series)
         if not series.is_open_ended or series.stopped_from is not None:
             return []
         provider = series.provider
         dates = series.dates(after=series.booked_through, through=horizon_day(provider, now))
         if not dates:
             return []
+        if not (locked.on_care_team and series.appointment_type.is_active):
+            # Its booked sessions stay; nothing more is booked, and both sides are told.
+            _stop(series, dates[0], None, now, {"cancelled": [], "kept": [], "fees": []})
+            return []
         first_start = datetime.combine(series.first_date, series.start_time, tzinfo=series.zone)
-        plan = _plan(series.client, provider, series.appointment_type, dates, first_start, now)
+        plan = _plan(
+            series.client,
+            provider,
+            series.appointment_type,
+            dates,
+            first_start,
+            now,
+            zone=series.zone,
+        )
         sessions = _book_sessions(series, plan.free, provider.user, now)
         series.booked_through = dates[-1]
         series.save(update_fields=["booked_through"])

@@ -309,9 +309,7 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # The next session and how many are left, read with the list in one statement.
-        upcoming = Appointment.objects.filter(
-            series=OuterRef("pk"), status=Appointment.Status.SCHEDULED, start__gt=timezone.now()
-        )
+        upcoming = Appointment.objects.to_come(timezone.now()).filter(series=OuterRef("pk"))
         counted = upcoming.order_by().values("series").annotate(n=Count("pk")).values("n")
         return (
             super()
@@ -605,9 +603,7 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def upcoming_days(self, series: AppointmentSeries) -> list[tuple[date, str]]:
         """The dates of the series' sessions still to come, each as the lists show it."""
-        sessions = series.sessions.filter(
-            status=Appointment.Status.SCHEDULED, start__gt=timezone.now()
-        ).order_by("occurrence", "start")
+        sessions = series.sessions.to_come(timezone.now()).order_by("occurrence", "start")
         return [
             (_day_of(each, series), dated_time_range(each.start, each.end, series.zone))
             for each in sessions

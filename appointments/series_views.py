@@ -135,7 +135,8 @@ def confirm_series(
         return render_series_review(
             request, picker, start, form, terms=error.terms, changed=str(error), status=409
         )
-    except series.SeriesClashes as error:
+    except (series.SeriesClashes, services.SlotUnavailable) as error:
+        # Taken meanwhile, or the schedule too busy to lock (ScheduleBusy): try again.
         return render_series_review(request, picker, start, form, problem=str(error), status=409)
     except services.BookingError as error:
         status = 400 if isinstance(error, series.SeriesInvalid) else 403

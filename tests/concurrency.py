@@ -1,10 +1,12 @@
 """Run the same work in several threads released at one instant, each with its own connection."""
 
 import threading
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 from appointments import services
+from appointments.models import Provider
 
 
 def race(
@@ -35,3 +37,27 @@ def race(
     for thread in threads:
         thread.join(timeout=120)
     return outcomes
+
+
+@contextmanager
+def providers_schedule_held(provider):
+    """Another change holds the provider's row locked until the block ends."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_schedule():
+        try:
+            with transaction.atomic():
+                Provider.objects.select_for_update().get(pk=provider.pk)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_schedule)
+    holder.start()
+    try:
+        assert holding.wait(timeout=10)
+        yield
+    finally:
+        release.set()
+        holder.join(timeout=30)

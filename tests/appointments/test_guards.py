@@ -15,8 +15,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from appointments import services
-from appointments.models import Appointment, Fee, OfficeStaff, Provider
+from appointments.models import Appointment, Fee, OfficeStaff
 from portal.models import User
+from tests.concurrency import providers_schedule_held
 from tests.factories import PolicyFactory, ProviderFactory, UserFactory, book, open_slots_after
 
 pytestmark = pytest.mark.django_db
@@ -103,30 +104,6 @@ def test_the_command_completes_a_session_with_no_actor(booked):
 
 
 # --- A schedule held too long by another change --------------------------------------------------
-
-
-@contextmanager
-def providers_schedule_held(provider):
-    """Another change holds the provider's row locked until the block ends."""
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_schedule():
-        try:
-            with transaction.atomic():
-                Provider.objects.select_for_update().get(pk=provider.pk)
-                holding.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_schedule)
-    holder.start()
-    try:
-        assert holding.wait(timeout=10)
-        yield
-    finally:
-        release.set()
-        holder.join(timeout=30)
 
 
 def book_for_themselves(client_user, provider, session_type, start):

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -27,6 +27,7 @@ from appointments.series import (
     SeriesEnd,
     SeriesInvalid,
     plan_series,
+    plan_time_change,
     quote_following,
     series_book,
     series_cancel_following,
@@ -416,12 +417,71 @@ def test_the_practice_ends_skips_and_changes_the_time(client_user, evening, week
     assert new.sessions.filter(status="scheduled").count() == 2
 
 
-def test_the_client_cannot_change_the_series_itself(client_user, evening, weekly_type, now):
+def test_ending_from_a_session_reaches_the_series_that_continues_it(
+    client_user, evening, weekly_type, now
+):
+    booked = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, count=6
+    )
+    series = booked.series
+    new = series_change_time(  # from the fourth date, Thursdays at 10 AM
+        series=series,
+        actor=evening.user,
+        from_day=date(2026, 11, 24),
+        new_first_start=at(evening, date(2026, 11, 26), time(10, 0)),
+        now=now,
+    )
+    second = booked.sessions[1]
+    quote = quote_following(second, client_user, now)
+    assert [each.appointment.start.astimezone(evening.zone).date() for each in quote.sessions] == [
+        date(2026, 11, 10),
+        date(2026, 11, 17),
+        date(2026, 11, 26),
+        date(2026, 12, 3),
+        date(2026, 12, 10),
+    ]
+    series_cancel_following(
+        appointment=second, actor=client_user, expected_quote=quote.token, now=now
+    )
+    assert list(Appointment.objects.active().filter(client=client_user)) == [booked.sessions[0]]
+    series.refresh_from_db()
+    new.refresh_from_db()
+    assert (series.stopped_from, new.stopped_from) == (date(2026, 11, 10), new.first_date)
+    # One change, and one email to each side, for each series: each is its own calendar entry.
+    assert [change.kind for change in series.changes.order_by("at", "pk")][-1] == "ended"
+    assert new.changes.filter(kind="ended").count() == 1
+
+
+@pytest.mark.parametrize("who", ["the client", "a stranger", "another practice's provider"])
+def test_only_the_practice_changes_the_series_itself(client_user, evening, weekly_type, now, who):
+    from tests.factories import ProviderFactory
+
     booked = book_series(
         client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, count=3
     )
-    with pytest.raises(NotPermitted):
-        series_end(series=booked.series, actor=client_user, from_day=date(2026, 11, 10), now=now)
+    actor = {
+        "the client": client_user,
+        "a stranger": UserFactory(),
+        "another practice's provider": ProviderFactory().user,
+    }[who]
+    series = booked.series
+    later = at(evening, date(2026, 11, 12), time(10, 0))
+    changes = [
+        lambda: series_end(series=series, actor=actor, from_day=date(2026, 11, 10), now=now),
+        lambda: series_skip(series=series, actor=actor, day=date(2026, 11, 10), now=now),
+        lambda: plan_time_change(
+            series=series, actor=actor, from_day=date(2026, 11, 10), new_first_start=later, now=now
+        ),
+        lambda: series_change_time(
+            series=series, actor=actor, from_day=date(2026, 11, 10), new_first_start=later, now=now
+        ),
+    ]
+    for change in changes:
+        with pytest.raises(NotPermitted):
+            change()
+    assert series.sessions.filter(status="scheduled").count() == 3
+    assert not AppointmentEvent.objects.exclude(kind="booked").exists()
+    assert SeriesChange.objects.count() == 1  # its booking
 
 
 def test_a_new_time_that_clashes_changes_nothing(client_user, evening, weekly_type, now):
@@ -502,7 +562,7 @@ def test_booking_and_ending_cost_the_same_queries_however_many_sessions(
     assert (len(booking), len(ending)) == EXPECTED_QUERIES[connection.vendor]
 
 
-EXPECTED_QUERIES = {"postgresql": (13, 15), "sqlite": (12, 14)}
+EXPECTED_QUERIES = {"postgresql": (13, 16), "sqlite": (12, 15)}
 
 
 @pytest.mark.parametrize("count", [4, 52])
@@ -539,7 +599,7 @@ def test_the_practices_changes_cost_the_same_queries_however_many_sessions(
     assert (len(ending), len(changing), len(extending)) == PRACTICE_QUERIES[connection.vendor]
 
 
-PRACTICE_QUERIES = {"postgresql": (14, 17, 12), "sqlite": (13, 16, 11)}
+PRACTICE_QUERIES = {"postgresql": (14, 17, 13), "sqlite": (13, 16, 12)}
 
 
 def test_a_single_booking_cannot_take_a_series_time(client_user, evening, weekly_type, now):
@@ -603,3 +663,68 @@ def test_the_daily_command_books_open_ended_series_to_the_horizon_once(
     assert [start.astimezone(evening.zone) for start in starts] == [at(evening, d) for d in due]
     assert stopped.series.sessions.filter(status=Appointment.Status.SCHEDULED).count() == 1
     assert run_extend_series() == "0 series extended, 0 sessions booked.\n"
+
+
+def test_a_busy_schedule_leaves_that_series_for_the_next_run_and_extends_the_rest(
+    client_user, evening, weekly_type, monkeypatch
+):
+    from appointments.management.commands import extend_series
+    from appointments.services import ScheduleBusy
+
+    evening.horizon_days = 30
+    evening.save()
+    weeks_ago = timezone.now() - timedelta(days=21)
+    first = at(evening, next_tuesday(weeks_ago, evening.zone))
+    busy = book_series(client_user, evening, weekly_type, first, weeks_ago, end=SeriesEnd())
+    free = book_series(
+        client_user, evening, weekly_type, first - timedelta(hours=2), weeks_ago, end=SeriesEnd()
+    )
+    extend = extend_series.series_extend
+
+    def busy_for_one(series, now):
+        if series.pk == busy.series.pk:
+            raise ScheduleBusy()
+        return extend(series, now)
+
+    monkeypatch.setattr(extend_series, "series_extend", busy_for_one)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 series could not be extended; run it again."):
+        call_command("extend_series", stdout=out, stderr=err)
+    assert out.getvalue() == "1 series extended, 3 sessions booked.\n"
+    assert f"Series {busy.series.pk} was not extended" in err.getvalue()
+    assert free.series.sessions.count() > busy.series.sessions.count()
+
+
+def test_an_open_ended_series_stops_when_the_client_leaves_the_care_team(
+    client_user, evening, weekly_type, now
+):
+    from appointments.models import CareTeamMember
+
+    evening.horizon_days = 30
+    evening.save()
+    booked = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=SeriesEnd()
+    )
+    CareTeamMember.objects.filter(client=client_user, provider=evening).delete()
+    assert series_extend(booked.series, now + timedelta(days=14)) == []
+    booked.series.refresh_from_db()
+    assert booked.series.stopped_from == date(2026, 12, 8)  # the first date not yet booked
+    assert booked.series.sessions.count() == len(booked.sessions)  # those booked stay
+    assert booked.series.changes.filter(kind=SeriesChange.Kind.ENDED).count() == 1
+
+
+def test_extending_keeps_the_series_clock_when_the_provider_moves_zones(
+    client_user, evening, weekly_type, now
+):
+    evening.horizon_days = 30
+    evening.save()
+    booked = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=SeriesEnd()
+    )
+    # Regina keeps Central Standard Time all year: the same clock as Chicago until 14 March.
+    evening.time_zone = "America/Regina"
+    evening.save()
+    added = series_extend(booked.series, datetime(2027, 2, 20, 9, 0, tzinfo=booked.series.zone))
+    chicago = booked.series.zone
+    assert added[-1].start.astimezone(chicago).date() == date(2027, 3, 16)
+    assert {each.start.astimezone(chicago).time() for each in added} == {CHICAGO_5PM}

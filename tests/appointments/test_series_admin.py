@@ -224,6 +224,7 @@ def test_staff_may_leave_out_a_free_date_too(browser, ours, client_user, session
         ({"repeat": "daily", "ends": "count", "count": "4"}, "how often the sessions repeat"),
         ({"repeat": "weekly", "ends": "sometime"}, "Choose how the series ends"),
         ({"repeat": "weekly", "ends": "count", "count": "60"}, "up to 400 days ahead"),
+        ({"repeat": "monthly", "ends": "until", "until": "9999-12-31"}, "end on Fri 31 Dec 9999"),
     ],
 )
 def test_a_bad_rule_gets_a_clear_message_and_saves_nothing(

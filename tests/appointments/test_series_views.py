@@ -14,10 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments import services
 from appointments.models import Appointment, AppointmentSeries, Fee
 from appointments.recurrence import Repeat
 from appointments.series import SeriesEnd, series_book
 from appointments.services import appointment_cancel
+from tests.concurrency import providers_schedule_held
 from tests.factories import AppointmentFactory, AppointmentTypeFactory, PolicyFactory
 from tests.pages import section
 
@@ -319,6 +321,11 @@ BAD = [
     ({"ends": "until", "until": "soon"}, "Enter the last date like 2026-12-03."),
     ({"repeat": "daily"}, "Choose how often the sessions repeat from the list."),
     ({"count": "40"}, "takes bookings up to 60 days ahead"),
+    ({"ends": "until", "until": "9999-12-31"}, "this series would end on Fri 31 Dec 9999"),
+    (
+        {"ends": "until", "until": "9999-12-31", "repeat": "monthly"},
+        "this series would end on Fri 31 Dec 9999",
+    ),
     ({"skip": "not-a-date"}, "This page is out of date."),
 ]
 
@@ -350,6 +357,25 @@ def test_a_type_without_repeats_refuses_a_series(
     # Nor does its review page offer one.
     page = signed_in.get(review_url(provider, session_type, first)).text
     assert "Every week" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_schedule_too_busy_to_lock_is_a_409_to_try_again(
+    signed_in, client_user, provider, weekly_type, first, monkeypatch
+):
+    monkeypatch.setattr(services, "LOCK_TIMEOUT_MS", 300)
+    data = series_data(provider, weekly_type, first)
+    try:
+        with providers_schedule_held(provider):
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA busy_timeout = 300")
+            response = signed_in.post(review_url(provider, weekly_type), data)
+    finally:
+        connection.close()
+    assert response.status_code == 409
+    assert "Someone else is changing this schedule right now" in unescape(response.text)
+    assert nothing_booked(client_user)
 
 
 def test_a_date_taken_while_the_page_was_open_is_named_and_nothing_is_booked(

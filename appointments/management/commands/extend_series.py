@@ -3,6 +3,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from appointments.series import series_extend, series_to_extend
+from appointments.services import BookingError, ChangeError
 
 
 class Command(BaseCommand):
@@ -27,11 +28,11 @@ class Command(BaseCommand):
         extended = booked = 0
         failed: list[int] = []
         for series in due:
-            # One transaction per series: a lock that times out on one leaves the others booked,
-            # and the next run picks it up again.
+            # One transaction per series: a schedule too busy to lock (ScheduleBusy) or a
+            # database error on one leaves the others booked, and the next run picks it up.
             try:
                 sessions = series_extend(series, now)
-            except DatabaseError as error:
+            except (BookingError, ChangeError, DatabaseError) as error:
                 failed.append(series.pk)
                 self.stderr.write(f"Series {series.pk} was not extended: {error}")
                 continue
