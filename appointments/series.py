@@ -157,10 +157,11 @@ def _series_dates(
             "that is a single booking, not a series."
         )
     if dates[-1] > last_bookable:
+        ends = end.until if end.until is not None and reads_to != end.until else dates[-1]
         raise SeriesInvalid(
             f"{provider.display_name} takes bookings up to {provider.horizon_days} days ahead "
             f"(until {format_date(last_bookable, DAY)}); this series would end on "
-            f"{format_date(dates[-1] if reads_to == end.until else end.until, DAY)}. Choose "
+            f"{format_date(ends, DAY)}. Choose "
             "fewer sessions or an earlier last date."
         )
     return dates
@@ -352,6 +353,7 @@ def following_sessions(
     moved session stays in its rule date's place, as calendars keep it), the sessions of the
     series that continue it after a change of time included; in order.
     """
+    assert appointment.series_id is not None
     chain = chain or continuing(appointment.series_id)
     return list(
         Appointment.objects.active()
@@ -502,7 +504,7 @@ def _cancel_sessions(
 def _stop(
     series: AppointmentSeries,
     from_day: date,
-    actor: User,
+    actor: User | None,
     now: datetime,
     details: dict,
     kind: str = SeriesChange.Kind.ENDED,
