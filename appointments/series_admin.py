@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxLengthValidator
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
@@ -142,7 +143,8 @@ class SeriesRuleForm(SlotForm):
     )
     repeat = forms.CharField(
         label="Repeats",
-        max_length=20,
+        # A bound as a validator: as `max_length` it would put maxlength on each radio button.
+        validators=[MaxLengthValidator(20)],
         widget=forms.RadioSelect(choices=Repeat.choices),
         error_messages={"required": "Choose how often the sessions repeat."},
     )
