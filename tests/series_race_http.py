@@ -67,7 +67,7 @@ class ServerProcess:
                 str(threads),
                 "--bind",
                 self.address,
-            ],  # fmt: skip
+            ],
             cwd=PROJECT,
             env=environment(database_url),
             stdout=self.output,
