@@ -8,6 +8,7 @@ it wherever it is sent and cares nothing for how it reaches the database.
 A process is started as `python tests/series_race.py`, reads {"attempt": name, "requests":
 [...]} on its standard input, says "ready", waits for the instant (seconds since the epoch, on
 the next line) and prints its outcomes as JSON: tests/appointments/test_series_race.py.
+tests/series_race_http.py makes the attempt an HTTP request to real servers.
 """
 
 import json
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -46,6 +48,10 @@ class Outcome:
     clashes: dict[str, str] = field(default_factory=dict)  # ISO date: selectors.Clash
     # Only the control's naive writer meets this: the database turned the write away.
     stopped_by_the_database: bool = False
+    # Over HTTP (tests/series_race_http.py): the status the server answered, and the words
+    # its page put in front of the client.
+    status: int | None = None
+    said: str = ""
 
 
 def _parts(request: SeriesRequest):
@@ -83,59 +89,93 @@ def book_with_the_service(request: SeriesRequest) -> Outcome:
     return Outcome(series=booked.series.pk)
 
 
-def book_naively(request: SeriesRequest) -> Outcome:
+def naive_series_book(
+    *,
+    client,
+    provider,
+    appointment_type,
+    first_start: datetime,
+    repeat: str,
+    end,
+    booked_by,
+    skip=(),
+    pause: float = 0.05,
+    **_terms,
+):
     """
-    The control: check every date without a lock or a transaction, wait as a loaded server
-    would, then write without checking again. A harness that cannot see this double-book (or,
-    on PostgreSQL, run into the exclusion constraint) cannot see a race at all.
+    The control's stand-in for appointments.series.series_book, called as it is: check every
+    date without a lock or a transaction, wait `pause` seconds as a loaded server would, then
+    write without checking again. A harness that cannot see this double-book (or, on
+    PostgreSQL, run into the exclusion constraint) cannot see a race at all.
     """
-    from django.db import IntegrityError, OperationalError, transaction
+    from django.db import transaction
 
     from appointments.models import Appointment, AppointmentSeries
-    from appointments.series import plan_series
+    from appointments.series import SeriesBooked, SeriesClashes, plan_series
 
-    parts = _parts(request)
-    skip = {date.fromisoformat(day) for day in request.skip}
-    plan = plan_series(**parts)
+    plan = plan_series(
+        client=client,
+        provider=provider,
+        appointment_type=appointment_type,
+        first_start=first_start,
+        repeat=repeat,
+        end=end,
+    )
     unexpected = {day: why for day, why in plan.clashes.items() if day not in skip}
     if unexpected:
-        return _refused(unexpected)
-    time.sleep(0.05)
-    provider, client, kind = parts["provider"], parts["client"], parts["appointment_type"]
+        raise SeriesClashes(unexpected)
+    time.sleep(pause)
     first = plan.sessions[0]
-    try:
-        with transaction.atomic():
-            series = AppointmentSeries.objects.create(
+    with transaction.atomic():
+        series = AppointmentSeries.objects.create(
+            provider=provider,
+            client=client,
+            appointment_type=appointment_type,
+            repeat=repeat,
+            time_zone=provider.time_zone,
+            first_date=first.day,
+            start_time=first.start.astimezone(provider.zone).time(),
+            count=end.count,
+            booked_through=plan.sessions[-1].day,
+            booked_by=booked_by,
+        )
+        sessions = Appointment.objects.bulk_create(
+            Appointment(
                 provider=provider,
                 client=client,
-                appointment_type=kind,
-                repeat=request.repeat,
-                time_zone=provider.time_zone,
-                first_date=first.day,
-                start_time=first.start.astimezone(provider.zone).time(),
-                count=request.count,
-                booked_through=plan.sessions[-1].day,
-                booked_by=client,
+                appointment_type=appointment_type,
+                start=each.start,
+                end=each.start + appointment_type.duration,
+                booked_by=booked_by,
+                series=series,
+                occurrence=each.start,
             )
-            Appointment.objects.bulk_create(
-                Appointment(
-                    provider=provider,
-                    client=client,
-                    appointment_type=kind,
-                    start=each.start,
-                    end=each.start + kind.duration,
-                    booked_by=client,
-                    series=series,
-                    occurrence=each.start,
-                )
-                for each in plan.free
-                if each.day not in skip
-            )
+            for each in plan.free
+            if each.day not in skip
+        )
+    return SeriesBooked(series, sessions, sorted(skip))
+
+
+def book_naively(request: SeriesRequest) -> Outcome:
+    """The client books the series with the control's writer."""
+    from django.db import IntegrityError, OperationalError
+
+    from appointments.series import SeriesClashes
+
+    parts = _parts(request)
+    try:
+        booked = naive_series_book(
+            **parts,
+            booked_by=parts["client"],
+            skip={date.fromisoformat(day) for day in request.skip},
+        )
+    except SeriesClashes as refused:
+        return _refused(refused.clashes)
     except (IntegrityError, OperationalError):
         # The exclusion constraint, or PostgreSQL breaking a deadlock between two writers
         # checking it: either way the database stopped the overlap.
         return Outcome(stopped_by_the_database=True)
-    return Outcome(series=series.pk)
+    return Outcome(series=booked.series.pk)
 
 
 ATTEMPTS = {"service": book_with_the_service, "naive": book_naively}
@@ -147,27 +187,34 @@ def outcome_of(result: tuple[str, object]) -> Outcome | str:
     return value if kind == "ok" and isinstance(value, Outcome) else f"{kind}: {value!r}"
 
 
-def run_here(attempt: str, requests: list[SeriesRequest]) -> list[Outcome | str]:
+def run_here(
+    attempt: str | Callable[[SeriesRequest], Outcome], requests: list[SeriesRequest]
+) -> list[Outcome | str]:
     """Every request at once, each in a thread with its own connection, in this process."""
     from tests.concurrency import race
 
-    book = ATTEMPTS[attempt]
+    book = ATTEMPTS[attempt] if isinstance(attempt, str) else attempt
     return [
         outcome_of(each) for each in race(lambda i: book(requests[i]), len(requests), refusals=())
     ]
+
+
+def environment(database_url: str) -> dict[str, str]:
+    """What a process of the race runs with: the portal's development settings on that database."""
+    return {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url,
+        "EMAIL_URL": "consolemail://",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 class RacingProcess:
     """A process of its own booking its share of the requests, each in a thread."""
 
     def __init__(self, attempt: str, requests: list[SeriesRequest], database_url: str):
-        env = {
-            **os.environ,
-            "DEBUG": "true",
-            "DATABASE_URL": database_url,
-            "EMAIL_URL": "consolemail://",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = environment(database_url)
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve())],
             cwd=PROJECT,

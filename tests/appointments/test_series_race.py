@@ -1,6 +1,7 @@
 """
 Twenty clients book weekly series that share one session, at one instant: in threads of this
-process, and across two processes of their own as two app servers would, against the
+process, across two processes of their own as two app servers would, and as signed-in
+clients posting the review page's confirm to two gunicorn servers, ten each, against the
 configured database (PostgreSQL in CI, and SQLite on a file). One series gets the shared
 session; every other client is told that date clashed, and nothing of theirs is saved.
 """
@@ -17,6 +18,7 @@ from appointments.recurrence import Repeat
 from appointments.selectors import Clash
 from tests.factories import UserFactory
 from tests.series_race import Outcome, SeriesRequest, run_here, run_in_processes
+from tests.series_race_http import Browsers, ServerProcess
 from tests.workers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -139,3 +141,47 @@ def test_the_race_is_real_across_processes_a_naive_check_then_write_double_books
     # past the check before the other's landed, and booked or was stopped by the database.
     for share in (outcomes[0::2], outcomes[1::2]):
         assert any(each.series or each.stopped_by_the_database for each in share), outcomes
+
+
+@pytest.fixture
+def two_servers():
+    """Two gunicorn processes on the test database, each answering ten requests at once."""
+    started: list[ServerProcess] = []
+
+    def start(writer: str = "service") -> list[ServerProcess]:
+        pair = [ServerProcess(database_url(), writer=writer) for _ in range(2)]
+        started.extend(pair)
+        return [each.wait_until_answering() for each in pair]
+
+    yield start
+    for each in started:
+        each.close()
+
+
+def test_twenty_signed_in_clients_posting_to_two_servers_give_the_shared_session_to_one_series(
+    requests, provider, shared_day, two_servers
+):
+    browsers = Browsers(requests, two_servers())
+    outcomes = run_here(browsers, requests)
+    assert_one_series_holds_the_shared_day(outcomes, requests, provider, shared_day)
+    # Each loser's page answers the lost race and names the date, in the words of the page.
+    day = f"{shared_day:%a} {shared_day.day} {shared_day:%b %Y}"
+    said = f"This date is not free: {day} (already booked). Nothing was booked."
+    losers = [each for each in outcomes if each.series is None]
+    assert [(each.status, said in each.said) for each in losers] == [(409, True)] * (RACERS - 1)
+    # And they raced: the twenty confirms were in the servers together.
+    assert browsers.sent_while_half_waited(), (browsers.sent, browsers.answered)
+
+
+def test_the_race_over_http_is_real_naive_writers_behind_two_servers_double_book_or_hit_it(
+    requests, provider, shared_day, two_servers
+):
+    outcomes = run_here(Browsers(requests, two_servers("naive")), requests)
+    assert_the_race_was_seen(outcomes, provider, shared_day)
+    past_the_check = [each.series is not None or each.stopped_by_the_database for each in outcomes]
+    # Each server (it had every other request) let a write past the check before the other
+    # server's landed: the two processes raced each other.
+    assert any(past_the_check[0::2]) and any(past_the_check[1::2]), outcomes
+    # And more got past than there are servers: each answered several confirms at once, where
+    # servers taking one request at a time would have let one each through.
+    assert sum(past_the_check) > 2, outcomes
