@@ -99,7 +99,7 @@ def naive_series_book(
     end,
     booked_by,
     skip=(),
-    pause: float = 0.05,
+    pause: float = 0.3,
     **_terms,
 ):
     """
