@@ -19,3 +19,18 @@ class IdConverter:
 
 
 register_converter(IdConverter, "id")
+
+
+class SessionHandleConverter:
+    """A session's handle in a URL (portal.sessions): anything else is a 404, never a lookup."""
+
+    regex = "[0-9a-f]{64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SessionHandleConverter, "session")

@@ -13,10 +13,16 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.csp import LazyNonce
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.client_address import client_address
+from portal.devices import device_label
 from portal.inputs import RefusedInput
 
 SESSION_STARTED_KEY = "portal_signed_in_at"
 SESSION_SEEN_KEY = "portal_last_active_at"
+# What the account's list of signed-in sessions shows of each (portal.sessions copies them
+# into the session's row whenever Django saves it).
+SESSION_DEVICE_KEY = "portal_device"
+SESSION_ADDRESS_KEY = "portal_address"
 # Writing the session on every request costs a database write each time; a few
 # seconds of slack on a 15-minute idle limit is not worth that.
 SEEN_WRITE_INTERVAL = 30
@@ -36,6 +42,14 @@ def mark_session_started(request: HttpRequest) -> None:
     now = time.time()
     request.session[SESSION_STARTED_KEY] = now
     request.session[SESSION_SEEN_KEY] = now
+    request.session[SESSION_DEVICE_KEY] = device_label(request.headers.get("User-Agent", ""))
+    request.session[SESSION_ADDRESS_KEY] = client_address(request)
+
+
+def mark_session_seen(request: HttpRequest, now: float) -> None:
+    """The session was used now, from this address: saved with the session, no write of its own."""
+    request.session[SESSION_SEEN_KEY] = now
+    request.session[SESSION_ADDRESS_KEY] = client_address(request)
 
 
 class SessionTimeoutMiddleware:
@@ -65,7 +79,7 @@ class SessionTimeoutMiddleware:
         if idle or too_old:
             return self._sign_out(request, idle=idle)
         if view_func not in PASSIVE_VIEWS and now - seen >= SEEN_WRITE_INTERVAL:
-            session[SESSION_SEEN_KEY] = now
+            mark_session_seen(request, now)
         return None
 
     def _sign_out(self, request: HttpRequest, *, idle: bool) -> HttpResponse:

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -245,3 +246,41 @@ class TaskRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.retries} retries, given again {self.given_again} times"
+
+
+class UserSession(AbstractBaseSession):
+    """
+    Django's database session with the columns the account's "Signed-in sessions" page lists.
+    They are copied from the session's own data each time Django saves it (portal.sessions), so
+    keeping them costs no write of its own.
+    """
+
+    # Pages name a session by this, never by its key: the key is the cookie that signs someone
+    # in. An HMAC of the key under SECRET_KEY, so it is fixed for the session's life and cannot
+    # be turned back into the key.
+    handle = models.CharField(max_length=64, unique=True)
+    # No database constraint: a session saved just after its user was deleted must not fail
+    # the request that saves it. Deleting a user still deletes its sessions (the ORM cascades).
+    user = models.ForeignKey(
+        "portal.User",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="sessions",
+    )
+    device = models.CharField(max_length=80, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    signed_in_at = models.DateTimeField(null=True, blank=True)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = "signed-in session"
+        verbose_name_plural = "signed-in sessions"
+        indexes = [models.Index(fields=["user", "expire_date"], name="session_user_expiry")]
+
+    @classmethod
+    def get_session_store_class(cls):
+        from portal.sessions import SessionStore
+
+        return SessionStore

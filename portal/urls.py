@@ -2,13 +2,16 @@
 
 from django.urls import include, path
 
-from portal import converters, views  # noqa: F401  (registers <id:...>)
+from portal import converters, views  # noqa: F401  (registers <id:...>, <session:...>)
 
 account_patterns = (
     [
         path("", views.account_detail, name="detail"),
         path("password/", views.password_change, name="password"),
         path("time-zone/", views.account_time_zone, name="time-zone"),
+        path("sessions/", views.account_sessions, name="sessions"),
+        path("sessions/<session:handle>/end/", views.account_session_end, name="session-end"),
+        path("sessions/end-others/", views.account_sessions_end_others, name="sessions-end-others"),
     ],
     "account",
 )

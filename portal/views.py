@@ -24,10 +24,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from portal import database, throttles
+from portal import database, sessions, throttles
 from portal.client_address import client_address
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm, first_error
 from portal.http import SignedInRequest
@@ -239,6 +239,42 @@ def account_time_zone(request: SignedInRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(next_url)
     return redirect(next_url)
+
+
+@login_required
+@require_GET
+def account_sessions(request: SignedInRequest) -> HttpResponse:
+    context = sessions.signed_in_sessions(request.user, request.session.session_key)
+    return render(request, "portal/sessions.html", context)
+
+
+@login_required
+@require_POST
+def account_session_end(request: SignedInRequest, handle: str) -> HttpResponse:
+    """Sign out one other session; with htmx the list is swapped in place."""
+    current_key = request.session.session_key
+    session = sessions.get_other_session_for_user(request.user, handle, current_key)
+    sessions.session_end(user=request.user, session=session)
+    return sessions_ended(request, f"{session.device or 'That session'} was signed out.")
+
+
+@login_required
+@require_POST
+def account_sessions_end_others(request: SignedInRequest) -> HttpResponse:
+    ended = sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
+    if ended:
+        text = f"Signed out of {ended} other session{'s' if ended != 1 else ''}."
+    else:
+        text = "There were no other sessions to sign out."
+    return sessions_ended(request, text)
+
+
+def sessions_ended(request: SignedInRequest, text: str) -> HttpResponse:
+    if request.htmx:
+        context = sessions.signed_in_sessions(request.user, request.session.session_key)
+        return render(request, "portal/sessions.html#session-list", context | {"ended": text})
+    messages.success(request, text)
+    return redirect("account:sessions")
 
 
 @require_http_methods(["GET", "POST"])

@@ -233,6 +233,9 @@ SESSION_COOKIE_AGE = int(SESSION_MAX_AGE.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Django's database sessions, each row saying whose it is, from which device and address, so
+# that people can see and end their own (Account > Signed-in sessions).
+SESSION_ENGINE = "portal.sessions"
 
 # --- Security headers ----------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
