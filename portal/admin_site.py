@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.auth import second_step_done
 from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, RefusedInput, parse_id, year_in_range
@@ -214,9 +215,26 @@ class PortalAdminSite(admin.AdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        from portal import two_factor  # models are loaded only once the admin is
+        # Models are loaded only once the admin is; converters registers <session:...>.
+        from portal import admin_sessions, converters, two_factor  # noqa: F401
 
+        get, post = require_GET, require_POST
         return [
+            path(
+                "sessions/",
+                self.admin_view(get(lambda request: admin_sessions.session_list(request, self))),
+                name="sessions",
+            ),
+            path(
+                "sessions/<session:handle>/end/",
+                self.admin_view(post(admin_sessions.session_end)),
+                name="session-end",
+            ),
+            path(
+                "sessions/end-others/",
+                self.admin_view(post(admin_sessions.sessions_end_others)),
+                name="sessions-end-others",
+            ),
             path(
                 "two-factor/",
                 lambda request: two_factor.two_factor(request, self),
