@@ -28,11 +28,6 @@ def session_end(request: SignedInRequest, handle: str) -> HttpResponse:
 
 
 def sessions_end_others(request: SignedInRequest) -> HttpResponse:
-    ended = sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
-    if ended:
-        messages.success(
-            request, f"Signed out of {ended} other session{'s' if ended != 1 else ''}."
-        )
-    else:
-        messages.info(request, "There were no other sessions to sign out.")
+    sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
+    messages.success(request, "You were signed out everywhere else.")
     return redirect("admin:sessions")

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, parse_id
 from portal.middleware import (
@@ -82,15 +82,35 @@ def sessions_of(user: User) -> QuerySet[UserSession]:
             last_active_at__gte=now - settings.SESSION_IDLE_TIMEOUT,
             signed_in_at__gte=now - settings.SESSION_MAX_AGE,
         )
-        .only("handle", "device", "address", "signed_in_at", "last_active_at", "user_id")
+        .only(
+            "handle",
+            "session_data",
+            "device",
+            "address",
+            "signed_in_at",
+            "last_active_at",
+            "user_id",
+        )
         .order_by(F("last_active_at").desc(nulls_last=True), "-signed_in_at", "handle")
     )
+
+
+def _signs_in(row: UserSession, user: User) -> bool:
+    """
+    Whether the session's password stamp is the user's current one. A password change or reset
+    ends the other sessions by changing it (Django's session auth hash), and their rows stay
+    until clearsessions: they are not "signed in" and are not listed. (A stamp made under a
+    SECRET_KEY_FALLBACKS key is renewed on the session's next request, so it shows from then.)
+    """
+    stamp = row.get_decoded().get(HASH_SESSION_KEY)
+    return isinstance(stamp, str) and constant_time_compare(stamp, user.get_session_auth_hash())
 
 
 def signed_in_sessions(user: User, current_key: str | None) -> dict:
     """This device's session and the others, for the account page and the workspace's."""
     current_handle = session_handle(current_key) if current_key else None
-    rows = list(sessions_of(user))
+    # A user has a handful of sessions: decoding each is cheaper than a column kept in step.
+    rows = [row for row in sessions_of(user) if _signs_in(row, user)]
     current = next((row for row in rows if row.handle == current_handle), None)
     others = [row for row in rows if row.handle != current_handle]
     return {"current": current, "others": others}
@@ -102,7 +122,7 @@ def get_other_session_for_user(user: User, handle: str, current_key: str | None)
     if current_key:
         rows = rows.exclude(session_key=current_key)
     session = rows.first()
-    if session is None:
+    if session is None or not _signs_in(session, user):
         raise Http404("No such session.")
     return session
 
@@ -116,10 +136,9 @@ def session_end(*, user: User, session: UserSession) -> None:
     UserSession.objects.filter(user=user, pk=session.pk).delete()
 
 
-def sessions_end_others(*, user: User, current_key: str | None) -> int:
-    """Sign out every session of the user's but this one; how many were ended."""
+def sessions_end_others(*, user: User, current_key: str | None) -> None:
+    """Sign out every session of the user's but this one (and drop the rows of ended ones)."""
     rows = UserSession.objects.filter(user=user)
     if current_key:
         rows = rows.exclude(session_key=current_key)
-    ended, _ = rows.delete()
-    return ended
+    rows.delete()

@@ -261,12 +261,8 @@ def account_session_end(request: SignedInRequest, handle: str) -> HttpResponse:
 @login_required
 @require_POST
 def account_sessions_end_others(request: SignedInRequest) -> HttpResponse:
-    ended = sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
-    if ended:
-        text = f"Signed out of {ended} other session{'s' if ended != 1 else ''}."
-    else:
-        text = "There were no other sessions to sign out."
-    return sessions_ended(request, text)
+    sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
+    return sessions_ended(request, "You were signed out everywhere else.")
 
 
 def sessions_ended(request: SignedInRequest, text: str) -> HttpResponse:

@@ -202,17 +202,27 @@ def test_ending_one_signs_that_browser_out_and_no_other(laptop, phone, tablet):
 def test_ending_all_others_keeps_this_one_signed_in(laptop, phone, tablet, stranger):
     strangers = browser_signed_in(stranger, CHROME_ANDROID, "192.0.2.99")
     response = laptop.post(END_OTHERS, follow=True)
-    assert "Signed out of 2 other sessions" in response.text
+    assert "You were signed out everywhere else" in response.text
     assert not is_signed_in(phone)
     assert not is_signed_in(tablet)
     assert is_signed_in(laptop)
     assert is_signed_in(strangers)
 
 
-def test_ending_all_others_when_there_are_none_says_so(laptop):
-    response = laptop.post(END_OTHERS, follow=True)
-    assert "There were no other sessions to sign out" in response.text
-    assert is_signed_in(laptop)
+def test_a_password_change_ends_the_others_and_they_leave_the_list(laptop, phone):
+    response = laptop.post(
+        reverse("account:password"),
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "a-new-long-passphrase-42",
+            "new_password2": "a-new-long-passphrase-42",
+        },
+    )
+    assert response.status_code == 302
+    html = laptop.get(SESSIONS).text
+    assert "Firefox on Windows" in html
+    assert "198.51.100.23" not in html
+    assert not is_signed_in(phone)
 
 
 def test_htmx_swaps_the_list_and_sends_focus_to_its_heading(laptop, phone):
