@@ -157,6 +157,7 @@ def provider_pages(appointment: Appointment) -> list[tuple[str, str]]:
         ("inbox", "/admin/chat/conversation/"),
         ("thread", f"/admin/chat/conversation/{conversation.pk}/change/"),
         ("password", "/admin/password_change/"),
+        ("sessions", "/admin/sessions/"),
     ]
 
 
