@@ -245,3 +245,7 @@ class TaskRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.retries} retries, given again {self.given_again} times"
+
+
+# The access log's tables belong to this app; they are defined beside the rest of the log.
+from portal.audit.models import AuditCheckpoint, AuditEntry, AuditHead  # noqa: E402, F401
