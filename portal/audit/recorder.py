@@ -62,7 +62,10 @@ def body_of(entry: Entry, *, at: datetime, key_id: str) -> str:
 
 
 def record_entries(entries: Sequence[Entry]) -> list[AuditEntry]:
-    """Write `entries` in this order, as one INSERT statement (none at all for no entries)."""
+    """
+    Write `entries` in this order, as one INSERT statement (none at all for no entries). The
+    rows returned carry their pk; their seq and hashes are the database's, read back if needed.
+    """
     if not entries:
         return []
     key_id, key = current_key()
