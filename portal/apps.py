@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal import checks, signals  # noqa: F401  (registers the checks, the receivers)
+        from portal.audit import connections  # noqa: F401  (the SQLite chain function)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -284,3 +284,7 @@ class UserSession(AbstractBaseSession):
         from portal.sessions import SessionStore
 
         return SessionStore
+
+
+# The access log's tables belong to this app; they are defined beside the rest of the log.
+from portal.audit.models import AuditCheckpoint, AuditEntry, AuditHead  # noqa: E402, F401

@@ -3,6 +3,7 @@ The one settings module. Every value that differs between machines is read from
 the environment (or a `.env` file beside manage.py); `.env.example` lists them all.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,6 +50,18 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdefghij"
+
+# Keys the access log's entries and checkpoints are signed with, newest first: entries are
+# written with the first; the rest stay listed as long as entries signed with them are kept
+# (AUDIT_RETENTION_DAYS), or those entries can no longer be verified.
+AUDIT_SIGNING_KEYS = env.list("AUDIT_SIGNING_KEYS", default=[])
+if not AUDIT_SIGNING_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("AUDIT_SIGNING_KEYS must be set when DEBUG is off.")
+    # Derived, not SECRET_KEY itself: the log's MACs then say nothing about the secret key.
+    AUDIT_SIGNING_KEYS = [hashlib.sha256(f"portal.audit|{SECRET_KEY}".encode()).hexdigest()]
+if any(len(key) < 32 for key in AUDIT_SIGNING_KEYS):
+    raise ImproperlyConfigured("Each of AUDIT_SIGNING_KEYS must be 32 characters or longer.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -140,6 +140,7 @@ def main() -> None:
         "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_SIGNING_KEYS": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": BENCH_DATABASE_URL,
         "SECURE_SSL_REDIRECT": "false",

@@ -215,6 +215,7 @@ class Server:
             "PYTHONPATH": os.pathsep.join([str(workdir), str(ROOT)]),
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_SIGNING_KEYS": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": bigdata.BENCH_DATABASE_URL,
             # Plain http on the loopback address: no redirect to https, cookies without

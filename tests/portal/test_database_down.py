@@ -23,7 +23,7 @@ from appointments import selectors
 from appointments.models import Appointment, AppointmentEvent
 from portal import database
 from portal.middleware import SESSION_SEEN_KEY
-from portal.models import Email
+from portal.models import Email, UserSession
 from portal.project import urls as project_urls
 from tests.database_down import (
     MARGIN,
@@ -95,7 +95,7 @@ def test_a_session_that_cannot_be_saved_answers_503_from_the_middleware(browser)
     session = browser.session
     session[SESSION_SEEN_KEY] = time.time() - 60  # so this request records the visit
     session.save()
-    with writes_locked("django_session"), short_waits():
+    with writes_locked(UserSession._meta.db_table), short_waits():
         response, took = timed(lambda: browser.get(reverse("account:detail")))
     # The page was drawn; SessionMiddleware's save, on the way out, could not happen.
     assert_unavailable(response)

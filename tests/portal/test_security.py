@@ -227,12 +227,13 @@ def test_the_session_cookie_dies_with_the_browser_and_is_http_only(client, clien
 
 
 def production_env(**overrides) -> dict:
-    dropped = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {"DEBUG", "SECRET_KEY", "AUDIT_SIGNING_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {
             "DEBUG": "false",
             "SECRET_KEY": "x7-Qm2vR9p_L0nK4sT8wZ1cY6bH3jD5fG0aE7uI2oP9rS4tV1xW8yZ3qA6",
+            "AUDIT_SIGNING_KEYS": "Jc4-pR8sW1xY5zA2bD6eF9gH3kL7mN0qT4uV8wX2yZ5aB9cE1",
             "ALLOWED_HOSTS": "portal.example.org",
             "EMAIL_URL": "smtp+tls://portal:mail-password@mail.example.org:587",
             "PORTAL_CALENDAR_DOMAIN": "portal.example.org",
@@ -272,6 +273,20 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_access_log_keys():
+    env = production_env()
+    del env["AUDIT_SIGNING_KEYS"]
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "AUDIT_SIGNING_KEYS must be set when DEBUG is off" in result.stderr
+
+
+def test_access_log_keys_must_be_long():
+    result = run_manage("check", env=production_env(AUDIT_SIGNING_KEYS="short,keys"))
+    assert result.returncode != 0
+    assert "Each of AUDIT_SIGNING_KEYS must be 32 characters or longer" in result.stderr
 
 
 def test_debug_must_be_a_real_boolean():
