@@ -1,7 +1,9 @@
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from appointments.models import Appointment, Provider
@@ -9,13 +11,33 @@ from portal.models import User
 from tests.e2e.conftest import admin_sign_in, totp_code
 from tests.tasks import sent_mail
 
+# Zones spread around the clock: at any hour one of them is in its working day.
+ZONES = (
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Pacific/Auckland",
+)
+
+
+def in_its_working_day() -> str:
+    """A zone where it is between 8 AM and 4 PM now, so a session still fits in its day."""
+    now = timezone.now()
+    return next(zone for zone in ZONES if 8 <= now.astimezone(ZoneInfo(zone)).hour < 16)
+
 
 def today_for_demo_client() -> Appointment:
-    """An appointment later today (in the provider's day) with Dr. Okafor."""
+    """
+    An appointment later today (in the provider's day) with Dr. Okafor, whose clock is moved to
+    a zone in its working day: late in Chicago's evening no session fits before midnight.
+    """
     from tests.factories import book, give_hours
 
     client = User.objects.get(email="client@example.com")
     provider = Provider.objects.get(display_name="Dr. Maya Okafor")
+    provider.time_zone = in_its_working_day()
     provider.weekly_hours.all().delete()
     give_hours(provider, "00:00", "23:30")
     provider.min_notice = timedelta(minutes=30)
