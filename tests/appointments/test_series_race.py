@@ -117,7 +117,10 @@ def test_twenty_clients_racing_from_two_processes_give_the_shared_session_to_one
 def assert_the_race_was_seen(outcomes, provider, shared_day):
     held = on(shared_day, provider)
     if connection.vendor == "postgresql":
-        assert len(held) == 1
+        # The exclusion constraint lets one series in at most. On a loaded machine it may let
+        # none: writers queued behind one another past the statement timeout are all cancelled.
+        assert len(held) <= 1
+        assert overlapping_pairs(provider) == 0
         assert any(
             isinstance(each, Outcome) and each.stopped_by_the_database for each in outcomes
         ), outcomes
