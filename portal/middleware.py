@@ -1,3 +1,4 @@
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import ContentSecurityPolicyMiddleware as DjangoCSPMiddleware
 from django.utils import timezone
@@ -13,9 +15,12 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.csp import LazyNonce
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.audit import buffer
 from portal.client_address import client_address
 from portal.devices import device_label
 from portal.inputs import RefusedInput
+
+logger = logging.getLogger(__name__)
 
 SESSION_STARTED_KEY = "portal_signed_in_at"
 SESSION_SEEN_KEY = "portal_last_active_at"
@@ -190,3 +195,30 @@ class RefuseNulBytesMiddleware:
         return request.method == "POST" and any(
             _has_nul(key, *values) for key, values in request.POST.lists()
         )
+
+
+class AccessLogMiddleware:
+    """
+    Writes what the request's view noted of client records (portal.audit.buffer.note) in one
+    INSERT once it has answered. A page that failed (a 5xx) showed nothing and logs nothing.
+    When the log cannot be written the page is not shown either: the answer is a 503, as when
+    the database is down, never client data nobody will know was seen.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from portal.views import database_unavailable  # the views import this module
+
+        with buffer.gathering() as unit:
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                buffer.discard(unit)
+                return response
+            try:
+                buffer.flush(unit)
+            except DatabaseError:
+                logger.exception("The access log could not be written; the page was withheld.")
+                return database_unavailable(request)
+        return response

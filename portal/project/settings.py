@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "portal.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Around the views alone: what they showed of client records is logged in one INSERT.
+    "portal.middleware.AccessLogMiddleware",
     # Axes must come last so it sees the outcome of every sign-in attempt.
     "axes.middleware.AxesMiddleware",
 ]
