@@ -159,7 +159,10 @@ def test_the_race_is_real_a_naive_check_then_insert_double_books_or_hits_the_con
     outcomes = race(naive)
     booked = Appointment.objects.filter(provider=provider, status="scheduled").count()
     if connection.vendor == "postgresql":
-        assert booked == 1
+        # One at most. On a loaded machine none: twenty inserts in flight at once wait on one
+        # another, PostgreSQL breaks one deadlock a second, and the statement timeout ends the
+        # rest.
+        assert booked <= 1
         assert any(result == "stopped by the database" for _, result in outcomes), outcomes
     else:
         assert booked > 1, "without the service, overlapping appointments got in"
