@@ -87,6 +87,8 @@ class DateOverrideInline(PracticeScopedMixin, LabelledTabularInline):
 
 class CareTeamInline(PracticeScopedMixin, LabelledTabularInline):
     model = CareTeamMember
+    # The profile lists the practice's clients: the access log says so, per client.
+    audit_client, audit_practice = "client", "provider"
     extra = 0
     fields = ["client", "added_at"]
     readonly_fields = ["client", "added_at"]

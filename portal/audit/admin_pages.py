@@ -144,9 +144,26 @@ class LogsClientRecords(MixedIntoModelAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         context = _context(response)
         obj = context.get("original")
-        if obj is not None and self.audit_client_path is not None:
+        if obj is None:
+            return response
+        if self.audit_client_path is not None:
             targets = self.audit_records_shown(request, obj, context)
             self.audit_note(request, Action.VIEWED, targets)
+        # Rows of inlines that show clients (a practice's care team on its profile), listed.
+        for inline in context.get("inline_admin_formsets", []):
+            client = getattr(inline.opts, "audit_client", None)
+            if client is None:
+                continue
+            practice = getattr(inline.opts, "audit_practice", None)
+            rows = [
+                (follow(form.instance, client), follow(form.instance, practice), form.instance)
+                for form in inline.formset.initial_forms
+            ]
+            entries = listed_entries(
+                request, [(who, where, record_name(row)) for who, where, row in rows]
+            )
+            if entries:
+                buffer.note(*entries)
         return response
 
     def history_view(self, request, object_id, extra_context=None):

@@ -119,11 +119,14 @@ def listed_entries(
     """
     Rows of (client_id, practice_id, record) shown together, as one entry per client and
     practice naming all of that client's records: a list of fifty appointments of three
-    clients is three entries. Rows of no client are no one's record and are left out.
+    clients is three entries. Rows of no client are no one's record, and the actor's own
+    rows (a superuser's own account on the user list) are not someone else's: both are left
+    out.
     """
+    me = request.user.pk
     grouped: dict[tuple[int, int | None], list[str]] = {}
     for client_id, practice_id, record in rows:
-        if client_id is not None:
+        if client_id is not None and client_id != me:
             grouped.setdefault((client_id, practice_id), []).append(record)
     if not grouped:
         return []
