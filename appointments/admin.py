@@ -48,6 +48,7 @@ from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
 from portal.audit.admin_pages import LogsClientRecords
 from portal.audit.models import Action
+from portal.audit.requests import record_name
 from portal.formatting import dated_time_range, hours_and_minutes, when
 from portal.forms import HoursAndMinutesField, first_error, time_zone_choices
 
@@ -410,6 +411,12 @@ class AppointmentAdmin(LogsClientRecords, PracticeScopedMixin, admin.ModelAdmin)
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def audit_records_shown(self, request, appointment, context):
+        # The page lists the appointment's fees with it (read above, for the page).
+        fees = [fee for fee, _buttons in context.get("fees", [])]
+        client, practice = appointment.client_id, appointment.provider_id
+        return [(client, practice, record_name(each)) for each in [appointment, *fees]]
 
     def get_list_filter(self, request):
         if request.user.is_superuser:

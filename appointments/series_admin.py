@@ -418,6 +418,11 @@ class AppointmentSeriesAdmin(LogsClientRecords, PracticeScopedMixin, admin.Model
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def audit_records_shown(self, request, series, context):
+        # The page lists every session of the series (read above, for the page).
+        shown = [series, *(session for session, _when in context.get("sessions", []))]
+        return self.audit_targets(request, shown)
+
     # --- Booking: who, the picker, the rule and its preview ----------------------------------
 
     def add_view(self, request, form_url="", extra_context=None):

@@ -93,7 +93,7 @@ def test_a_provider_opening_an_appointment_makes_exactly_one_entry_saying_everyt
     assert entry.actor_id == provider.user.pk and entry.actor_role == Role.PROVIDER
     assert entry.practice_id == provider.pk and entry.client_id == client_user.pk
     assert entry.address == ADDRESS
-    assert body["r"] == [record(appointment)]
+    assert body["r"] == sorted([record(appointment), record(ours["fee"])])  # its fee is shown
     assert body["o"] == "admin"
     assert body["s"] == session_handle(browser.session.session_key)
     assert timezone.now() - entry.at < timedelta(minutes=1)
@@ -156,7 +156,12 @@ def test_each_record_page_makes_exactly_one_entry_for_its_client(staff_browser, 
             client_user.pk,
             ours["provider"].pk,
         ), obj
-        assert body["r"] == [record(obj)]
+        # An appointment's page lists its fees, a series' page its sessions.
+        listed = {
+            "appointment": [ours["fee"]],
+            "appointmentseries": list(getattr(obj, "sessions", Fee.objects.none()).all()),
+        }.get(obj._meta.model_name, [])
+        assert body["r"] == sorted(record(each) for each in [obj, *listed]), obj
 
 
 def test_a_waitlist_entry_page_makes_one_entry(staff_browser):
@@ -457,3 +462,15 @@ def test_removing_a_client_from_the_care_team_is_logged(staff_browser, ours, cli
         assert browser.post(url, {"post": "yes"}).status_code == 302
     entry, body = log.one()
     assert (entry.action, entry.client_id, body["d"]) == (Action.CHANGED, client_user.pk, "deleted")
+
+
+def test_a_record_page_costs_one_query_more_for_its_log(staff_browser, ours):
+    browser = staff_browser(ours["provider"].user)
+    url = change_url(ours["appointment"])
+    get(browser, url)
+    with mock.patch("portal.audit.buffer.note"), CaptureQueriesContext(connection) as unlogged:
+        get(browser, url)
+    with CaptureQueriesContext(connection) as logged:
+        get(browser, url)
+    assert len(logged) == len(unlogged) + 1
+    assert inserts_into_the_log(logged) == 1
