@@ -193,6 +193,9 @@ class LogsClientRecords(MixedIntoModelAdmin):
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):
+        if getattr(request, "_audit_action_running", False):
+            # Deleted by an action, whose own entry names it: one entry per client, not two.
+            return super().log_deletions(request, queryset)
         if isinstance(queryset, list | tuple):
             targets = self.audit_targets(request, queryset)
         else:
@@ -200,23 +203,34 @@ class LogsClientRecords(MixedIntoModelAdmin):
         self.audit_note(request, Action.CHANGED, targets, "deleted")
         return super().log_deletions(request, queryset)
 
-    def get_action(self, action, *args, **kwargs):
-        """Each action run on client rows is noted, by name, for every client it touched."""
-        found = super().get_action(action, *args, **kwargs)
-        if found is None or self.audit_client_path is None:
+    def _get_base_actions(self, *args, **kwargs):
+        """
+        Each action run on client rows is noted, by name, for every client it touched. Django
+        gathers the site's actions (delete_selected) and the admin's own here, and only here:
+        the site's never pass through get_action.
+        """
+        found = super()._get_base_actions(*args, **kwargs)  # type: ignore[misc]
+        if self.audit_client_path is None:
             return found
-        func, name = found.func, found.name
+        return [
+            dataclasses.replace(each, func=self._audited(each.func, each.name)) for each in found
+        ]
 
+    def _audited(self, func, name: str):
         @wraps(func)
         def logged(modeladmin, request, queryset):
             # Django's delete_selected first only asks; the deletion runs on the second POST.
             runs = name != "delete_selected" or bool(request.POST.get("post"))
             targets = self.audit_targets_of_queryset(request, queryset) if runs else []
-            response = func(modeladmin, request, queryset)
+            request._audit_action_running = True
+            try:
+                response = func(modeladmin, request, queryset)
+            finally:
+                request._audit_action_running = False
             self.audit_note(request, Action.ADMIN_ACTION, targets, name)
             return response
 
-        return dataclasses.replace(found, func=logged)
+        return logged
 
 
 def _context(response) -> dict:

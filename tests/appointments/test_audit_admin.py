@@ -474,3 +474,74 @@ def test_a_record_page_costs_one_query_more_for_its_log(staff_browser, ours):
         get(browser, url)
     assert len(logged) == len(unlogged) + 1
     assert inserts_into_the_log(logged) == 1
+
+
+def test_removing_clients_with_the_list_action_is_one_entry_each_naming_the_action(
+    staff_browser, ours, client_user
+):
+    other = appointments_of(ours["provider"], ours["appointment"].appointment_type, 1)[0]
+    members = CareTeamMember.objects.filter(provider=ours["provider"])
+    browser = staff_browser(ours["provider"].user)
+    form = {"action": "delete_selected", "_selected_action": [m.pk for m in members]}
+    with Logged() as asked:
+        assert browser.post(reverse("admin:appointments_careteammember_changelist"), form)
+    assert asked.entries == []  # the confirmation lists what the list had shown
+    with Logged() as log:
+        browser.post(reverse("admin:appointments_careteammember_changelist"), {**form, "post": "1"})
+    assert not CareTeamMember.objects.filter(provider=ours["provider"]).exists()
+    assert sorted((entry.action, entry.client_id) for entry in log.entries) == sorted(
+        [(Action.ADMIN_ACTION, client_user.pk), (Action.ADMIN_ACTION, other.pk)]
+    )
+    assert {body["d"] for body in log.bodies} == {"delete_selected"}
+
+
+def test_moving_an_appointment_for_a_client_is_logged_with_both_times(
+    staff_browser, ours, client_user
+):
+    from appointments import selectors
+
+    appointment = ours["appointment"]
+    was = appointment.start
+    new = [
+        start
+        for start in selectors.open_slots(
+            provider=ours["provider"],
+            appointment_type=appointment.appointment_type,
+            client=client_user,
+            now=timezone.now(),
+            exclude_appointment=appointment,
+        )
+        if start != was
+    ][0]
+    url = reverse("admin:appointment-reschedule", args=[appointment.pk])
+    with Logged() as log:
+        response = staff_browser(ours["provider"].user).post(
+            url, {"start": new.isoformat(), "expected_start": was.isoformat()}
+        )
+    assert response.status_code == 302
+    entry, body = log.one()
+    assert entry.action == Action.CHANGED and entry.client_id == client_user.pk
+    assert body["d"] == f"moved from {was.isoformat()} to {new.isoformat()}"
+
+
+def test_booking_a_series_for_a_client_is_logged_as_a_change(
+    staff_browser, provider, client_user, session_type
+):
+    from tests.appointments.test_series_admin import at, rule_url
+
+    join_practice_staff(provider.user)
+    start = at(provider, first_day(provider))
+    url = rule_url(client_user, session_type, start, repeat="weekly", ends="count", count=3)
+    with Logged() as log:
+        response = staff_browser(provider.user).post(
+            url, {"start": start.isoformat(), "repeat": "weekly", "ends": "count", "count": 3}
+        )
+    assert response.status_code == 302, response.content[:1000]
+    entry, body = log.one()
+    series = AppointmentSeries.objects.get(client=client_user)
+    assert (entry.action, entry.client_id, entry.practice_id) == (
+        Action.CHANGED,
+        client_user.pk,
+        provider.pk,
+    )
+    assert body["d"] == "booked a series of 3 sessions" and body["r"] == [record(series)]
