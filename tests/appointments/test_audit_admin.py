@@ -27,7 +27,7 @@ from portal.audit.models import Action, AuditEntry, Role
 from portal.practice import join_practice_staff
 from portal.sessions import session_handle
 from tests.appointments.test_admin import practice
-from tests.appointments.test_series_admin import book, first_day
+from tests.appointments.test_series_admin import book, first_day, series_url
 from tests.appointments.test_waitlist_admin import practice_with_waitlist
 from tests.appointments.test_week_view import at as week_at
 from tests.factories import AppointmentFactory, UserFactory
@@ -545,3 +545,33 @@ def test_booking_a_series_for_a_client_is_logged_as_a_change(
         provider.pk,
     )
     assert body["d"] == "booked a series of 3 sessions" and body["r"] == [record(series)]
+
+
+def test_a_series_step_page_is_the_series_viewed(staff_browser, ours, client_user):
+    series = book(ours["provider"], client_user, ours["appointment"].appointment_type, count=2)
+    with Logged() as log:
+        response = get(staff_browser(ours["provider"].user), series_url(series, "change-time"))
+    assert response.status_code == 200
+    entry, body = log.one()
+    assert (entry.action, entry.client_id) == (Action.VIEWED, client_user.pk)
+    assert body["r"] == [record(series)]
+
+
+def test_a_superusers_list_costs_the_insert_and_one_read_of_their_own_practices(
+    staff_browser, ours, theirs
+):
+    browser = staff_browser(UserFactory(is_superuser=True, is_staff=True))
+    url = reverse("admin:appointments_appointment_changelist")
+    get(browser, url)
+    nothing = mock.patch("portal.audit.admin_pages.listed_entries", return_value=[])
+    with nothing, CaptureQueriesContext(connection) as unlogged:
+        get(browser, url)
+    with Logged() as log, CaptureQueriesContext(connection) as logged:
+        get(browser, url)
+    # Whether they are a provider or office staff of a practice is read once for the page:
+    # their practice rows, which every page of other staff reads anyway, are every practice.
+    assert len(logged) == len(unlogged) + 2
+    assert {(entry.practice_id, entry.actor_role) for entry in log.entries} == {
+        (ours["provider"].pk, Role.ADMINISTRATOR),
+        (theirs["provider"].pk, Role.ADMINISTRATOR),
+    }
