@@ -46,6 +46,9 @@ from appointments.series_admin import SeriesFilter, session_number
 from policies.terms import Money
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
+from portal.audit.admin_pages import LogsClientRecords
+from portal.audit.models import Action
+from portal.audit.requests import record_name
 from portal.formatting import dated_time_range, hours_and_minutes, when
 from portal.forms import HoursAndMinutesField, first_error, time_zone_choices
 
@@ -85,6 +88,8 @@ class DateOverrideInline(PracticeScopedMixin, LabelledTabularInline):
 
 class CareTeamInline(PracticeScopedMixin, LabelledTabularInline):
     model = CareTeamMember
+    # The profile lists the practice's clients: the access log says so, per client.
+    audit_client, audit_practice = "client", "provider"
     extra = 0
     fields = ["client", "added_at"]
     readonly_fields = ["client", "added_at"]
@@ -169,6 +174,8 @@ class ClientInviteForm(forms.Form):
 class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """The practice's clients. Adding one by email invites them if they are new."""
 
+    audit_client, audit_practice = "client", "provider"
+
     list_display = ["client_name", "client_email", "provider", "added_at"]
     list_select_related = ["client", "provider"]
     search_fields = ["client__name", "client__email"]
@@ -224,6 +231,9 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
 @admin.register(CareTeamInvitation)
 class CareTeamInvitationAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """Who was invited and whether they answered; a name only once they accept."""
+
+    # An invitation names a client once accepted; before, an address nobody answered for.
+    audit_client, audit_practice = "client", "provider"
 
     list_display = ["email", "provider", "status", "created_at", "responded_at"]
     list_filter = ["status"]
@@ -294,6 +304,14 @@ class WhenFilter(admin.SimpleListFilter):
 TIME_GONE = "That time is no longer open. Pick another one below."
 
 
+# What the access log says an action did.
+ACTION_DONE = {
+    "cancel": "cancelled on the client's behalf",
+    "reschedule": "moved",
+    "complete": "marked completed",
+    "no-show": "marked no-show",
+}
+
 ACTION_TITLES = {
     "cancel": "Cancel on the client's behalf",
     "reschedule": "Move to another time",
@@ -303,8 +321,10 @@ ACTION_TITLES = {
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
+class AppointmentAdmin(LogsClientRecords, PracticeScopedMixin, admin.ModelAdmin):
     """The schedule. Changes go through the same services as the client's, with history."""
+
+    audit_client, audit_practice = "client", "provider"
 
     list_display = ["start", "client", "provider", "appointment_type", "length", "status"]
     list_filter = [WhenFilter, "status", SeriesFilter]
@@ -392,6 +412,12 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, context)
 
+    def audit_records_shown(self, request, appointment, context):
+        # The page lists the appointment's fees with it (read above, for the page).
+        fees = [fee for fee, _buttons in context.get("fees", [])]
+        client, practice = appointment.client_id, appointment.provider_id
+        return [(client, practice, record_name(each)) for each in [appointment, *fees]]
+
     def get_list_filter(self, request):
         if request.user.is_superuser:
             return [*self.list_filter, "provider"]
@@ -423,11 +449,15 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
         if appointment is None or not self.may_act(request, appointment):
             return not_found(request, self.opts, object_id)
         back = reverse("admin:appointments_appointment_change", args=[appointment.pk])
+        if request.method != "POST":
+            # Each step's page shows the appointment, its client and its time.
+            self.audit_object(request, Action.VIEWED, appointment)
         if action == "reschedule" and request.method != "POST":
             return self.move(request, appointment, back)
         form = self.action_form(request, appointment, action)
         if request.method == "POST" and (form is None or form.is_valid()):
             data = form.cleaned_data if form is not None else {}
+            was = appointment.start
             try:
                 done = self.perform(request, appointment, action, data)
             except (services.ChangeError, services.BookingError) as error:
@@ -436,6 +466,10 @@ class AppointmentAdmin(PracticeScopedMixin, admin.ModelAdmin):
                     # Taken meanwhile, or the appointment moved: pick again from what is open.
                     return self.move(request, appointment, back, status=409)
             else:
+                detail = ACTION_DONE[action]
+                if action == "reschedule":
+                    detail += f" from {was.isoformat()} to {data['start'].isoformat()}"
+                self.audit_object(request, Action.CHANGED, appointment, detail)
                 messages.success(request, done)
                 return redirect(back)
         elif action == "reschedule":
@@ -586,11 +620,13 @@ def history_note(event: AppointmentEvent, zone) -> str:
 
 
 @admin.register(Fee)
-class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
+class FeeAdmin(LogsClientRecords, PracticeScopedMixin, admin.ModelAdmin):
     provider_lookup = "appointment__provider"
+    audit_client, audit_practice = "client", "appointment__provider"
     list_display = ["created_at", "client", "kind", "amount_owed", "status"]
     list_filter = ["status", "kind"]
-    list_select_related = ["client"]
+    # The appointment for the practice each row's access is logged under.
+    list_select_related = ["client", "appointment"]
     fields = readonly_fields = (
         "appointment",
         "client",
@@ -652,6 +688,8 @@ class FeeAdmin(PracticeScopedMixin, admin.ModelAdmin):
         except services.ChangeError as error:
             messages.error(request, str(error))
         else:
+            done = "fee waived" if action == "waive" else "fee marked paid"
+            self.audit_object(request, Action.CHANGED, fee, done)
             kind = fee.get_kind_display().lower()
             messages.success(request, f"The {fee.money} {kind} fee is {chosen.done}")
         back = request.POST.get("next", "")
@@ -703,6 +741,8 @@ class WaitlistOfferInline(admin.TabularInline):
 @admin.register(WaitlistEntry)
 class WaitlistEntryAdmin(PracticeScopedMixin, admin.ModelAdmin):
     """Who waits for which kind of time, in join order; read-only, as the client keeps it."""
+
+    audit_client, audit_practice = "client", "provider"
 
     list_display = ["client", "appointment_type", "provider", "wishes", "status", "joined_at"]
     list_filter = ["status"]

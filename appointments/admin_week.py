@@ -16,6 +16,8 @@ from django.utils.translation import gettext
 from appointments import schedule
 from appointments.models import Provider
 from appointments.practice import practice_providers
+from portal.audit import buffer
+from portal.audit.requests import listed_entries
 
 # The grid is drawn in rows of this many minutes (static/portal/admin-week.css has a class
 # for every row a day can start at or span, since the CSP allows no inline styles).
@@ -83,6 +85,13 @@ def practice_week(request: HttpRequest, site) -> HttpResponse | None:
     today = now.astimezone(provider.zone).date()
     monday = _chosen_monday(request, today)
     week = schedule.week_schedule(provider=provider, monday=monday, today=today, now=now)
+    # Each client with a booking on the week, one entry naming their appointments shown.
+    shown = [
+        (booking.client_id, provider.pk, f"appointments.appointment:{booking.appointment_id}")
+        for day in week.days
+        for booking in day.bookings
+    ]
+    buffer.note(*listed_entries(request, shown))
     hours = _chosen_hours(request)
     shared = site.each_context(request)
     context = {

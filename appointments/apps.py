@@ -38,8 +38,10 @@ class AppointmentsConfig(AppConfig):
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
+        from appointments.practice import practice_role
         from appointments.series_emails import requeue_unwritten_series
         from appointments.tasks import hours_changed
+        from portal.audit.requests import register_role_resolver
         from portal.mail import LOST_EMAIL_WORK
 
         post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")
@@ -50,3 +52,5 @@ class AppointmentsConfig(AppConfig):
             if requeue not in LOST_EMAIL_WORK:
                 LOST_EMAIL_WORK.append(requeue)
         checks.register(schedule_lock_wait_ends_first)
+        # The access log names each staff member's role in the practice whose record it was.
+        register_role_resolver(practice_role)

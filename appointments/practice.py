@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 
 from appointments.models import Appointment, AppointmentType, Provider
 from portal.admin_site import MixedIntoModelAdmin
+from portal.audit.models import Role
 
 
 def practice_providers(user) -> QuerySet[Provider]:
@@ -20,15 +21,50 @@ def practice_providers(user) -> QuerySet[Provider]:
     return Provider.objects.filter(Q(user=user) | Q(office_staff__user=user)).distinct()
 
 
+def _practice_rows(user) -> dict[int, tuple[str, bool]]:
+    """
+    The providers `user` works for, each with its zone and whether it is the user's own
+    practice (else they are its office staff). Asked by several admin pages' permission
+    checks, by every admin page's clock and by the access log's role of each entry in one
+    request: the answer is kept on the user object, which lives as long as the request (as
+    Django keeps its permissions).
+    """
+    if not hasattr(user, "_practice_rows"):
+        rows = practice_providers(user).values_list("pk", "time_zone", "user_id")
+        user._practice_rows = {pk: (zone, owner == user.pk) for pk, zone, owner in rows}
+    return user._practice_rows
+
+
 def _practice(user) -> dict[int, str]:
+    """The providers `user` works for, each with its zone."""
+    return {pk: zone for pk, (zone, _own) in _practice_rows(user).items()}
+
+
+def _ties(user) -> dict[int, bool]:
     """
-    The providers `user` works for, each with its zone. Asked by several admin pages'
-    permission checks and by every admin page's clock in one request: the answer is kept on
-    the user object, which lives as long as the request (as Django keeps its permissions).
+    The practices `user` belongs to, each True when it is their own. A superuser's practice
+    rows are every provider, so their own ties are read apart, once a request, and only on
+    pages that log something.
     """
-    if not hasattr(user, "_practice"):
-        user._practice = dict(practice_providers(user).values_list("pk", "time_zone"))
-    return user._practice
+    if not user.is_superuser:
+        return {pk: own for pk, (_zone, own) in _practice_rows(user).items()}
+    if not hasattr(user, "_ties"):
+        rows = Provider.objects.filter(Q(user=user) | Q(office_staff__user=user))
+        user._ties = {pk: owner == user.pk for pk, owner in rows.values_list("pk", "user_id")}
+    return user._ties
+
+
+def practice_role(user, practice_id: int | None) -> str:
+    """
+    Who `user` is to a practice, for the access log: its provider, its office staff, or else
+    (a superuser) an administrator. With no practice named, what they are anywhere.
+    """
+    ties = _ties(user)
+    if practice_id in ties:
+        return Role.PROVIDER if ties[practice_id] else Role.OFFICE_STAFF
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    return Role.PROVIDER if any(ties.values()) else Role.OFFICE_STAFF
 
 
 def works_for_a_practice(user) -> bool:

@@ -48,6 +48,7 @@ class Booking(Stretch):
     """An appointment on the week, with what the week shows of it."""
 
     appointment_id: int
+    client_id: int  # whose record it is, for the access log
     status: str
     client_name: str
     type_name: str
@@ -166,11 +167,12 @@ def week_schedule(
             start=start.astimezone(zone),
             end=end.astimezone(zone),
             appointment_id=pk,
+            client_id=client_id,
             status=status,
             client_name=User.full_name_of(name, email),
             type_name=type_name,
         )
-        for pk, start, end, status, name, email, type_name in Appointment.objects.filter(
+        for pk, start, end, status, client_id, name, email, type_name in Appointment.objects.filter(
             provider=provider, start__gte=week_start, start__lt=week_end
         )
         .exclude(status=Appointment.Status.CANCELLED)
@@ -180,6 +182,7 @@ def week_schedule(
             "start",
             "end",
             "status",
+            "client_id",
             "client__name",
             "client__email",
             "appointment_type__name",

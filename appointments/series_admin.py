@@ -41,6 +41,8 @@ from appointments.picker import chosen_day, day_page, slots_by_day
 from appointments.practice import PracticeScopedMixin, not_found, practice_providers
 from appointments.recurrence import WEEKS_APART, Repeat
 from appointments.series import CLASH_WORDS, SeriesClashes, SeriesEnd, _day_of, _sessions_from
+from portal.audit.admin_pages import LogsClientRecords
+from portal.audit.models import Action
 from portal.formatting import DAY, dated_time_range, format_date, when
 from portal.forms import first_error
 from portal.models import User
@@ -282,8 +284,10 @@ class SeriesFilter(admin.SimpleListFilter):
 
 
 @admin.register(AppointmentSeries)
-class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
+class AppointmentSeriesAdmin(LogsClientRecords, PracticeScopedMixin, admin.ModelAdmin):
     """The practice's series: booked here, changed only through the series services."""
+
+    audit_client, audit_practice = "client", "provider"
 
     list_display = [
         "client",
@@ -413,6 +417,11 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def audit_records_shown(self, request, series, context):
+        # The page lists every session of the series (read above, for the page).
+        shown = [series, *(session for session, _when in context.get("sessions", []))]
+        return self.audit_targets(request, shown)
 
     # --- Booking: who, the picker, the rule and its preview ----------------------------------
 
@@ -584,6 +593,8 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
             return self.page(
                 request, "rule.html", {"title": "How the series repeats", **context}, status=400
             )
+        detail = f"booked a series of {plural(len(booked.sessions), 'session')}"
+        self.audit_object(request, Action.CHANGED, booked.series, detail)
         left_out = f" {plural(len(booked.skipped), 'date')} left out." if booked.skipped else ""
         messages.success(
             request,
@@ -601,6 +612,9 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
         if series is None or not self.may_act(request, series):
             return None
         timezone.activate(series.zone)  # its dates are the series' own
+        if request.method != "POST":
+            # Each step's page lists the series' sessions; a POST is logged as the change.
+            self.audit_object(request, Action.VIEWED, series)
         return series
 
     def upcoming_days(self, series: AppointmentSeries) -> list[tuple[date, str]]:
@@ -675,12 +689,15 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
             ended = series_services.series_end(
                 series=series, actor=request.user, from_day=day, reason=reason
             )
+            detail = f"ended from {day.isoformat()}: {plural(len(ended.cancelled), 'session')}"
+            self.audit_object(request, Action.CHANGED, series, detail + " cancelled")
             return (
                 f"The series ends from {format_date(day, DAY)}: "
                 f"{plural(len(ended.cancelled), 'session')} cancelled, free. An email to the "
                 "client is on its way."
             )
         series_services.series_skip(series=series, actor=request.user, day=day, reason=reason)
+        self.audit_object(request, Action.CHANGED, series, f"skipped {day.isoformat()}")
         return (
             f"{format_date(day, DAY)} is skipped: that session is cancelled, free, and the "
             "series goes on. An email to the client is on its way."
@@ -784,6 +801,13 @@ class AppointmentSeriesAdmin(PracticeScopedMixin, admin.ModelAdmin):
             except (services.ChangeError, services.BookingError) as error:
                 messages.error(request, str(error))
                 return redirect(picker)
+            detail = f"time changed from {day.isoformat()}: {new.describe()}"
+            self.audit_note(
+                request,
+                Action.CHANGED,
+                self.audit_targets(request, [series, new]),
+                detail,
+            )
             messages.success(
                 request,
                 f"From {format_date(day, DAY)} the sessions are {new.describe()}. The client "

@@ -10,13 +10,18 @@ from appointments.practice import PracticeScopedMixin, not_found, works_for_a_pr
 from chat import selectors, services
 from chat.forms import MessageForm
 from chat.models import Conversation
+from portal.audit.admin_pages import LogsClientRecords
+from portal.audit.models import Action
+from portal.audit.requests import record_name
 from portal.forms import first_error
 from portal.http import SignedInRequest
 
 
 @admin.register(Conversation)
-class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
+class ConversationAdmin(LogsClientRecords, PracticeScopedMixin, admin.ModelAdmin):
     """The provider's inbox: their own conversations, unread first, each with a reply box."""
+
+    audit_client, audit_practice = "client", "provider"
 
     list_display = ["client", "provider", "last_message_at", "unread_count"]
     list_display_links = ["client"]
@@ -64,6 +69,7 @@ class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
             except services.ChatError as error:
                 messages.error(request, str(error))
             else:
+                self.audit_object(request, Action.CHANGED, conversation, "replied")
                 messages.success(request, "Reply sent.")
         return redirect(reverse("admin:chat_conversation_change", args=[conversation.pk]))
 
@@ -75,6 +81,11 @@ class ConversationAdmin(PracticeScopedMixin, admin.ModelAdmin):
             return self.reply(request, conversation)
         services.mark_read(conversation=conversation, user=request.user)
         page, older = selectors.message_page(conversation)
+        # The thread is its own page (this view does not call the admin's change_view): the
+        # conversation and each message shown, in one entry.
+        client, practice = conversation.client_id, conversation.provider_id
+        shown = [(client, practice, record_name(each)) for each in [conversation, *page]]
+        self.audit_note(request, Action.VIEWED, shown)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

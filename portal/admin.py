@@ -7,10 +7,12 @@ from django.utils import timezone
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
+from portal.audit.admin_pages import LogsClientRecords, Target
+from portal.audit.requests import record_name
 from portal.forms import time_zone_choices
 from portal.http import SignedInRequest
 from portal.mail import SENDING_TOO_LONG, email_send_again
-from portal.models import Email, User, WorkerLane
+from portal.models import Email, User, WorkerLane, normalize_email_address
 from portal.two_factor import second_factor_reset
 from portal.worker import lost_tasks, task_state
 
@@ -34,6 +36,9 @@ class PortalUserCreationForm(AdminUserCreationForm):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    # Each row is a person's own account: the client is the user. It belongs to no one
+    # practice (a client may be on several care teams), so no practice is named.
+    audit_client = ""
     actions = ["reset_second_factor"]
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
@@ -125,7 +130,20 @@ EMAIL_FIELDS = (
 
 
 @admin.register(Email)
-class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class EmailAdmin(SuperuserOnlyMixin, LogsClientRecords, admin.ModelAdmin):
+    # Whose email it is: the account with the address it went to, if there is one. An email
+    # keeps the address, not the account, so the page's recipients are looked up together,
+    # in one query for the whole page.
+    audit_client = "to"
+
+    def audit_targets(self, request: HttpRequest, objects) -> list[Target]:
+        emails = list(objects)
+        return _recipients(emails, [(email.to, record_name(email)) for email in emails])
+
+    def audit_targets_of_queryset(self, request: HttpRequest, queryset) -> list[Target]:
+        rows = list(queryset.order_by().values_list("pk", "to"))
+        return _recipients(rows, [(to, f"portal.email:{pk}") for pk, to in rows])
+
     list_display = ["created_at", "kind", "to", "state", "attempts", "last_attempt_at", "sent_at"]
     list_filter = ["status", "kind"]
     search_fields = ["to"]
@@ -159,6 +177,15 @@ class EmailAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
             + (f"; {skipped} already sent, left alone." if skipped else "."),
             messages.SUCCESS if queued else messages.WARNING,
         )
+
+
+def _recipients(found: list, sent: list[tuple[str, str]]) -> list[Target]:
+    if not found:
+        return []
+    # Accounts keep their address folded to lower case (normalize_email_address).
+    addresses = {normalize_email_address(to) for to, _record in sent}
+    accounts = dict(User.objects.filter(email__in=addresses).values_list("email", "pk"))
+    return [(accounts.get(normalize_email_address(to)), None, record) for to, record in sent]
 
 
 admin.site.unregister(DBTaskResult)

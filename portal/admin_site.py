@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.audit.admin_pages import LogsClientRecords
 from portal.auth import second_step_done
 from portal.inputs import EARLIEST_INSTANT, LATEST_INSTANT, RefusedInput, parse_id, year_in_range
 
@@ -160,7 +161,14 @@ class PortalAdminSite(admin.AdminSite):
         if not issubclass(admin_class, RefuseHostileInput):
             admin_class = type(
                 admin_class.__name__,
-                (RefuseHostileInput, PlainTitles, NoDanglingReferences, admin_class),
+                (
+                    RefuseHostileInput,
+                    PlainTitles,
+                    NoDanglingReferences,
+                    # What the admin shows of client records is logged: it declares how.
+                    *(() if issubclass(admin_class, LogsClientRecords) else (LogsClientRecords,)),
+                    admin_class,
+                ),
                 {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
             )
         super().register(model_or_iterable, admin_class, **options)
