@@ -7,6 +7,25 @@ from django.core.management.base import BaseCommand
 from portal.audit import buffer, scope
 
 
+# Options every command has, which say nothing about what it showed (call_command passes
+# skip_checks itself).
+DJANGOS_OWN = frozenset(
+    {
+        "help",
+        "version",
+        "verbosity",
+        "settings",
+        "pythonpath",
+        "traceback",
+        "no_color",
+        "force_color",
+        "skip_checks",
+        "stdout",
+        "stderr",
+    }
+)
+
+
 class ClientDataCommand(BaseCommand):
     """
     Runs `handle` as the operator's unit of work (`portal.audit.scope.command_scope`): the
@@ -48,7 +67,7 @@ class ClientDataCommand(BaseCommand):
         for action in self.create_parser("manage.py", name)._actions:
             if not action.option_strings or action.dest not in options:
                 continue
-            if action.dest in {"help", "version", "stdout", "stderr"}:
+            if action.dest in DJANGOS_OWN:
                 continue
             value = options[action.dest]
             if value == action.default or value is None:
