@@ -12,6 +12,10 @@ run twice, send it once; a failure that may pass puts the same task back for a l
 server accepted the email but before it was recorded), we choose at most once: the email stays
 "sending" and is never retried by itself; a superuser can see it in the admin and send it
 again.
+
+An email about a client (`client_id`, to them or to their provider about them) is logged in
+the client's access log when it is marked sent, in that update's transaction: once per email
+that went, never for an attempt that failed, and not again when its task runs twice.
 """
 
 import contextlib

@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand
 
 from portal.audit import buffer, scope
 
-
 # Options every command has, which say nothing about what it showed (call_command passes
 # skip_checks itself).
 DJANGOS_OWN = frozenset(

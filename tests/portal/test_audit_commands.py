@@ -98,9 +98,13 @@ def test_an_export_costs_one_insert_per_chunk_however_many_rows_each_holds(
 ):
     monkeypatch.setattr(export_appointments, "CHUNK", 50)
 
+    made = 0
+
     def export(rows: int) -> tuple[int, int]:
-        for hour in range(rows):
-            AppointmentFactory(appointment_type=session_type, start=FIRST + timedelta(minutes=hour))
+        nonlocal made
+        for _ in range(rows):
+            AppointmentFactory(appointment_type=session_type, start=FIRST + timedelta(hours=made))
+            made += 1
         with CaptureQueriesContext(connection) as queries:
             run("export_appointments", *DECEMBER)
         return audit_inserts(queries), len(queries.captured_queries)
@@ -129,8 +133,10 @@ def test_an_export_of_no_rows_logs_nothing():
 
 
 def test_the_fees_report_names_no_client_and_logs_nothing(session_type, client_user, stranger):
-    for person in (client_user, stranger):
-        appointment = AppointmentFactory(appointment_type=session_type, client=person)
+    for hour, person in enumerate((client_user, stranger)):
+        appointment = AppointmentFactory(
+            appointment_type=session_type, client=person, start=FIRST + timedelta(hours=hour)
+        )
         Fee.objects.create(
             appointment=appointment,
             kind="late_cancel",
