@@ -41,8 +41,8 @@ is written in one INSERT when it ends well, and dropped when it fails or is retr
 logs what that run did. An effect that happens once however often its task runs notes its entry
 only when it wins the claim or conditional update that makes it happen, and writes it in that
 update's transaction (`buffer.flush_now`): an email is logged as sent once, by the run that
-marked it sent, and a rerun that finds it sent logs nothing. Its task never "runs twice" as far
-as the log is concerned; reading something twice, on the other hand, is logged twice.
+marked it sent, and a rerun that finds it sent logs nothing. A task that only reads, run
+twice, is logged twice: it read twice.
 """
 
 import contextlib

@@ -127,7 +127,8 @@ def operator(argv: Sequence[str], secret_options: Iterable[str] = ()) -> Acting:
     """
     An operator at the command line. The address is left empty, not the host's name: the
     command runs on one of the portal's own machines, which says nothing about where the
-    operator sat, and the column holds client addresses only (the detail names the account).
+    operator sat, and the column means the address a request came from; the detail names the
+    account instead.
     """
     return Acting(
         Role.OPERATOR,
@@ -139,10 +140,10 @@ def operator(argv: Sequence[str], secret_options: Iterable[str] = ()) -> Acting:
 @contextlib.contextmanager
 def command_scope(argv: Sequence[str], secret_options: Iterable[str] = ()) -> Iterator[buffer.Unit]:
     """
-    The unit of one command run: what it notes is written by the operator when it ends well,
-    in one INSERT (a long export flushes the unit as it goes). A command that fails logs what
-    it had noted but not yet written too: whatever it printed or wrote before it failed was
-    seen all the same.
+    The unit of one command run: what it notes is written, as the operator's, in one INSERT
+    when it ends (a long export flushes the unit as it goes). Unlike a page that failed, a
+    command that fails still logs what it noted: what it printed or wrote before the failure
+    was seen all the same.
     """
     with acting(operator(argv, secret_options)), buffer.gathering() as unit:
         try:

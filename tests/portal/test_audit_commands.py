@@ -115,6 +115,33 @@ def test_an_export_costs_one_insert_per_chunk_however_many_rows_each_holds(
     assert few[1] == many[1]
 
 
+class FailsAfter(io.StringIO):
+    """An output that breaks after `lines` lines, as a closed pipe or a full disk would."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.left = lines
+
+    def write(self, text: str) -> int:
+        if self.left == 0:
+            raise OSError("No space left on device")
+        self.left -= 1
+        return super().write(text)
+
+
+def test_an_export_that_breaks_midway_logs_the_chunks_it_had_started(clients, monkeypatch):
+    people, _ = clients
+    monkeypatch.setattr(export_appointments, "CHUNK", 3)
+
+    # The header and four rows: the second chunk breaks on its second row.
+    with pytest.raises(OSError, match="No space"):
+        call_command("export_appointments", *DECEMBER, stdout=FailsAfter(5))
+
+    ids = [person.pk for person in people]
+    logged = [entry.client_id for entry in AuditEntry.objects.order_by("seq")]
+    assert logged == [ids[0], ids[1], ids[2], ids[3], ids[0], ids[1]]
+
+
 def test_an_export_that_cannot_write_its_file_logs_nothing(clients):
     with pytest.raises(CommandError):
         run("export_appointments", *DECEMBER, "--output", "/nonexistent/dir/x.csv")
