@@ -7,6 +7,7 @@ server (tests/smtp.py).
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -14,13 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from appointments.reminders import queue_reminders
 from chat.models import Conversation
 from chat.services import message_send
 from portal.audit.models import AuditEntry, Role
 from portal.mail import deliver_email, queue_email
 from portal.models import Email
 from tests import worker_tasks
-from tests.factories import book
+from tests.factories import AppointmentFactory, book
 from tests.tasks import run_worker
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +217,17 @@ def test_a_chat_notice_to_the_provider_is_about_the_client(smtp_server, client_u
     assert email.about == [f"chat.conversation:{conversation.pk}"]
     [entry] = emailed()
     assert entry.client_id == client_user.pk
+
+
+def test_a_reminder_is_about_the_clients_appointment(smtp_server, client_user, session_type):
+    start = timezone.now().replace(microsecond=0) + timedelta(hours=3)
+    appointment = AppointmentFactory(appointment_type=session_type, client=client_user, start=start)
+
+    assert queue_reminders(hours_ahead=24) == 1
+    run_worker()
+
+    email = Email.objects.get(kind="appointment-reminder")
+    assert (email.client_id, email.practice_id) == (client_user.pk, session_type.provider_id)
+    assert email.about == [f"appointments.appointment:{appointment.pk}"]
+    [entry] = emailed()
+    assert body(entry)["d"] == "appointment-reminder"
