@@ -111,6 +111,10 @@ def _queue(
                 ("appointment.ics", ics, f"text/calendar; charset=utf-8; method={method}")
             ],
             key=key,
+            # The provider's copy is about the client's appointment as much as theirs.
+            client_id=appointment.client_id,
+            practice_id=appointment.provider_id,
+            about=[f"appointments.appointment:{appointment.pk}"],
         )
 
 

@@ -38,4 +38,7 @@ def queue_invitation_email(invitation: CareTeamInvitation, *, has_account: bool)
         "days": settings.INVITATION_MAX_AGE.days,
         "portal_name": settings.PORTAL_NAME,
     }
+    # No client for the access log, even when the address has an account: the log names the
+    # practice beside the client, and no practice may learn who is behind an address until
+    # they accept.
     queue_email("care-team-invitation", context, to=invitation.email)

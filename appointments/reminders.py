@@ -51,6 +51,9 @@ def queue_reminders(*, hours_ahead: int, now: datetime | None = None, dry_run: b
                         context,
                         to=appointment.client.email,
                         send_before=appointment.start,
+                        client_id=appointment.client_id,
+                        practice_id=appointment.provider_id,
+                        about=[f"appointments.appointment:{appointment.pk}"],
                     )
                     reminder.save(update_fields=["email"])
             except IntegrityError:

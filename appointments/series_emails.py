@@ -153,6 +153,9 @@ def write_series_emails(change_id: int) -> int:
                 to=recipient.email,
                 attachments=attachments,
                 key=key,
+                client_id=series.client_id,
+                practice_id=series.provider_id,
+                about=[f"appointments.appointmentseries:{each.pk}" for each in entries],
             )
 
     return write_once(keys, write)

@@ -364,7 +364,15 @@ def queue_offer_email(offer: WaitlistOffer, provider: Provider) -> None:
         + reverse("appointments:waitlist-offer", args=[offer.token]),
         "portal_name": settings.PORTAL_NAME,
     }
-    queue_email("waitlist-offer", context, to=client.email, key=offer_email_key(offer))
+    queue_email(
+        "waitlist-offer",
+        context,
+        to=client.email,
+        key=offer_email_key(offer),
+        client_id=client.pk,
+        practice_id=provider.pk,
+        about=[f"appointments.waitlistoffer:{offer.pk}"],
+    )
 
 
 def hold_ended(offer_id: int, now: datetime | None = None) -> bool:

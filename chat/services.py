@@ -180,6 +180,6 @@ def notify_recipients(message: Message, now: datetime) -> int:
             pk=state.pk,
         ).update(last_notified_at=now)
         if claimed:
-            queue_new_message_email(recipient=recipient, link=link)
+            queue_new_message_email(recipient=recipient, link=link, conversation=conversation)
             notified += 1
     return notified

@@ -12,6 +12,10 @@ run twice, send it once; a failure that may pass puts the same task back for a l
 server accepted the email but before it was recorded), we choose at most once: the email stays
 "sending" and is never retried by itself; a superuser can see it in the admin and send it
 again.
+
+An email about a client (`client_id`, to them or to their provider about them) is logged in
+the client's access log when it is marked sent, in that update's transaction: once per email
+that went, never for an attempt that failed, and not again when its task runs twice.
 """
 
 import contextlib
@@ -20,7 +24,7 @@ import smtplib
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import Policy
@@ -37,6 +41,9 @@ from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from portal.audit import buffer, scope
+from portal.audit.models import Action
+from portal.audit.recorder import Entry
 from portal.models import Email
 from portal.worker import Retry, retry_delay
 
@@ -82,11 +89,16 @@ def queue_email(
     attachments: list[tuple[str, bytes | str, str]] | tuple = (),
     send_before: datetime | None = None,
     key: uuid.UUID | None = None,
+    client_id: int | None = None,
+    practice_id: int | None = None,
+    about: Sequence[str] = (),
 ) -> Email:
     """
     Render the email now and queue it for the worker, in the transaction of what it reports.
     `send_before`: not worth sending after this instant (a reminder once the appointment has
     started). `key`: its Message-ID, when it must be written once only (a new one otherwise).
+    `client_id`, `practice_id` (a Provider's pk) and `about` (its records, "app.model:pk"):
+    whose record it speaks of, whoever it goes to; the client's access log says when it went.
     """
     subject, body, html = render_email(name, context)
     # The email and its task together. Inside the change's transaction no savepoint: a
@@ -108,6 +120,9 @@ def queue_email(
                 for filename, content, mimetype in attachments
             ],
             send_before=send_before,
+            client_id=client_id,
+            practice_id=practice_id,
+            about=sorted(about),
         )
         deliver_email.enqueue(email.pk)
     return email
@@ -188,8 +203,28 @@ def _claim(email: Email, now: datetime) -> bool:
 
 
 def _record_sent(email: Email, now: datetime) -> None:
-    Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(
-        status=Email.Status.SENT, sent_at=now, last_error=""
+    """
+    Sending -> sent, and the client's access log told, in one transaction: only the attempt
+    that makes this change logs the send, so an email is logged once however many tasks tried
+    it, and never while a failed attempt waits to be retried.
+    """
+    with transaction.atomic():
+        sent = Email.objects.filter(pk=email.pk, status=Email.Status.SENDING).update(
+            status=Email.Status.SENT, sent_at=now, last_error=""
+        )
+        if sent and email.client_id is not None:
+            buffer.note(emailed(email))
+            buffer.flush_now()
+
+
+def emailed(email: Email) -> Entry:
+    """The access-log entry of a sent email: whose, which, and its kind (the template)."""
+    return scope.entry(
+        Action.EMAILED,
+        client_id=email.client_id,
+        practice_id=email.practice_id,
+        records=[scope.record_name("portal.email", email.pk), *email.about],
+        detail=email.kind,
     )
 
 

@@ -140,6 +140,18 @@ class Email(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Whose record the email is about, for the access log when it is sent: the client, the
+    # practice (a Provider's pk; portal knows no apps) and the records ("app.model:pk"). None
+    # for an email about no client (a provider's own account, a stranger's invitation).
+    client = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    practice_id = models.BigIntegerField(null=True, blank=True)
+    about = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -34,6 +34,15 @@ This worker runs the same rows, and adds what "nothing is lost" needs, for every
 
 Every task's effect is idempotent (a unique key, a conditional update, a claimed row): running
 one twice, which no lease can always prevent, changes nothing the first run did not.
+
+**The access log.** Each task runs as a unit of work (`portal.audit.buffer.gathering`) by the
+system (`portal.audit.scope.system`, origin `task:<its path>`): what it notes of client records
+is written in one INSERT when it ends well, and dropped when it fails or is retried. So a run
+logs what that run did. An effect that happens once however often its task runs notes its entry
+only when it wins the claim or conditional update that makes it happen, and writes it in that
+update's transaction (`buffer.flush_now`): an email is logged as sent once, by the run that
+marked it sent, and a rerun that finds it sent logs nothing. A task that only reads, run
+twice, is logged twice: it read twice.
 """
 
 import contextlib
@@ -68,6 +77,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 from django_tasks_db.utils import exclusive_transaction
 
+from portal.audit import buffer, scope
 from portal.models import WORKER_LEASE, TaskRecord, WorkerLane
 
 logger = logging.getLogger(__name__)
@@ -320,11 +330,18 @@ class Lane:
         backend = type(task.get_backend())
         task_started.send(sender=backend, task_result=result)
         try:
-            if task.takes_context:
-                value = task.call(TaskContext(task_result=result), *result.args, **result.kwargs)
-            else:
-                value = task.call(*result.args, **result.kwargs)
-            json.dumps(value)  # recorded as JSON: find out now, not while recording it
+            with scope.acting(scope.system(row.task_path)), buffer.gathering() as unit:
+                if task.takes_context:
+                    value = task.call(
+                        TaskContext(task_result=result), *result.args, **result.kwargs
+                    )
+                else:
+                    value = task.call(*result.args, **result.kwargs)
+                json.dumps(value)  # recorded as JSON: find out now, not while recording it
+                # What it read of client records, in one INSERT, only once it ended well: a
+                # run that failed or asked to be retried logs nothing, and its rerun notes
+                # what that run does. A database error here is a passing failure like any.
+                buffer.flush(unit)
         except Retry as retry:
             return Outcome("retry", error=retry, at=retry.at, note=str(retry))
         except TRANSIENT as error:

@@ -37,3 +37,25 @@ def asks_to_wait(seconds: int) -> None:
 @task
 def sleeps(seconds: float) -> None:
     time.sleep(seconds)
+
+
+@task
+def reads_records(client_ids: list[int]) -> int:
+    """Notes that it read each client's record, one at a time, as a task showing them would."""
+    from portal.audit import buffer, scope
+
+    for client in client_ids:
+        buffer.note(scope.entry("viewed", client_id=client, records=[f"x.y:{client}"]))
+    return len(client_ids)
+
+
+@task
+def reads_records_then_fails(client_id: int, error: str) -> None:
+    from portal.audit import buffer, scope
+
+    buffer.note(scope.entry("viewed", client_id=client_id))
+    if error == "database":
+        raise OperationalError("server closed the connection unexpectedly")
+    if error == "retry":
+        raise Retry("Not yet", at=timezone.now() + timedelta(seconds=60))
+    raise ValueError("a bug")

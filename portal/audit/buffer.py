@@ -65,3 +65,17 @@ def flush(unit: Unit) -> None:
 def discard(unit: Unit) -> None:
     if unit.outermost:
         unit.entries.clear()
+
+
+def flush_now() -> None:
+    """
+    Write what the open unit has gathered so far, now, in the caller's transaction (outside a
+    unit, `note` already wrote it). For an effect that happens once, whoever tries: its entry
+    commits or rolls back with the conditional update that made it happen (an email marked
+    sent), so a rerun finding it done logs nothing more and a crash between them loses nothing.
+    """
+    pending = _pending.get()
+    if pending:
+        entries = list(pending)
+        pending.clear()
+        record_entries(entries)

@@ -1,12 +1,21 @@
 import contextlib
 import csv
+from collections import defaultdict
+from itertools import batched
 from zoneinfo import ZoneInfo
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from appointments.management.commands import _arguments
 from appointments.models import Appointment
 from appointments.recurrence import Rule
+from portal.audit import scope
+from portal.audit.models import Action
+from portal.management.base import ClientDataCommand
+
+# Rows fetched, written and logged together: the access log gets one INSERT per chunk, with
+# an entry per client in it, so memory and statements stay flat however long the export.
+CHUNK = 2000
 
 HEADER = [
     "id",
@@ -36,10 +45,11 @@ class _Verbatim:
         self.out.write(text, ending="")
 
 
-class Command(BaseCommand):
+class Command(ClientDataCommand):
     help = (
         "Write appointments starting in [--start, --end) as CSV: times in UTC (ISO 8601) and "
-        "in the provider's own zone. Streams row by row, so any number of rows fits."
+        "in the provider's own zone. Streams row by row, so any number of rows fits. Each "
+        "client whose appointments it writes is told so in their access log."
     )
 
     def add_arguments(self, parser):
@@ -72,6 +82,8 @@ class Command(BaseCommand):
             "series_id",
             "series__repeat",
             "series__first_date",
+            "client_id",
+            "provider_id",
         )
         try:
             destination = (
@@ -87,33 +99,54 @@ class Command(BaseCommand):
             writer.writerow(HEADER)
             zones: dict[str, ZoneInfo] = {}
             rules: dict[int, str] = {}
-            # iterator() keeps memory flat: rows are fetched and written in chunks.
-            for row in values.iterator(2000):
-                pk, status, s, e, tz, who, name, email, kind, booked = row[:10]
-                series, repeat, first = row[10:]
-                zone = zones.setdefault(tz, ZoneInfo(tz))
-                if series is not None and series not in rules:
-                    rules[series] = Rule(repeat, first).describe()
-                writer.writerow(
-                    [
-                        pk,
-                        status,
-                        s.isoformat(),
-                        e.isoformat(),
-                        s.astimezone(zone).isoformat(),
-                        e.astimezone(zone).isoformat(),
-                        tz,
-                        who,
-                        name,
-                        email,
-                        kind,
-                        booked.isoformat(),
-                        series or "",
-                        rules.get(series, ""),
-                    ]
-                )
-                count += 1
+            # iterator() keeps memory flat: rows are fetched, written and logged in chunks.
+            for chunk in batched(values.iterator(CHUNK), CHUNK):
+                self.note_exported(chunk)
+                for row in chunk:
+                    pk, status, s, e, tz, who, name, email, kind, booked = row[:10]
+                    series, repeat, first = row[10:13]
+                    zone = zones.setdefault(tz, ZoneInfo(tz))
+                    if series is not None and series not in rules:
+                        rules[series] = Rule(repeat, first).describe()
+                    writer.writerow(
+                        [
+                            pk,
+                            status,
+                            s.isoformat(),
+                            e.isoformat(),
+                            s.astimezone(zone).isoformat(),
+                            e.astimezone(zone).isoformat(),
+                            tz,
+                            who,
+                            name,
+                            email,
+                            kind,
+                            booked.isoformat(),
+                            series or "",
+                            rules.get(series, ""),
+                        ]
+                    )
+                    count += 1
+                self.flush()
         if output:
             self.stdout.write(f"{count} appointments written to {output}.")
         else:
             self.stderr.write(f"{count} appointments exported.")
+
+    def note_exported(self, chunk: tuple) -> None:
+        """
+        One entry per client and practice in the chunk, naming the appointments of theirs it
+        holds: a client's log then says which of their appointments left in which export.
+        """
+        appointments: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for row in chunk:
+            client, practice = row[13:]
+            appointments[client, practice].append(
+                scope.record_name("appointments.appointment", row[0])
+            )
+        self.note(
+            *(
+                scope.entry(Action.EXPORTED, client_id=client, practice_id=practice, records=names)
+                for (client, practice), names in appointments.items()
+            )
+        )
