@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from appointments.management.commands import _arguments
 from appointments.models import Appointment
 from appointments.recurrence import Rule
+from portal.management.arguments import window
 
 HEADER = [
     "id",
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="Write to this file instead of standard output.")
 
     def handle(self, *args, start, end, provider, output, **options):
-        begin, finish = _arguments.window(start, end)
+        begin, finish = window(start, end)
         only = _arguments.provider(provider)
         rows = Appointment.objects.filter(start__gte=begin, start__lt=finish).order_by(
             "start", "pk"

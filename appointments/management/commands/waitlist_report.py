@@ -4,8 +4,8 @@ from statistics import median
 from django.core.management.base import BaseCommand
 from django.db.models import Count
 
-from appointments.management.commands import _arguments
 from appointments.models import WaitlistOffer, WaitlistOpening
+from portal.management.arguments import window
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--end", required=True, help="YYYY-MM-DD (inclusive) or ISO 8601.")
 
     def handle(self, *args, start, end, **options):
-        begin, finish = _arguments.window(start, end)
+        begin, finish = window(start, end)
         name = "provider__display_name"
         # A hold passed on is the same freed time offered again, not a new one.
         freed = dict(
