@@ -87,7 +87,9 @@ def _check_up_to(floor: int) -> None:
         check_entry(at_floor, signing_keys(), alone)
         problems += [str(problem) for problem in alone.problems]
         following = AuditEntry.objects.filter(seq=floor + 1).first()
-        if following is not None and bytes(following.prev_hash or b"") != bytes(at_floor.hash or b""):
+        if following is not None and bytes(following.prev_hash or b"") != bytes(
+            at_floor.hash or b""
+        ):
             problems.append(f"entry {floor + 1} does not follow entry {floor}")
     if problems:
         raise PruneRefused(problems)
