@@ -126,7 +126,7 @@ class DateFilter(InputFilter):
 
 
 class FromFilter(DateFilter):
-    title = "from"
+    title = "date, from"
     label = "On or after (your time)"
     parameter_name = "on_or_after"
 
@@ -138,7 +138,7 @@ class FromFilter(DateFilter):
 
 
 class ToFilter(DateFilter):
-    title = "to"
+    title = "date, to"
     label = "On or before (your time)"
     parameter_name = "on_or_before"
 
@@ -191,6 +191,7 @@ class AuditEntryAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     sortable_by = ()
     actions = None
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice, over the whole log
     paginator = CappedPaginator
     list_per_page = 50
     fields = readonly_fields = ENTRY_FIELDS

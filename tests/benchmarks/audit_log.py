@@ -111,14 +111,9 @@ def build(entries: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
     from django.db import connection
-    from django.utils import timezone
 
-    from portal.audit.chain import GENESIS
-    from portal.audit.models import AuditCheckpoint, AuditHead
-    from portal.audit.verify import write_checkpoint
     from portal.models import User
 
-    started = time.perf_counter()
     call_command("migrate", verbosity=0)
     password = make_password(PASSWORD)
     User.objects.create_superuser("bench-root@example.com", PASSWORD, name="Bench Root")
@@ -143,11 +138,23 @@ def build(entries: int) -> None:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    if entries:
+        fill(entries, staff, clients)
+    # Last: a database whose build died has no marker and is built again.
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {MARKER} (entries bigint NOT NULL)")
         cursor.execute(f"INSERT INTO {MARKER} VALUES (%s)", [entries])
-    if not entries:
-        return
+
+
+def fill(entries: int, staff: list[int], clients: list[int]) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from portal.audit.chain import GENESIS
+    from portal.audit.models import AuditCheckpoint, AuditHead
+    from portal.audit.verify import write_checkpoint
+
+    started = time.perf_counter()
     now = timezone.now()
     span = YEARS * 365 * 86400
     indexes = ["audit_entry_client_at", "audit_entry_actor_at", "audit_entry_at"]
@@ -177,7 +184,7 @@ def build(entries: int) -> None:
                            + make_interval(secs => g * %s) AS at,
                        (%s::bigint[])[1 + g %% %s] AS actor,
                        (%s::bigint[])[1 + (g * 7919) %% %s] AS client
-                FROM generate_series(1, %s) AS g
+                FROM generate_series(1, %s::bigint) AS g
             ) AS filler
             """,
             [
