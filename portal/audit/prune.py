@@ -17,6 +17,7 @@ simply be run again:
    the verifier never reads below the floor.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from portal.audit.chain import signing_keys
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from portal.audit.verify import Report, check_entry, verify, write_checkpoint
 
+logger = logging.getLogger("portal.audit")
 BATCH = 5000  # entries per DELETE (and per step when finding the floor)
 
 
@@ -100,7 +102,15 @@ def _raise_floor(floor: int) -> None:
     with transaction.atomic():
         # A run that died after this commit left its checkpoint; a second would say the same.
         if not AuditCheckpoint.objects.filter(kind=AuditCheckpoint.Kind.PRUNE, seq=floor).exists():
-            write_checkpoint(floor, hash_, kind=AuditCheckpoint.Kind.PRUNE)
+            made = write_checkpoint(floor, hash_, kind=AuditCheckpoint.Kind.PRUNE)
+            # Logged, as audit_verify's are, so a copy lives outside the database.
+            logger.info(
+                "access log prune checkpoint: seq %s hash %s key %s signature %s",
+                made.seq,
+                bytes(made.hash).hex(),
+                made.key_id,
+                made.signature,
+            )
         # Conditional, so two prunes at once cannot lower it; the trigger refuses a floor past
         # the head.
         AuditHead.objects.filter(id=1, prune_floor__lt=floor).update(prune_floor=floor)
