@@ -409,16 +409,16 @@ def main() -> None:
         + " entries.\naudit_verify: "
         + " / ".join(r["verify"] for r in results)
     )
-    width = 10 * len(results)
+    width = 12 * len(results)
     print(f"{'':<44}{'queries':>{width}}{'median ms':>{width}}{'vs floor':>{width}}")
-    print(f"{'entries in the log':<44}" + "".join(f"{r['entries']:>10,}" for r in results) * 3)
+    print(f"{'entries in the log':<44}" + "".join(f"{r['entries']:>12,}" for r in results) * 3)
     for name in results[0]["rows"]:
         rows = [r["rows"][name] for r in results]
         print(
             f"{name:<44}"
-            + "".join(f"{row['queries']:>10}" for row in rows)
-            + "".join(f"{row['median']:>10.1f}" for row in rows)
-            + "".join(f"{row['ratio']:>10.2f}" for row in rows)
+            + "".join(f"{row['queries']:>12}" for row in rows)
+            + "".join(f"{row['median']:>12.1f}" for row in rows)
+            + "".join(f"{row['ratio']:>12.2f}" for row in rows)
         )
 
 
