@@ -11,7 +11,7 @@ PORT ?= 8000
 # Local runs use the development settings unless the environment says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-queue benchmark-pages benchmark-series clean
+.PHONY: run test install checker migrate serve check lint benchmark benchmark-mail benchmark-queue benchmark-pages benchmark-series benchmark-audit clean
 
 # The local demo lets the demo staff into the admin without an authenticator app.
 run: export ADMIN_REQUIRE_2FA ?= false
@@ -94,6 +94,11 @@ benchmark-queue: install
 # (tests/benchmarks/series.py; BENCH_DATABASE_URL and --appointments as there, ARGS="--rounds 5").
 benchmark-series: install
 	$(PY) tests/benchmarks/series.py $(ARGS)
+
+# The access log at ten million entries against an empty and a small one (tests/benchmarks/audit_log.py;
+# AUDIT_BENCH_DATABASE_URL, ARGS="--entries 1000000 --rounds 5" for a quick look).
+benchmark-audit: install
+	$(PY) tests/benchmarks/audit_log.py $(ARGS)
 
 # The client's pages on a big PostgreSQL data set behind gunicorn (tests/benchmarks/pages.py):
 # BENCH_DATABASE_URL names the database (default portal_bench on 127.0.0.1), ARGS takes the

@@ -262,3 +262,6 @@ class WorkerLaneAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     @admin.display(description="alive", boolean=True)
     def alive(self, lane: WorkerLane) -> bool:
         return lane.is_alive(timezone.now())
+
+
+from portal import admin_audit  # noqa: E402, F401  (the access log's read-only admin)

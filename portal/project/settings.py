@@ -63,6 +63,14 @@ if not AUDIT_SIGNING_KEYS:
 if any(len(key) < 32 for key in AUDIT_SIGNING_KEYS):
     raise ImproperlyConfigured("Each of AUDIT_SIGNING_KEYS must be 32 characters or longer.")
 
+# Days the access log keeps an entry; `audit_prune` (crontab) deletes older ones. Six years
+# by default: what health-records rules commonly ask of such logs.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=2190)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"AUDIT_RETENTION_DAYS must be 1 day or more, not {AUDIT_RETENTION_DAYS}."
+    )
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -289,6 +289,13 @@ def test_access_log_keys_must_be_long():
     assert "Each of AUDIT_SIGNING_KEYS must be 32 characters or longer" in result.stderr
 
 
+@pytest.mark.parametrize("days", ["0", "-30"])
+def test_access_log_retention_must_be_a_day_or_more(days):
+    result = run_manage("check", env=production_env(AUDIT_RETENTION_DAYS=days))
+    assert result.returncode != 0
+    assert "AUDIT_RETENTION_DAYS must be 1 day or more" in result.stderr
+
+
 def test_debug_must_be_a_real_boolean():
     result = run_manage("check", env=production_env(DEBUG="maybe"))
     assert result.returncode != 0

@@ -16,6 +16,7 @@ from portal.management.base import ClientDataCommand
 # Rows fetched, written and logged together: the access log gets one INSERT per chunk, with
 # an entry per client in it, so memory and statements stay flat however long the export.
 CHUNK = 2000
+from portal.management.arguments import window
 
 HEADER = [
     "id",
@@ -59,7 +60,7 @@ class Command(ClientDataCommand):
         parser.add_argument("--output", help="Write to this file instead of standard output.")
 
     def handle(self, *args, start, end, provider, output, **options):
-        begin, finish = _arguments.window(start, end)
+        begin, finish = window(start, end)
         only = _arguments.provider(provider)
         rows = Appointment.objects.filter(start__gte=begin, start__lt=finish).order_by(
             "start", "pk"

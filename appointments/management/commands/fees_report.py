@@ -1,8 +1,8 @@
 from django.db.models import Count, Sum
 
-from appointments.management.commands import _arguments
 from appointments.models import Fee
 from portal.management.base import ClientDataCommand
+from portal.management.arguments import window
 
 
 class Command(ClientDataCommand):
@@ -19,7 +19,7 @@ class Command(ClientDataCommand):
         parser.add_argument("--end", required=True, help="YYYY-MM-DD (inclusive) or ISO 8601.")
 
     def handle(self, *args, start, end, **options):
-        begin, finish = _arguments.window(start, end)
+        begin, finish = window(start, end)
         groups = (
             Fee.objects.filter(created_at__gte=begin, created_at__lt=finish)
             .values("appointment__provider__display_name", "kind", "status", "currency")

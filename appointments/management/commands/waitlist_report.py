@@ -3,9 +3,9 @@ from statistics import median
 
 from django.db.models import Count
 
-from appointments.management.commands import _arguments
 from appointments.models import WaitlistOffer, WaitlistOpening
 from portal.management.base import ClientDataCommand
+from portal.management.arguments import window
 
 
 class Command(ClientDataCommand):
@@ -23,7 +23,7 @@ class Command(ClientDataCommand):
         parser.add_argument("--end", required=True, help="YYYY-MM-DD (inclusive) or ISO 8601.")
 
     def handle(self, *args, start, end, **options):
-        begin, finish = _arguments.window(start, end)
+        begin, finish = window(start, end)
         name = "provider__display_name"
         # A hold passed on is the same freed time offered again, not a new one.
         freed = dict(
