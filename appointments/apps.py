@@ -35,6 +35,7 @@ class AppointmentsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from appointments import record_access
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
@@ -50,3 +51,4 @@ class AppointmentsConfig(AppConfig):
             if requeue not in LOST_EMAIL_WORK:
                 LOST_EMAIL_WORK.append(requeue)
         checks.register(schedule_lock_wait_ends_first)
+        record_access.provide()
