@@ -334,3 +334,49 @@ def test_the_query_count_stays_flat_however_many_entries(client_user, signed_in,
     # A middle page asks once more: whether there are newer ones.
     middle = signed_in.get(ACCESS).context["page"].next_query
     assert queries(middle) == few + 1
+
+
+def test_the_page_reads_through_the_clients_index(client_user, provider, doctor):
+    """
+    Filtered on the client and ordered by (at, id) as the (client, at, id) index is: a page is
+    read from the index's newest end for that client, never gathered and sorted.
+    """
+    others = UserFactory.create_batch(20)
+    record_entries(
+        [
+            seen(each, by=doctor, practice=provider, at=NOON - timedelta(minutes=i))
+            for i in range(100)
+            for each in (client_user, *(others if i < 25 else ()))
+        ]
+    )
+    after = Position(NOON - timedelta(minutes=50), 10**9)
+    rows = client_page.entries_about(client_user).order_by("-at", "-pk")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        if connection.vendor == "postgresql":
+            # On tables this small the planner may rightly prefer a scan and a sort; this asks
+            # whether the query can be answered in the index's order at all.
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute("SET LOCAL enable_incremental_sort = off")
+    for query in (rows, rows.filter(at__lte=after.at)):
+        plan = query[: ACCESS_PER_PAGE + 1].explain()
+        assert "audit_entry_client_at" in plan, plan
+        assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+# --- The practice's switch ---------------------------------------------------------------------
+
+
+def test_the_practice_turns_names_off_on_its_provider_page(staff_browser, client_user):
+    from appointments.models import Provider
+    from portal.practice import join_practice_staff
+
+    provider = ProviderFactory(display_name="Dr. Ours")
+    join_practice_staff(provider.user)
+    assert Provider._meta.get_field("show_staff_names_to_clients").default is True
+    page = staff_browser(provider.user).get(
+        reverse("admin:appointments_provider_change", args=[provider.pk])
+    )
+    assert page.status_code == 200
+    assert 'name="show_staff_names_to_clients"' in page.text
+    assert "Show staff names to clients" in page.text
