@@ -11,12 +11,12 @@ from portal.audit import client_page
 
 RECORD_NOUNS = {
     "appointments.appointment": ("your appointment", "your appointments"),
-    "appointments.appointmentevent": ("your appointment's history", "your appointments' history"),
+    "appointments.appointmentevent": ("your appointment history", "your appointment history"),
     "appointments.appointmentseries": (
         "your repeating appointments",
         "your repeating appointments",
     ),
-    "appointments.fee": ("a fee on your account", "fees on your account"),
+    "appointments.fee": ("a fee on your account", "your fees"),
     "appointments.waitlistentry": ("your waitlist request", "your waitlist requests"),
     "appointments.careteammember": ("your place on a care team", "your places on care teams"),
 }

@@ -42,7 +42,11 @@ def provide_practices(lookup: PracticeLookup) -> None:
 
 
 def name_records(label: str, one: str, several: str) -> None:
-    """How the page calls records of `label` ("app_label.model"): "your appointment"."""
+    """
+    How the page calls records of `label` ("app_label.model"): one is "your appointment",
+    several "your appointments", which reads "3 of your appointments" (said once, without a
+    count, where the two are the same).
+    """
     _record_nouns[label] = (one, several)
 
 

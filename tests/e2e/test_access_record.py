@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from portal.audit.models import Action, Role
 from portal.audit.recorder import Entry, record_entries
 from portal.views import ACCESS_PER_PAGE
-from tests.e2e.conftest import VIEWPORTS, sign_in
+from tests.e2e.conftest import ARTIFACTS, VIEWPORTS, sign_in
 from tests.factories import TEST_PASSWORD, UserFactory
 
 
@@ -107,6 +107,9 @@ def test_older_and_newer_pages_without_javascript(browser, live_server, client_u
     page.get_by_role("link", name="Older").click()
     expect(entries).to_have_count(3)
     assert "after=" in page.url
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "test_access_record-no-js-phone-older.png"
+    page.screenshot(path=str(shot), full_page=True)
     page.get_by_role("link", name="Newer").click()
     expect(entries).to_have_count(ACCESS_PER_PAGE)
     expect(page.get_by_role("link", name="Newer")).to_have_count(0)

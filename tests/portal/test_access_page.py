@@ -189,8 +189,14 @@ def test_the_switch_is_the_practices_own(signed_in, client_user, provider, docto
         (
             Role.OFFICE_STAFF,
             Action.ADMIN_ACTION,
-            {"records": ["appointments.appointment:1", "appointments.fee:2"]},
-            "Sam Front (office staff) ran an action on your appointment and a fee on your account",
+            {"records": ["appointments.appointment:1", "appointments.fee:2", "appointments.fee:3"]},
+            "Sam Front (office staff) ran an action on your appointment and 2 of your fees",
+        ),
+        (
+            Role.PROVIDER,
+            Action.VIEWED,
+            {"records": ["chat.conversation:4", "chat.message:7", "chat.message:8"]},
+            "Sam Front (provider) viewed your conversation and 2 of your messages",
         ),
         (
             Role.PROVIDER,
@@ -212,6 +218,16 @@ def test_each_kind_of_entry_reads_plainly(
 
 def test_every_action_has_words():
     assert set(client_page.DOING) == set(Action.values)
+
+
+def test_every_kind_of_record_named_is_a_model():
+    """A renamed model would silently read "your record": the names follow the models."""
+    from django.apps import apps
+
+    labels = set(client_page._record_nouns)
+    assert {"appointments.appointment", "chat.conversation", "portal.user"} <= labels
+    for label in labels:
+        assert apps.get_model(label)._meta.label_lower == label
 
 
 def test_staff_of_a_practice_that_is_gone_are_named_by_role(signed_in, client_user, office):
