@@ -121,6 +121,7 @@ class ProviderAdmin(PracticeScopedMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["user", ("display_name", "title"), "time_zone", "bio"]}),
         ("Office contact", {"fields": [("office_email", "office_phone"), "uses_chat"]}),
+        ("Access log", {"fields": ["show_staff_names_to_clients"]}),
         (
             "Booking rules",
             {

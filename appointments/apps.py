@@ -35,6 +35,7 @@ class AppointmentsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from appointments import record_access
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
@@ -54,3 +55,4 @@ class AppointmentsConfig(AppConfig):
         checks.register(schedule_lock_wait_ends_first)
         # The access log names each staff member's role in the practice whose record it was.
         register_role_resolver(practice_role)
+        record_access.provide()

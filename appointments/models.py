@@ -55,6 +55,14 @@ class Provider(models.Model):
         "uses Chat", default=True, help_text="Clients can message you in the portal."
     )
     bio = models.TextField(blank=True, max_length=2000)
+    # What clients read on their "Access to your record" page: with this off, an entry names
+    # the staff member's role at the practice instead of the person.
+    show_staff_names_to_clients = models.BooleanField(
+        "show staff names to clients",
+        default=True,
+        help_text="Clients' access log names who at your practice opened their record; "
+        "when off it gives their role only (provider, office staff).",
+    )
 
     # Booking rules.
     min_notice = models.DurationField(

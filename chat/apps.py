@@ -8,6 +8,10 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from chat import links
         from portal import links as portal_links
+        from portal.audit import client_page
 
         # Pages elsewhere link to "message this provider" through the kernel's seam.
         portal_links.provide("message-provider", links.message_provider_url)
+        # How the client's "Access to your record" page calls what this app's entries name.
+        client_page.name_records("chat.conversation", "your conversation", "your conversations")
+        client_page.name_records("chat.message", "one of your messages", "your messages")

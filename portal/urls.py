@@ -12,6 +12,7 @@ account_patterns = (
         path("sessions/", views.account_sessions, name="sessions"),
         path("sessions/<session:handle>/end/", views.account_session_end, name="session-end"),
         path("sessions/end-others/", views.account_sessions_end_others, name="sessions-end-others"),
+        path("access/", views.account_access, name="access"),
     ],
     "account",
 )

@@ -28,11 +28,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from portal import database, sessions, throttles
+from portal.audit import client_page
 from portal.client_address import client_address
 from portal.forms import AccountForm, PortalPasswordResetForm, SignInForm, TimeZoneForm, first_error
 from portal.http import SignedInRequest
 from portal.inputs import RefusedInput
 from portal.invitations import user_for_token
+from portal.keyset import Keyset, Position
 
 LOCKED_OUT_MESSAGE = (
     "Too many unsuccessful attempts to sign in with this email. For your security, "
@@ -43,6 +45,7 @@ PASSWORD_CHANGE_PAUSED = (
     "for up to 15 minutes: you can try again in {wait}. Forgotten it? Sign out and use "
     "“Forgot your password?” to get a reset link by email."
 )
+ACCESS_PER_PAGE = 25
 
 
 class SignInView(auth_views.LoginView):
@@ -263,6 +266,28 @@ def account_session_end(request: SignedInRequest, handle: str) -> HttpResponse:
 def account_sessions_end_others(request: SignedInRequest) -> HttpResponse:
     sessions.sessions_end_others(user=request.user, current_key=request.session.session_key)
     return sessions_ended(request, "You were signed out everywhere else.")
+
+
+@login_required
+@require_GET
+def account_access(request: SignedInRequest) -> HttpResponse:
+    """
+    Who opened the client's record and when, newest first, a page at a time. "Older" with htmx
+    adds the next page below this one and moves focus to its first entry.
+    """
+    page = Keyset(client_page.entries_about(request.user), "-at", ACCESS_PER_PAGE).page(request.GET)
+    context = {
+        "page": page,
+        "lines": client_page.lines(page.object_list, request.user.zone),
+        # A link of ours always parses; anything else reads as the newest page, and says so.
+        "lost_place": any(
+            request.GET.get(key) is not None and Position.parse(request.GET.get(key)) is None
+            for key in ("after", "before")
+        ),
+    }
+    if request.htmx and "after" in request.GET:
+        return render(request, "portal/access.html#access-older", context)
+    return render(request, "portal/access.html", context)
 
 
 def sessions_ended(request: SignedInRequest, text: str) -> HttpResponse:
