@@ -35,11 +35,13 @@ class AppointmentsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
+        from appointments import data_copy
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
         from appointments.series_emails import requeue_unwritten_series
         from appointments.tasks import hours_changed
+        from portal import data_copy as portal_data_copy
         from portal.mail import LOST_EMAIL_WORK
 
         post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")
@@ -50,3 +52,5 @@ class AppointmentsConfig(AppConfig):
             if requeue not in LOST_EMAIL_WORK:
                 LOST_EMAIL_WORK.append(requeue)
         checks.register(schedule_lock_wait_ends_first)
+        portal_data_copy.provide_files("appointments", data_copy.files)
+        portal_data_copy.provide_care_team(data_copy.care_team_of)

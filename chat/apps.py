@@ -6,8 +6,10 @@ class ChatConfig(AppConfig):
     practice_staff_permissions = ["view_conversation"]
 
     def ready(self) -> None:
-        from chat import links
+        from chat import data_copy, links
+        from portal import data_copy as portal_data_copy
         from portal import links as portal_links
 
         # Pages elsewhere link to "message this provider" through the kernel's seam.
         portal_links.provide("message-provider", links.message_provider_url)
+        portal_data_copy.provide_files("chat", data_copy.files)
