@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
@@ -43,7 +44,7 @@ def data_copy_request(request: SignedInRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def data_copy_download(request: SignedInRequest, token: str) -> HttpResponse:
+def data_copy_download(request: SignedInRequest, token: str) -> HttpResponseBase:
     """
     The emailed link. Only the client it was made for gets anything but a 404; they get the
     ZIP once, then a page saying it was used (or has expired) and offering a new copy.
@@ -55,11 +56,11 @@ def data_copy_download(request: SignedInRequest, token: str) -> HttpResponse:
     content = data_copy.take_download(copy, now=now)
     if content is None:
         used = copy.state == DataCopy.State.USED
-        response = render(
+        page = render(
             request, "portal/data_copy_link.html", {"copy": copy, "used": used}, status=410
         )
-        add_never_cache_headers(response)
-        return response
+        add_never_cache_headers(page)
+        return page
     response = StreamingHttpResponse(data_copy.chunks(content), content_type="application/zip")
     stamp = timezone.localtime(copy.built_at or now, request.user.zone).strftime("%Y-%m-%d")
     response["Content-Disposition"] = f'attachment; filename="your-data-{stamp}.zip"'
