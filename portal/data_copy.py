@@ -296,6 +296,8 @@ def take_download(copy: DataCopy, *, now: datetime | None = None) -> bytes | Non
             .update(state=DataCopy.State.USED, used_at=now)
         )
         if not taken:
+            # Expired: its bytes go now rather than at the next prune_data_copies.
+            prunable_data_copies(now).filter(pk=copy.pk).update(content=b"")
             return None
         content = bytes(DataCopy.objects.values_list("content", flat=True).get(pk=copy.pk))
         DataCopy.objects.filter(pk=copy.pk).update(content=b"")
@@ -307,11 +309,14 @@ def chunks(content: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
         yield content[start : start + size]
 
 
-def prune_data_copies(*, now: datetime | None = None) -> int:
-    """Blank the ZIPs of copies whose link expired unused: nobody can download them now."""
-    now = now or timezone.now()
-    return (
-        DataCopy.objects.filter(state=DataCopy.State.READY, expires_at__lte=now)
-        .exclude(content=b"")
-        .update(content=b"")
+def prunable_data_copies(now: datetime):
+    """Copies whose link expired unused and whose ZIP is still kept: nobody can download it."""
+    return DataCopy.objects.filter(state=DataCopy.State.READY, expires_at__lte=now).exclude(
+        content=b""
     )
+
+
+def prune_data_copies(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Blank those ZIPs (the row stays: when it was asked for, by whom, and that it expired)."""
+    copies = prunable_data_copies(now or timezone.now())
+    return copies.count() if dry_run else copies.update(content=b"")

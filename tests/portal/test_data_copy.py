@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import icalendar
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -308,7 +309,8 @@ def test_the_link_expires_after_24_hours(signed_in, monkeypatch):
     response = signed_in.get(path)
     assert response.status_code == 410
     assert "This link has expired" in response.text
-    assert DataCopy.objects.get().state == DataCopy.State.READY
+    copy = DataCopy.objects.get()
+    assert copy.state == DataCopy.State.READY and bytes(copy.content) == b""
 
 
 def test_the_link_works_up_to_its_last_second(signed_in, monkeypatch):
@@ -326,8 +328,26 @@ def test_an_expired_copy_is_blanked(signed_in):
     ask_and_build(signed_in)
     copy = DataCopy.objects.get()
     assert data_copy.prune_data_copies(now=copy.expires_at - timedelta(seconds=1)) == 0
+    assert data_copy.prune_data_copies(now=copy.expires_at, dry_run=True) == 1
+    assert bytes(DataCopy.objects.get().content) != b""
     assert data_copy.prune_data_copies(now=copy.expires_at) == 1
     assert bytes(DataCopy.objects.get().content) == b""
+    assert data_copy.prune_data_copies(now=copy.expires_at) == 0
+
+
+def test_prune_data_copies_blanks_only_expired_copies(signed_in, client_user, stranger):
+    ask_and_build(signed_in)
+    old = DataCopy.objects.get()
+    DataCopy.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    fresh = data_copy.data_copy_request(client=stranger, actor=stranger)
+    data_copy.build(fresh.pk)
+    out = io.StringIO()
+    call_command("prune_data_copies", "--dry-run", stdout=out)
+    assert "1 expired copies of clients' data would be blanked" in out.getvalue()
+    call_command("prune_data_copies", stdout=out)
+    assert "1 expired copies of clients' data blanked" in out.getvalue()
+    assert bytes(DataCopy.objects.get(pk=old.pk).content) == b""
+    assert bytes(DataCopy.objects.get(pk=fresh.pk).content) != b""
 
 
 def test_another_signed_in_user_gets_404(signed_in, stranger):
