@@ -383,9 +383,11 @@ def test_bad_tokens_are_404_never_500(signed_in, token):
     assert response.status_code == 404
 
 
-def test_the_link_refuses_post(signed_in):
+def test_the_link_refuses_post_and_head(signed_in):
     path = ask_and_build(signed_in)
     assert signed_in.post(path).status_code == 405
+    # A HEAD (a link checker's, a browser's prefetch) must not use the link up.
+    assert signed_in.head(path).status_code == 405
     assert DataCopy.objects.get().state == DataCopy.State.READY
 
 
