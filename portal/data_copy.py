@@ -44,7 +44,8 @@ LINK_LIFETIME = timedelta(hours=24)
 TOKEN_PATTERN = "[A-Za-z0-9_-]{43}"
 # A client asks for at most 3 copies a day (each holds all their data, and each is an email).
 DATA_COPY_THROTTLE = throttles.Throttle("data-copy", limit=3, window=timedelta(days=1))
-# Every file in the ZIP carries this date, so that the same data makes the same bytes.
+# Every file in the ZIP carries this one date (the README says when the copy was made): a
+# file's date in a ZIP has no zone, and would be read in the unzipping computer's.
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
 # A section's files for one client: (name in the ZIP, content).
@@ -162,6 +163,12 @@ def staff_may_ask(actor: User, client: User) -> tuple[int | None, str] | None:
     return None
 
 
+def wait_words(minutes: int) -> str:
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"about {round(minutes / 60)} hours"
+
+
 def data_copy_request(
     *, client: User, actor: User, address: str = "", now: datetime | None = None
 ) -> DataCopy:
@@ -182,14 +189,14 @@ def data_copy_request(
             free_at = DATA_COPY_THROTTLE.free_at(str(client.pk), now=now) or now
             raise DataCopyRefused(
                 f"You have asked for {DATA_COPY_THROTTLE.limit} copies in the last day. "
-                f"You can ask again in {throttles.minutes_until(free_at, now=now)} minutes."
+                f"You can ask again in {wait_words(throttles.minutes_until(free_at, now=now))}."
             )
         try:
             # Its own savepoint: the unique constraint refuses a second copy being built.
             with transaction.atomic():
                 copy = DataCopy.objects.create(user=client, requested_by=actor, requested_at=now)
         except IntegrityError:
-            transaction.set_rollback(True)  # the throttle's slot is given back
+            # Leaving the block by this exception gives the throttle's slot back.
             raise AlreadyBuilding(
                 "A copy is already being prepared: it will be emailed "
                 + ("to you" if staff is None else "to the client")

@@ -215,11 +215,6 @@ def test_the_build_run_twice_makes_one_copy_and_one_email(client_user):
     assert len([m for m in sent_mail() if m.to == [client_user.email]]) == 1
 
 
-def test_the_same_data_builds_the_same_bytes(records, client_user):
-    now = timezone.now()
-    assert data_copy.build_zip(client_user, now=now) == data_copy.build_zip(client_user, now=now)
-
-
 def test_the_email_says_nothing_of_the_data_and_when_the_link_ends(signed_in, client_user):
     signed_in.post(REQUEST)
     (message,) = sent_mail()
@@ -266,8 +261,15 @@ def test_asking_too_often_is_refused_with_when_to_try_again(signed_in):
         run_worker()
     response = signed_in.post(REQUEST)
     assert response.status_code == 429
-    assert "You can ask again in" in response.text
+    assert "You can ask again in about 24 hours" in response.text
     assert DataCopy.objects.count() == data_copy.DATA_COPY_THROTTLE.limit
+
+
+def test_the_wait_is_said_in_minutes_then_hours():
+    assert data_copy.wait_words(1) == "1 minute"
+    assert data_copy.wait_words(89) == "89 minutes"
+    assert data_copy.wait_words(90) == "about 2 hours"
+    assert data_copy.wait_words(1440) == "about 24 hours"
 
 
 def test_the_request_page_needs_sign_in(db, client):
