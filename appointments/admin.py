@@ -44,6 +44,7 @@ from appointments.practice import (
 )
 from appointments.series_admin import SeriesFilter, session_number
 from policies.terms import Money
+from portal.admin import email_data_copies
 from portal.admin_inlines import LabelledTabularInline
 from portal.admin_site import PortalAdminSite
 from portal.audit.admin_pages import LogsClientRecords
@@ -179,6 +180,7 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     list_display = ["client_name", "client_email", "provider", "added_at"]
     list_select_related = ["client", "provider"]
+    actions = ["email_data_copy"]
     search_fields = ["client__name", "client__email"]
     readonly_fields = ["provider", "client", "added_at"]
 
@@ -192,6 +194,10 @@ class CareTeamMemberAdmin(PracticeScopedMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Email the client a copy of their data", permissions=["view"])
+    def email_data_copy(self, request, queryset) -> None:
+        email_data_copies(self, request, list({member.client for member in queryset}))
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

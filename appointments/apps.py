@@ -36,6 +36,7 @@ class AppointmentsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from appointments import record_access
+        from appointments import data_copy
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
@@ -43,6 +44,7 @@ class AppointmentsConfig(AppConfig):
         from appointments.series_emails import requeue_unwritten_series
         from appointments.tasks import hours_changed
         from portal.audit.requests import register_role_resolver
+        from portal import data_copy as portal_data_copy
         from portal.mail import LOST_EMAIL_WORK
 
         post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")
@@ -56,3 +58,5 @@ class AppointmentsConfig(AppConfig):
         # The access log names each staff member's role in the practice whose record it was.
         register_role_resolver(practice_role)
         record_access.provide()
+        portal_data_copy.provide_files("appointments", data_copy.files)
+        portal_data_copy.provide_care_team(data_copy.care_team_of)

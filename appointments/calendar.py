@@ -269,3 +269,52 @@ def _rrule(series: AppointmentSeries, last: date) -> dict:
     if series.stopped_from is not None:
         return replace(series.rule, count=None).rrule(series.occurrence(last))
     return series.rule.rrule(series.occurrence(last) if series.until else None)
+
+
+def appointments_calendar(appointments: list[Appointment]) -> bytes:
+    """
+    Many appointments in one PUBLISH calendar (the client's copy of their data), each the
+    entry its emails made: the same UID, so importing it updates those entries rather than
+    doubling them. A session of a series is its series' occurrence, as in its own file; each
+    series' zone is given once. `appointments` come with their provider, type and series.
+    """
+    calendar = _calendar("PUBLISH")
+    spans: dict[str, list[date]] = {}
+    events = []
+    for appointment in appointments:
+        series = appointment.series
+        if series is None or appointment.occurrence is None:
+            events.append(
+                _event(
+                    uid=appointment_uid(appointment),
+                    sequence=appointment.ics_sequence,
+                    start=appointment.start,
+                    end=appointment.end,
+                    provider=appointment.provider,
+                    location=appointment_location(appointment),
+                    cancelled=appointment.status == Appointment.Status.CANCELLED,
+                    method="PUBLISH",
+                    attendee=None,
+                )
+            )
+            continue
+        days = spans.setdefault(series.time_zone, [])
+        days += [
+            each.astimezone(series.zone).date()
+            for each in (appointment.occurrence, appointment.start)
+        ]
+        events.append(
+            _occurrence_event(
+                series,
+                appointment,
+                provider=appointment.provider,
+                location=appointment_location(appointment),
+                method="PUBLISH",
+                attendee=None,
+            )
+        )
+    for zone_name, days in sorted(spans.items()):
+        calendar.add_component(_zone_component(zone_name, min(days), max(days)))
+    for event in events:
+        calendar.add_component(event)
+    return calendar.to_ical()

@@ -6,7 +6,8 @@ class ChatConfig(AppConfig):
     practice_staff_permissions = ["view_conversation"]
 
     def ready(self) -> None:
-        from chat import links
+        from chat import data_copy, links
+        from portal import data_copy as portal_data_copy
         from portal import links as portal_links
         from portal.audit import client_page
 
@@ -15,3 +16,4 @@ class ChatConfig(AppConfig):
         # How the client's "Access to your record" page calls what this app's entries name.
         client_page.name_records("chat.conversation", "your conversation", "your conversations")
         client_page.name_records("chat.message", "one of your messages", "your messages")
+        portal_data_copy.provide_files("chat", data_copy.files)

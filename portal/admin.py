@@ -9,6 +9,8 @@ from django_tasks_db.models import DBTaskResult
 
 from portal.audit.admin_pages import LogsClientRecords, Target
 from portal.audit.requests import record_name
+from portal import data_copy
+from portal.client_address import client_address
 from portal.forms import time_zone_choices
 from portal.http import SignedInRequest
 from portal.mail import SENDING_TOO_LONG, email_send_again
@@ -39,7 +41,7 @@ class UserAdmin(BaseUserAdmin):
     # Each row is a person's own account: the client is the user. It belongs to no one
     # practice (a client may be on several care teams), so no practice is named.
     audit_client = ""
-    actions = ["reset_second_factor"]
+    actions = ["reset_second_factor", "email_data_copy"]
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
     ordering = ("email",)
@@ -75,6 +77,16 @@ class UserAdmin(BaseUserAdmin):
     def has_reset_second_factor_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
+    @admin.action(
+        description="Email the client a copy of their data", permissions=["email_data_copy"]
+    )
+    def email_data_copy(self, request: SignedInRequest, queryset) -> None:
+        email_data_copies(self, request, list(queryset))
+
+    def has_email_data_copy_permission(self, request: HttpRequest) -> bool:
+        # Which clients: the service asks, for each one, whether they are on the care team.
+        return request.user.is_staff
+
     add_fieldsets = (
         (
             None,
@@ -84,6 +96,34 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+
+def email_data_copies(model_admin: admin.ModelAdmin, request: SignedInRequest, clients) -> None:
+    """
+    The admin's "Email the client a copy of their data": built and emailed to each client, as
+    if they had asked, and logged in their access list. The practice never receives the copy:
+    what it holds (messages with other providers, who saw the record) is the client's.
+    """
+    queued, refused = [], []
+    for client in clients:
+        try:
+            data_copy.data_copy_request(
+                client=client, actor=request.user, address=client_address(request) or ""
+            )
+        except PermissionError:
+            refused.append(f"{client.email} (not a client of your practice)")
+        except data_copy.AlreadyBuilding:
+            refused.append(f"{client.email} (a copy is already being prepared)")
+        else:
+            queued.append(client.email)
+    if queued:
+        model_admin.message_user(
+            request,
+            f"A copy of their data is being prepared and will be emailed to {', '.join(queued)}.",
+            messages.SUCCESS,
+        )
+    if refused:
+        model_admin.message_user(request, f"Not sent to {'; '.join(refused)}.", messages.ERROR)
 
 
 # --- Background work: superusers only -------------------------------------------------------

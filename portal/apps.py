@@ -8,8 +8,10 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal and accounts"
 
     def ready(self) -> None:
-        from portal import checks, signals  # noqa: F401  (registers the checks, the receivers)
+        from portal import checks, data_copy, signals  # noqa: F401  (the checks, the receivers)
         from portal.audit import connections  # noqa: F401  (the SQLite chain function)
+
+        data_copy.provide_files("portal", data_copy.access_files)
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

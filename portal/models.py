@@ -298,5 +298,63 @@ class UserSession(AbstractBaseSession):
         return SessionStore
 
 
+class DataCopyQuerySet(models.QuerySet["DataCopy"]):
+    def live(self, now: datetime) -> "DataCopyQuerySet":
+        """Built, not yet downloaded, and inside its 24 hours: a link that still works."""
+        return self.filter(state=DataCopy.State.READY, expires_at__gt=now)
+
+
+class DataCopy(models.Model):
+    """
+    One copy of a client's data ("Download your data"): asked for by the client or, from the
+    admin, by their practice; built by the worker into a ZIP; sent to the client as a link
+    that works once, for 24 hours, only for them.
+
+    The ZIP is kept in this row, not in a file. Every app server and worker shares the
+    database and nothing else, so no file has to travel between machines, and none can ever
+    be served by the static or media files' route. It commits with the state that says it is
+    ready, and its bytes are blanked once downloaded or expired. One client's data is small.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        READY = "ready", "Ready: emailed"
+        USED = "used", "Downloaded"
+
+    user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="data_copies")
+    requested_by = models.ForeignKey(
+        "portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=State, default=State.PENDING)
+    built_at = models.DateTimeField(null=True, blank=True)
+    content = models.BinaryField(default=b"", editable=False)
+    # SHA-256 of the link's token, in hex: the token itself is only ever in the email. Null
+    # until built: unique, and many copies are pending or built at once.
+    token_hash = models.CharField(  # noqa: DJ001
+        max_length=64, unique=True, null=True, editable=False
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DataCopyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "copy of a client's data"
+        verbose_name_plural = "copies of clients' data"
+        constraints = [
+            # The backstop for "one at a time": a second request while one is being built
+            # is refused by the database, however many arrive at once.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(state="pending"),
+                name="data_copy_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"copy of {self.user} ({self.get_state_display().lower()})"
+
+
 # The access log's tables belong to this app; they are defined beside the rest of the log.
 from portal.audit.models import AuditCheckpoint, AuditEntry, AuditHead  # noqa: E402, F401

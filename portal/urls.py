@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from portal import converters, views  # noqa: F401  (registers <id:...>, <session:...>)
+from portal import converters, data_copy_views, views  # noqa: F401  (registers <id:...>, <session:...>)
 
 account_patterns = (
     [
@@ -13,6 +13,8 @@ account_patterns = (
         path("sessions/<session:handle>/end/", views.account_session_end, name="session-end"),
         path("sessions/end-others/", views.account_sessions_end_others, name="sessions-end-others"),
         path("access/", views.account_access, name="access"),
+        path("data/", data_copy_views.data_copy_request, name="data-copy"),
+        path("data/<str:token>/", data_copy_views.data_copy_download, name="data-copy-download"),
     ],
     "account",
 )

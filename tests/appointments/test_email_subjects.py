@@ -39,6 +39,7 @@ ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
 # The emails that are neither about an appointment nor an offer.
 OTHERS = {
     "care-team-invitation",
+    "data-copy-ready",
     "invitation",
     "new-message",
     "password-reset",
@@ -128,6 +129,8 @@ def context_for(name: str, audience: str, zone: ZoneInfo) -> dict:
             "uid": "MQ",
             "token": "set-token",
             "email": recipient.email,
+            "expires_at": AT,
+            "by_practice": audience == "provider",
         }
     )
 
