@@ -92,7 +92,7 @@ def test_the_export_is_itself_logged_once_per_client(client_user, stranger, prov
         (client_user.pk, None, "operator"),
         (stranger.pk, None, "operator"),
     ]
-    assert '"o":"command:audit_export --actor dr.okafor@example.com' in logged[0].body
+    assert '"o":"command:manage.py audit_export --actor dr.okafor@example.com' in logged[0].body
     assert verify().clean
 
 

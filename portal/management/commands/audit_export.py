@@ -1,14 +1,13 @@
 import contextlib
 import csv
-import shlex
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from portal.audit import buffer
+from portal.audit import scope
 from portal.audit.export import HEADER, entries_of
-from portal.audit.models import Action, Role
-from portal.audit.recorder import Entry
+from portal.audit.models import Action
 from portal.management.arguments import window
+from portal.management.base import ClientDataCommand
 from portal.models import User, normalize_email_address
 
 
@@ -29,18 +28,7 @@ def _user(value: str, *, name: str) -> User:
     return found
 
 
-@contextlib.contextmanager
-def _as_one_unit():
-    """
-    The export's own entries, written together once it has finished (and not at all if it
-    failed). A stand-in for a general command scope: swap it for that when there is one.
-    """
-    with buffer.gathering() as unit:
-        yield
-        buffer.flush(unit)
-
-
-class Command(BaseCommand):
+class Command(ClientDataCommand):
     help = (
         "Write the access log's entries about one client (--client) or by one staff member "
         "(--actor) in [--start, --end) as CSV, oldest first, times in UTC. Streams in chunks, "
@@ -60,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError("Give either --client or --actor (one of them).")
         begin, finish = window(start, end)
         whose = _user(client, name="--client") if client else _user(actor, name="--actor")
-        scope = {"client_id": whose.pk} if client else {"actor_id": whose.pk}
+        of = {"client_id": whose.pk} if client else {"actor_id": whose.pk}
         try:
             destination = (
                 open(output, "w", newline="", encoding="utf-8")  # noqa: SIM115  (closed by the with below)
@@ -71,34 +59,19 @@ class Command(BaseCommand):
             raise CommandError(f"Can't write {output}: {error.strerror}.") from None
         count = 0
         clients: set[int] = set()
-        with _as_one_unit(), destination as target:
+        with destination as target:
             writer = csv.writer(target)
             writer.writerow(HEADER)
-            for row in entries_of(**scope, start=begin, end=finish):
+            for row in entries_of(**of, start=begin, end=finish):
                 writer.writerow(row.cells)
                 if row.client_id is not None:
                     clients.add(row.client_id)
                 count += 1
             if client:
                 clients = {whose.pk}  # looking for a client's entries is an access, found or not
-            given = ["--client", client] if client else ["--actor", actor]
-            origin = "command:" + shlex.join(
-                ["audit_export", *given, "--start", start, "--end", end]
-            )
-            detail = f"access log {begin.isoformat()} to {finish.isoformat()}"
-            buffer.note(
-                *(
-                    Entry(
-                        action=Action.EXPORTED,
-                        actor_id=None,
-                        actor_role=Role.OPERATOR,
-                        client_id=pk,
-                        detail=detail,
-                        origin=origin,
-                    )
-                    for pk in sorted(clients)
-                )
-            )
+            # The command line (and its --start and --end) is the entry's origin, and the
+            # operating-system user its detail, as for every command that shows client data.
+            self.note(*(scope.entry(Action.EXPORTED, client_id=pk) for pk in sorted(clients)))
         if output:
             self.stdout.write(f"{count} entries written to {output}.")
         else:
