@@ -35,16 +35,15 @@ class AppointmentsConfig(AppConfig):
         from django.core import checks
         from django.db.models.signals import post_delete, post_save
 
-        from appointments import record_access
-        from appointments import data_copy
+        from appointments import data_copy, record_access
         from appointments.checks import schedule_lock_wait_ends_first
         from appointments.emails import requeue_unwritten
         from appointments.models import DateOverride, WeeklyHours
         from appointments.practice import practice_role
         from appointments.series_emails import requeue_unwritten_series
         from appointments.tasks import hours_changed
-        from portal.audit.requests import register_role_resolver
         from portal import data_copy as portal_data_copy
+        from portal.audit.requests import register_role_resolver
         from portal.mail import LOST_EMAIL_WORK
 
         post_save.connect(hours_changed, sender=WeeklyHours, dispatch_uid="waitlist-hours")

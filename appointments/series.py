@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -128,9 +129,16 @@ class SeriesPlan:
         return [each for each in self.sessions if each.clash is None]
 
 
-def horizon_day(provider: Provider, now: datetime) -> date:
-    """The last date, on the provider's clock, with a time clients may book."""
-    return (now + timedelta(days=provider.horizon_days)).astimezone(provider.zone).date()
+def horizon_day(provider: Provider, now: datetime, at: time, zone: ZoneInfo) -> date:
+    """
+    The last date whose session at `at` in `zone` starts within the provider's horizon: the
+    slot engine's rule (a start at most `horizon_days` from now), so that a date a series plans
+    is never one the clash check then finds beyond the horizon. On the horizon's own date that
+    depends on the time: a 5 PM session fits when the horizon ends at 6 PM, not at 9 AM.
+    """
+    horizon = now + timedelta(days=provider.horizon_days)
+    last = horizon.astimezone(zone).date()
+    return last if occurrence(last, at, zone) <= horizon else last - timedelta(days=1)
 
 
 def _series_dates(
@@ -144,7 +152,9 @@ def _series_dates(
         raise SeriesInvalid("Choose how often the sessions repeat from the list.")
     first = first_start.astimezone(provider.zone).date()
     end.check(first)
-    last_bookable = horizon_day(provider, now)
+    last_bookable = horizon_day(
+        provider, now, first_start.astimezone(provider.zone).time(), provider.zone
+    )
     if end.count is None and end.until is None:
         return rule_dates(first, repeat, through=last_bookable)
     # Read no further than a date past the horizon: a series that reaches it is refused, and a
@@ -769,7 +779,7 @@ def _time_change(
         new_dates = rule_dates(new_first, old.repeat, until=old.until)
     if not new_dates:
         raise SeriesInvalid("No session of the new time falls before the series' last date.")
-    if new_dates[-1] > horizon_day(provider, now):
+    if new_dates[-1] > horizon_day(provider, now, new_first_start.astimezone(zone).time(), zone):
         raise SeriesInvalid(
             f"{provider.display_name} takes bookings up to {provider.horizon_days} days "
             f"ahead; the series would then end on {format_date(new_dates[-1], DAY)}."
@@ -938,7 +948,8 @@ def series_extend(series: AppointmentSeries, now: datetime | None = None) -> lis
         if not series.is_open_ended or series.stopped_from is not None:
             return []
         provider = series.provider
-        dates = series.dates(after=series.booked_through, through=horizon_day(provider, now))
+        through = horizon_day(provider, now, series.start_time, series.zone)
+        dates = series.dates(after=series.booked_through, through=through)
         if not dates:
             return []
         if not (locked.on_care_team and series.appointment_type.is_active):
@@ -987,7 +998,8 @@ def series_to_extend(now: datetime) -> Iterator[AppointmentSeries]:
         count__isnull=True, until__isnull=True, stopped_from__isnull=True
     ).select_related("provider")
     for series in running.order_by("booked_through", "pk").iterator(chunk_size=500):
-        if series.dates(after=series.booked_through, through=horizon_day(series.provider, now)):
+        through = horizon_day(series.provider, now, series.start_time, series.zone)
+        if series.dates(after=series.booked_through, through=through):
             yield series
 
 

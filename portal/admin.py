@@ -7,9 +7,9 @@ from django.utils import timezone
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
+from portal import data_copy
 from portal.audit.admin_pages import LogsClientRecords, Target
 from portal.audit.requests import record_name
-from portal import data_copy
 from portal.client_address import client_address
 from portal.forms import time_zone_choices
 from portal.http import SignedInRequest

@@ -651,9 +651,10 @@ def test_the_daily_command_books_open_ended_series_to_the_horizon_once(
     assert run_extend_series("--dry-run") == "1 series would be extended.\n"
     assert running.series.sessions.count() == booked_then
 
-    horizon = (timezone.now() + timedelta(days=30)).astimezone(evening.zone).date()
+    # A session is within the horizon when it starts at most 30 days from now, as a slot is.
+    horizon = timezone.now() + timedelta(days=30)
     tuesdays = [first.date() + timedelta(weeks=n) for n in range(10)]
-    due = [day for day in tuesdays if day <= horizon]
+    due = [day for day in tuesdays if at(evening, day) <= horizon]
     added = len(due) - booked_then
     assert added == 3
     assert run_extend_series() == "1 series extended, 3 sessions booked.\n"
@@ -663,6 +664,32 @@ def test_the_daily_command_books_open_ended_series_to_the_horizon_once(
     assert [start.astimezone(evening.zone) for start in starts] == [at(evening, d) for d in due]
     assert stopped.series.sessions.filter(status=Appointment.Status.SCHEDULED).count() == 1
     assert run_extend_series() == "0 series extended, 0 sessions booked.\n"
+
+
+@pytest.mark.parametrize(
+    "clock, last",
+    [
+        # The horizon ends at 9 AM on Tuesday 1 December: that day's 5 PM session is past it.
+        (time(9), date(2026, 11, 24)),
+        # It ends at 6 PM: the 5 PM session is within it.
+        (time(18), date(2026, 12, 1)),
+    ],
+)
+def test_an_open_ended_series_books_the_horizon_date_when_its_time_is_within_the_horizon(
+    client_user, evening, weekly_type, clock, last
+):
+    evening.horizon_days = 30
+    evening.save()
+    now = datetime.combine(date(2026, 11, 1), clock, tzinfo=evening.zone)
+    booked = book_series(
+        client_user, evening, weekly_type, at(evening, date(2026, 11, 3)), now, end=SeriesEnd()
+    )
+    days = [each.start.astimezone(evening.zone).date() for each in booked.sessions]
+    assert days[-1] == last
+    booked.series.refresh_from_db()
+    assert booked.series.booked_through == last
+    # Nothing more is due until the horizon moves.
+    assert series_extend(booked.series, now) == []
 
 
 def test_a_busy_schedule_leaves_that_series_for_the_next_run_and_extends_the_rest(

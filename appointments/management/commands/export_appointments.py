@@ -11,12 +11,12 @@ from appointments.models import Appointment
 from appointments.recurrence import Rule
 from portal.audit import scope
 from portal.audit.models import Action
+from portal.management.arguments import window
 from portal.management.base import ClientDataCommand
 
 # Rows fetched, written and logged together: the access log gets one INSERT per chunk, with
 # an entry per client in it, so memory and statements stay flat however long the export.
 CHUNK = 2000
-from portal.management.arguments import window
 
 HEADER = [
     "id",

@@ -1,8 +1,8 @@
 from django.db.models import Count, Sum
 
 from appointments.models import Fee
-from portal.management.base import ClientDataCommand
 from portal.management.arguments import window
+from portal.management.base import ClientDataCommand
 
 
 class Command(ClientDataCommand):

@@ -4,8 +4,8 @@ from statistics import median
 from django.db.models import Count
 
 from appointments.models import WaitlistOffer, WaitlistOpening
-from portal.management.base import ClientDataCommand
 from portal.management.arguments import window
+from portal.management.base import ClientDataCommand
 
 
 class Command(ClientDataCommand):
